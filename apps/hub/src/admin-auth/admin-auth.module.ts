@@ -1,0 +1,10 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { AdminAuthGuard } from './admin-auth.guard.js';
+import { AdminTokenService } from './admin-token.service.js';
+
+@Module({
+  providers: [AdminTokenService, { provide: APP_GUARD, useClass: AdminAuthGuard }],
+  exports: [AdminTokenService],
+})
+export class AdminAuthModule {}

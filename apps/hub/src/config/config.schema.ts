@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const positiveInt = z.coerce.number().int().positive();
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === '' ? undefined : value));
+
+/**
+ * Every setting telehub reads, with its environment variable and default. The README's configuration
+ * table mirrors this object; keep them in step.
+ */
+export const ConfigSchema = z.object({
+  TELEHUB_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  TELEHUB_HTTP_PORT: port.default(8080),
+  TELEHUB_MQTT_PORT: port.default(1883),
+  DATABASE_URL: optionalString.pipe(
+    z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+      .optional(),
+  ),
+  TELEHUB_DATA_DIR: z.string().min(1).default('./.telehub'),
+  TELEHUB_EMBEDDED_PG_PORT: port.default(0),
+  TELEHUB_DB_POOL_SIZE: positiveInt.max(200).default(10),
+  TELEHUB_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
+  TELEHUB_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  TELEHUB_LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  TELEHUB_ADMIN_TOKEN: optionalString.pipe(
+    z.string().min(32, 'must be at least 32 characters (use a random value)').optional(),
+  ),
+  TELEHUB_AUTH_CACHE_TTL_MS: positiveInt.default(60_000),
+  TELEHUB_MAX_REQUEST_BYTES: positiveInt.default(16 * 1024 * 1024),
+  TELEHUB_SHUTDOWN_TIMEOUT_MS: positiveInt.default(15_000),
+});
+
+export type RawConfig = z.infer<typeof ConfigSchema>;

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './hub-config.js';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults to an empty environment', () => {
+    const config = loadConfig({});
+    expect(config.http.port).toBe(8080);
+    expect(config.mqtt.port).toBe(1883);
+    expect(config.database.url).toBeUndefined();
+    expect(config.dataDir).toMatch(/\.telehub$/);
+    expect(config.retentionDays).toBe(30);
+    expect(config.log.level).toBe('info');
+  });
+
+  it('names the variable and the problem for a bad value', () => {
+    expect(() => loadConfig({ TELEHUB_HTTP_PORT: 'eighty' })).toThrowError(/TELEHUB_HTTP_PORT="eighty": .*number/);
+    try {
+      loadConfig({ TELEHUB_HTTP_PORT: '70000', DATABASE_URL: 'mysql://x', TELEHUB_LOG_LEVEL: 'loud' });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      const problems = (error as ConfigError).problems.join('\n');
+      expect(problems).toMatch(/TELEHUB_HTTP_PORT="70000"/);
+      expect(problems).toMatch(/DATABASE_URL: must be a postgres/);
+      expect(problems).toMatch(/TELEHUB_LOG_LEVEL="loud"/);
+      expect(problems).not.toMatch(/mysql/);
+    }
+  });
+
+  it('treats an empty DATABASE_URL as unset and rejects a short admin token', () => {
+    expect(loadConfig({ DATABASE_URL: '' }).database.url).toBeUndefined();
+    expect(() => loadConfig({ TELEHUB_ADMIN_TOKEN: 'short' })).toThrowError(/TELEHUB_ADMIN_TOKEN: must be at least 32/);
+  });
+});

@@ -1,0 +1,68 @@
+import type { AddressInfo } from 'node:net';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NextFunction, Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { AdminTokenService } from './admin-auth/admin-token.service.js';
+import { findAdminAssets } from './admin-assets.js';
+import { ProblemDetailsFilter, sendProblem } from './common/problem-details.filter.js';
+import type { HubConfig } from './config/hub-config.js';
+import { type HubDatabase, openDatabase } from './database/open-database.js';
+import { HubModule } from './hub.module.js';
+import { hubVersion } from './hub-version.js';
+import { NestLoggerAdapter } from './logging/nest-logger.adapter.js';
+import { requestLogging } from './logging/request-logging.js';
+import { setupOpenApi } from './openapi/setup-openapi.js';
+
+export interface Hub {
+  readonly app: NestExpressApplication;
+  readonly database: HubDatabase;
+  readonly httpPort: number;
+  /** Graceful stop: listeners and sessions first, then the pool, then the embedded database. */
+  close(): Promise<void>;
+}
+
+export interface CreateHubOptions {
+  /** Where the first-start admin token banner goes (a terminal by default). */
+  printAdminToken?: (text: string) => void;
+}
+
+export async function createHub(config: HubConfig, logger: Logger, options: CreateHubOptions = {}): Promise<Hub> {
+  const database = await openDatabase(config, logger);
+  try {
+    const app = await NestFactory.create<NestExpressApplication>(HubModule.forRoot(config, logger, database), {
+      logger: new NestLoggerAdapter(logger),
+      bodyParser: false,
+      abortOnError: false,
+    });
+    app.disable('x-powered-by');
+    app.use(requestLogging(logger));
+    app.useBodyParser('json', { limit: config.http.maxRequestBytes });
+    app.useBodyParser('text', { type: ['text/csv', 'text/plain'], limit: config.http.maxRequestBytes });
+    // Body-parser errors (too large, malformed JSON) happen before Nest routing; answer them as Problem Details too.
+    app.use((error: unknown, request: Request, response: Response, _next: NextFunction) =>
+      sendProblem(error, request, response, logger),
+    );
+    app.useGlobalFilters(new ProblemDetailsFilter(logger));
+    const adminAssets = findAdminAssets();
+    if (adminAssets) app.useStaticAssets(adminAssets, { index: 'index.html', fallthrough: true });
+    setupOpenApi(app, hubVersion());
+    await app.init();
+    await app.get(AdminTokenService).ensureAdminToken(options.printAdminToken);
+    await app.listen(config.http.port, config.http.host);
+    const httpPort = (app.getHttpServer().address() as AddressInfo).port;
+    logger.info({ port: httpPort, host: config.http.host }, `HTTP API listening on http://localhost:${httpPort}`);
+    return {
+      app,
+      database,
+      httpPort,
+      close: async () => {
+        await app.close();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await database.close().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,38 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import {
+  AdminTokenRepository,
+  type DatabaseClient,
+  DeviceRepository,
+  DeviceTokenRepository,
+  TelemetryRepository,
+} from '@telehub/db';
+import { DATABASE_CLIENT, DATABASE_MODE } from './database.tokens.js';
+import type { HubDatabase } from './open-database.js';
+
+const repositories = [
+  { provide: DeviceRepository, make: (client: DatabaseClient) => new DeviceRepository(client.db) },
+  { provide: DeviceTokenRepository, make: (client: DatabaseClient) => new DeviceTokenRepository(client.db) },
+  { provide: AdminTokenRepository, make: (client: DatabaseClient) => new AdminTokenRepository(client.db) },
+  { provide: TelemetryRepository, make: (client: DatabaseClient) => new TelemetryRepository(client) },
+];
+
+/** Hands the opened database and its repositories to the features. Opening and closing happen in create-hub. */
+@Global()
+@Module({})
+export class DatabaseModule {
+  static forDatabase(database: HubDatabase): DynamicModule {
+    return {
+      module: DatabaseModule,
+      providers: [
+        { provide: DATABASE_CLIENT, useValue: database.client },
+        { provide: DATABASE_MODE, useValue: database.mode },
+        ...repositories.map(({ provide, make }) => ({
+          provide,
+          useFactory: make,
+          inject: [DATABASE_CLIENT],
+        })),
+      ],
+      exports: [DATABASE_CLIENT, DATABASE_MODE, ...repositories.map(({ provide }) => provide)],
+    };
+  }
+}

@@ -1,0 +1,46 @@
+import { Injectable } from '@nestjs/common';
+import type { DeviceTokenInfo, IssuedDeviceToken, IssueTokenRequest } from '@telehub/contracts';
+import { DeviceTokenRepository } from '@telehub/db';
+import { generateToken } from '../auth/token-codec.js';
+import { ApiError } from '../common/api-error.js';
+import { DeviceAuthService } from '../device-auth/device-auth.service.js';
+import { presentToken } from './device.presenter.js';
+import { DevicesService } from './devices.service.js';
+
+@Injectable()
+export class DeviceTokensService {
+  constructor(
+    private readonly tokens: DeviceTokenRepository,
+    private readonly devices: DevicesService,
+    private readonly deviceAuth: DeviceAuthService,
+  ) {}
+
+  /** Issues a new token; with `expireOthersInSeconds` the old ones keep working until then (rotation). */
+  async issue(deviceId: string, request: IssueTokenRequest): Promise<IssuedDeviceToken> {
+    await this.devices.assertExists(deviceId);
+    const expiresAt = request.expiresAt ? new Date(request.expiresAt) : null;
+    if (expiresAt && expiresAt.getTime() <= Date.now()) {
+      throw ApiError.validation([{ field: 'expiresAt', message: 'must be in the future' }]);
+    }
+    const { token, hash, hint } = generateToken('device');
+    const row = await this.tokens.create(deviceId, hash, hint, expiresAt);
+    if (request.expireOthersInSeconds !== undefined) {
+      await this.tokens.expireOthers(deviceId, row.id, new Date(Date.now() + request.expireOthersInSeconds * 1000));
+      this.deviceAuth.invalidateDevice(deviceId);
+    }
+    return { ...presentToken(row), token };
+  }
+
+  async list(deviceId: string): Promise<DeviceTokenInfo[]> {
+    await this.devices.assertExists(deviceId);
+    return (await this.tokens.listForDevice(deviceId)).map((row) => presentToken(row));
+  }
+
+  async revoke(deviceId: string, tokenId: string): Promise<DeviceTokenInfo> {
+    await this.devices.assertExists(deviceId);
+    const row = await this.tokens.revoke(deviceId, tokenId);
+    if (!row) throw ApiError.notFound('token_not_found', `device ${deviceId} has no token ${tokenId}`);
+    this.deviceAuth.invalidateDevice(deviceId);
+    return presentToken(row);
+  }
+}

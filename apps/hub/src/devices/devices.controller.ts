@@ -1,0 +1,112 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiConsumes, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import {
+  BulkCreateDevicesRequestSchema,
+  CreateDeviceRequestSchema,
+  DEVICE_LIMITS,
+  DeleteDeviceQuerySchema,
+  DeviceIdParamSchema,
+  DevicePageSchema,
+  DeviceSchema,
+  DeviceWithTokenSchema,
+  ListDevicesQuerySchema,
+  UpdateDeviceRequestSchema,
+} from '@telehub/contracts';
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { ApiError } from '../common/api-error.js';
+import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
+import { ProblemResponses } from '../openapi/problem-responses.decorator.js';
+import { openApiSchema } from '../openapi/zod-openapi.js';
+import { formatDevicesCsv, parseDevicesCsv } from './devices-csv.js';
+import { DevicesService } from './devices.service.js';
+
+@ApiTags('devices')
+@ApiBearerAuth()
+@Controller('api/v1/devices')
+export class DevicesController {
+  constructor(private readonly devices: DevicesService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Provision a device; its token is in the response, this once' })
+  @ApiBody({ schema: openApiSchema(CreateDeviceRequestSchema, 'input') })
+  @ApiCreatedResponse({ schema: openApiSchema(DeviceWithTokenSchema) })
+  @ProblemResponses(400, 401)
+  async create(@Body(new ZodValidationPipe(CreateDeviceRequestSchema)) body: z.output<typeof CreateDeviceRequestSchema>) {
+    const [device] = await this.devices.create([body]);
+    return device;
+  }
+
+  @Post('bulk')
+  @ApiOperation({
+    summary: `Provision up to ${DEVICE_LIMITS.bulkMaxDevices} devices at once, all or nothing`,
+    description:
+      'Body: a JSON array of devices, or CSV (`Content-Type: text/csv`) with a `name` column and optional `labels` (separated by `;`) and `metadata` (JSON) columns. With `Accept: text/csv` the answer is `id,name,token` CSV.',
+  })
+  @ApiConsumes('application/json', 'text/csv')
+  @ApiBody({ schema: openApiSchema(BulkCreateDevicesRequestSchema, 'input') })
+  @ApiCreatedResponse({ schema: openApiSchema(z.array(DeviceWithTokenSchema)) })
+  @ProblemResponses(400, 401, 413)
+  async bulkCreate(@Req() request: Request, @Res({ passthrough: true }) response: Response) {
+    const entries = typeof request.body === 'string' ? parseDevicesCsv(request.body) : request.body;
+    if (Array.isArray(entries) && entries.length > DEVICE_LIMITS.bulkMaxDevices) {
+      throw new ApiError(
+        413,
+        'too_many_devices',
+        'Bulk request too large',
+        `at most ${DEVICE_LIMITS.bulkMaxDevices} devices per request, got ${entries.length}`,
+      );
+    }
+    const valid = new ZodValidationPipe(BulkCreateDevicesRequestSchema).transform(entries);
+    const created = await this.devices.create(valid);
+    if (request.accepts(['application/json', 'text/csv']) === 'text/csv') {
+      response.type('text/csv');
+      return formatDevicesCsv(created);
+    }
+    return created;
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List devices, oldest first, with cursor pagination and filters' })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', default: 100, maximum: DEVICE_LIMITS.pageMaxLimit } })
+  @ApiQuery({ name: 'cursor', required: false, description: '`nextCursor` of the previous page' })
+  @ApiQuery({ name: 'label', required: false, description: 'Only devices with this label; repeat for several (all must match)' })
+  @ApiQuery({ name: 'namePrefix', required: false, description: 'Only devices whose name starts with this' })
+  @ApiOkResponse({ schema: openApiSchema(DevicePageSchema) })
+  @ProblemResponses(400, 401)
+  list(@Query(new ZodValidationPipe(ListDevicesQuerySchema)) query: z.output<typeof ListDevicesQuerySchema>) {
+    return this.devices.list(query);
+  }
+
+  @Get(':deviceId')
+  @ApiOperation({ summary: 'Get one device' })
+  @ApiOkResponse({ schema: openApiSchema(DeviceSchema) })
+  @ProblemResponses(400, 401, 404)
+  get(@Param('deviceId', new ZodValidationPipe(DeviceIdParamSchema, 'deviceId')) id: string) {
+    return this.devices.get(id);
+  }
+
+  @Patch(':deviceId')
+  @ApiOperation({ summary: 'Update name, labels, metadata or disabled' })
+  @ApiBody({ schema: openApiSchema(UpdateDeviceRequestSchema, 'input') })
+  @ApiOkResponse({ schema: openApiSchema(DeviceSchema) })
+  @ProblemResponses(400, 401, 404)
+  update(
+    @Param('deviceId', new ZodValidationPipe(DeviceIdParamSchema, 'deviceId')) id: string,
+    @Body(new ZodValidationPipe(UpdateDeviceRequestSchema)) body: z.output<typeof UpdateDeviceRequestSchema>,
+  ) {
+    return this.devices.update(id, body);
+  }
+
+  @Delete(':deviceId')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a device and its tokens; telemetry is kept unless purgeTelemetry=true' })
+  @ApiQuery({ name: 'purgeTelemetry', required: false, schema: { type: 'boolean', default: false } })
+  @ProblemResponses(400, 401, 404)
+  async delete(
+    @Param('deviceId', new ZodValidationPipe(DeviceIdParamSchema, 'deviceId')) id: string,
+    @Query(new ZodValidationPipe(DeleteDeviceQuerySchema)) query: z.output<typeof DeleteDeviceQuerySchema>,
+  ) {
+    await this.devices.delete(id, query.purgeTelemetry);
+  }
+}

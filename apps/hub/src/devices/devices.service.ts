@@ -1,0 +1,70 @@
+import { Injectable } from '@nestjs/common';
+import type {
+  CreateDeviceRequest,
+  Device,
+  DevicePage,
+  DeviceWithToken,
+  ListDevicesQuery,
+  UpdateDeviceRequest,
+} from '@telehub/contracts';
+import { DeviceRepository, TelemetryRepository } from '@telehub/db';
+import { generateToken } from '../auth/token-codec.js';
+import { ApiError } from '../common/api-error.js';
+import { DeviceAuthService } from '../device-auth/device-auth.service.js';
+import { presentDevice } from './device.presenter.js';
+
+@Injectable()
+export class DevicesService {
+  constructor(
+    private readonly devices: DeviceRepository,
+    private readonly telemetry: TelemetryRepository,
+    private readonly deviceAuth: DeviceAuthService,
+  ) {}
+
+  /** Creates devices with one token each, all or none; the tokens are returned this once. */
+  async create(requests: CreateDeviceRequest[]): Promise<DeviceWithToken[]> {
+    const entries = requests.map((device) => ({ device, token: generateToken('device') }));
+    const rows = await this.devices.createWithTokens(
+      entries.map(({ device, token }) => ({ device, token: { tokenHash: token.hash, hint: token.hint } })),
+    );
+    return rows.map((row, index) => ({ ...presentDevice(row), token: entries[index]!.token.token }));
+  }
+
+  async list(query: ListDevicesQuery): Promise<DevicePage> {
+    const { rows, hasMore } = await this.devices.list({
+      limit: query.limit,
+      afterId: query.cursor,
+      labels: query.label,
+      namePrefix: query.namePrefix,
+    });
+    return { items: rows.map(presentDevice), nextCursor: hasMore ? rows.at(-1)!.id : null };
+  }
+
+  async get(id: string): Promise<Device> {
+    const row = await this.devices.findById(id);
+    if (!row) throw deviceNotFound(id);
+    return presentDevice(row);
+  }
+
+  async update(id: string, patch: UpdateDeviceRequest): Promise<Device> {
+    const row = await this.devices.update(id, patch);
+    if (!row) throw deviceNotFound(id);
+    if (patch.disabled !== undefined) this.deviceAuth.invalidateDevice(id);
+    return presentDevice(row);
+  }
+
+  /** Deleting removes the device's tokens with it; telemetry stays unless `purgeTelemetry`. */
+  async delete(id: string, purgeTelemetry: boolean): Promise<void> {
+    if (!(await this.devices.delete(id))) throw deviceNotFound(id);
+    this.deviceAuth.invalidateDevice(id);
+    if (purgeTelemetry) await this.telemetry.deleteForDevice(id);
+  }
+
+  async assertExists(id: string): Promise<void> {
+    if (!(await this.devices.findById(id))) throw deviceNotFound(id);
+  }
+}
+
+export function deviceNotFound(id: string): ApiError {
+  return ApiError.notFound('device_not_found', `no device with id ${id}`);
+}

@@ -1,0 +1,3 @@
+export * from './device.schemas.js';
+export * from './problem.js';
+export * from './token.schemas.js';

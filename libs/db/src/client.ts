@@ -1,0 +1,49 @@
+import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
+import postgres, { type Sql } from 'postgres';
+import * as schema from './schema/index.js';
+
+export type Database = PostgresJsDatabase<typeof schema>;
+
+export interface DatabaseClient {
+  /** The raw postgres.js client, for LISTEN/NOTIFY and hand-written hot-path statements. */
+  readonly sql: Sql;
+  readonly db: Database;
+  close(timeoutSeconds?: number): Promise<void>;
+}
+
+export interface DatabaseClientOptions {
+  maxConnections?: number;
+  applicationName?: string;
+  onNotice?: (message: string) => void;
+}
+
+export function createDatabaseClient(url: string, options: DatabaseClientOptions = {}): DatabaseClient {
+  const sql = postgres(url, {
+    max: options.maxConnections ?? 10,
+    // Notices (e.g. from migrations) are routed to the caller's logger instead of stdout.
+    onnotice: (notice) => options.onNotice?.(String(notice.message)),
+    connection: { application_name: options.applicationName ?? 'telehub' },
+    // int8 (count(*), sums) comes back as a JS number: our counts never approach 2^53.
+    types: {
+      bigint: { to: 20, from: [20], serialize: (value: number) => String(value), parse: (value: string) => Number(value) },
+    },
+    transform: { undefined: null },
+  });
+  const db = drizzle({ client: sql, schema });
+  return {
+    sql,
+    db,
+    close: (timeoutSeconds = 5) => sql.end({ timeout: timeoutSeconds }),
+  };
+}
+
+/** The URL with its password replaced, for logs. */
+export function redactDatabaseUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '<unparseable DATABASE_URL>';
+  }
+}

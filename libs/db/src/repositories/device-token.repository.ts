@@ -1,0 +1,81 @@
+import { and, desc, eq, inArray, isNull, ne, or, sql } from 'drizzle-orm';
+import type { Database } from '../client.js';
+import { type DeviceTokenRow, deviceTokens, devices } from '../schema/index.js';
+
+/** What authenticating a device token needs, in one row. */
+export interface DeviceCredential {
+  tokenId: string;
+  tokenHash: Buffer;
+  deviceId: string;
+  expiresAt: Date | null;
+  revokedAt: Date | null;
+  deviceDisabled: boolean;
+}
+
+export class DeviceTokenRepository {
+  constructor(private readonly db: Database) {}
+
+  async create(deviceId: string, tokenHash: Buffer, hint: string, expiresAt: Date | null): Promise<DeviceTokenRow> {
+    const [row] = await this.db.insert(deviceTokens).values({ deviceId, tokenHash, hint, expiresAt }).returning();
+    return row!;
+  }
+
+  async listForDevice(deviceId: string): Promise<DeviceTokenRow[]> {
+    return this.db
+      .select()
+      .from(deviceTokens)
+      .where(eq(deviceTokens.deviceId, deviceId))
+      .orderBy(desc(deviceTokens.createdAt));
+  }
+
+  /** Revokes one token of a device; undefined when the device has no such token. */
+  async revoke(deviceId: string, tokenId: string): Promise<DeviceTokenRow | undefined> {
+    const [row] = await this.db
+      .update(deviceTokens)
+      .set({ revokedAt: sql`coalesce(${deviceTokens.revokedAt}, now())` })
+      .where(and(eq(deviceTokens.deviceId, deviceId), eq(deviceTokens.id, tokenId)))
+      .returning();
+    return row;
+  }
+
+  /** Rotation: the device's other live tokens expire at `at` (or keep an earlier expiry they already have). */
+  async expireOthers(deviceId: string, keepTokenId: string, at: Date): Promise<DeviceTokenRow[]> {
+    // Raw sql`` fragments bypass the column's Date encoding, so pass the instant as text with a cast.
+    const atParam = sql`${at.toISOString()}::timestamptz`;
+    return this.db
+      .update(deviceTokens)
+      .set({ expiresAt: sql`least(coalesce(${deviceTokens.expiresAt}, ${atParam}), ${atParam})` })
+      .where(
+        and(
+          eq(deviceTokens.deviceId, deviceId),
+          ne(deviceTokens.id, keepTokenId),
+          isNull(deviceTokens.revokedAt),
+          or(isNull(deviceTokens.expiresAt), sql`${deviceTokens.expiresAt} > ${atParam}`),
+        ),
+      )
+      .returning();
+  }
+
+  /** One round trip for many hashes: a connection storm is answered in a few queries, not one per device. */
+  async findCredentialsByHashes(hashes: Buffer[]): Promise<DeviceCredential[]> {
+    if (hashes.length === 0) return [];
+    return this.db
+      .select({
+        tokenId: deviceTokens.id,
+        tokenHash: deviceTokens.tokenHash,
+        deviceId: deviceTokens.deviceId,
+        expiresAt: deviceTokens.expiresAt,
+        revokedAt: deviceTokens.revokedAt,
+        deviceDisabled: devices.disabled,
+      })
+      .from(deviceTokens)
+      .innerJoin(devices, eq(devices.id, deviceTokens.deviceId))
+      .where(inArray(deviceTokens.tokenHash, hashes));
+  }
+
+  /** Coalesced last-used updates: called with every token used since the previous call. */
+  async touchLastUsed(tokenIds: string[], at = new Date()): Promise<void> {
+    if (tokenIds.length === 0) return;
+    await this.db.update(deviceTokens).set({ lastUsedAt: at }).where(inArray(deviceTokens.id, tokenIds));
+  }
+}

@@ -1,0 +1,4 @@
+export * from './admin-tokens.table.js';
+export * from './device-tokens.table.js';
+export * from './devices.table.js';
+export * from './telemetry.table.js';
