@@ -46,4 +46,4 @@ CREATE INDEX "device_tokens_device_idx" ON "device_tokens" USING btree ("device_
 CREATE INDEX "devices_labels_idx" ON "devices" USING gin ("labels");--> statement-breakpoint
 CREATE INDEX "devices_name_idx" ON "devices" USING btree ("name" text_pattern_ops);--> statement-breakpoint
 CREATE INDEX "devices_created_id_idx" ON "devices" USING btree ("created_at","id");--> statement-breakpoint
-CREATE INDEX "telemetry_device_metric_time_idx" ON "telemetry" USING btree ("device_id","metric","time" DESC NULLS LAST);
+CREATE INDEX "telemetry_device_metric_time_idx" ON "telemetry" USING btree ("device_id","metric","time" DESC);

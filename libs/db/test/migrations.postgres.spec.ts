@@ -48,7 +48,7 @@ describe('migrations on plain PostgreSQL', () => {
     );
     const [index] = await client.sql<{ indexdef: string }[]>`
       SELECT indexdef FROM pg_indexes WHERE indexname = 'telemetry_device_metric_time_idx'`;
-    expect(index?.indexdef).toMatch(/\(device_id, metric, "?time"? DESC\)/);
+    expect(index?.indexdef).toMatch(/\(device_id, metric, "time" DESC\)$/);
     expect(await detectDatabaseMode(client)).toBe('postgresql');
   });
 
