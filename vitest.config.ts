@@ -6,7 +6,17 @@ const lib = (name: string) => fileURLToPath(new URL(`./libs/${name}/src/index.ts
 
 export default defineConfig({
   // esbuild drops decorator metadata, which Nest's dependency injection needs; SWC keeps it.
-  plugins: [swc.vite({ tsconfigFile: false, jsc: { transform: { legacyDecorator: true, decoratorMetadata: true } } })],
+  plugins: [
+    swc.vite({
+      tsconfigFile: false,
+      jsc: {
+        parser: { syntax: 'typescript', decorators: true },
+        transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+        target: 'es2023',
+        keepClassNames: true,
+      },
+    }),
+  ],
   resolve: {
     alias: {
       '@telehub/contracts': lib('contracts'),

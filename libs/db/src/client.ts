@@ -25,7 +25,12 @@ export function createDatabaseClient(url: string, options: DatabaseClientOptions
     connection: { application_name: options.applicationName ?? 'telehub' },
     // int8 (count(*), sums) comes back as a JS number: our counts never approach 2^53.
     types: {
-      bigint: { to: 20, from: [20], serialize: (value: number) => String(value), parse: (value: string) => Number(value) },
+      bigint: {
+        to: 20,
+        from: [20],
+        serialize: (value: number) => String(value),
+        parse: (value: string) => Number(value),
+      },
     },
     transform: { undefined: null },
   });

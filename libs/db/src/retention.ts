@@ -17,7 +17,11 @@ export async function applyRetentionPolicy(client: DatabaseClient, mode: Databas
 }
 
 /** Plain-PostgreSQL retention: deletes rows older than `days` days, in bounded slices so locks stay short. */
-export async function deleteExpiredTelemetry(client: DatabaseClient, days: number, sliceRows = 50_000): Promise<number> {
+export async function deleteExpiredTelemetry(
+  client: DatabaseClient,
+  days: number,
+  sliceRows = 50_000,
+): Promise<number> {
   if (days <= 0) return 0;
   let deleted = 0;
   for (;;) {

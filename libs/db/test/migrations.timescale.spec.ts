@@ -39,7 +39,14 @@ describe('migrations on TimescaleDB', () => {
       SELECT hypertable_name, compression_enabled, primary_dimension
       FROM timescaledb_information.hypertables WHERE hypertable_name = 'telemetry'`;
     expect(hypertable).toMatchObject({ compression_enabled: true, primary_dimension: 'time' });
-    const settings = await client.sql<{ attname: string; segmentby_column_index: number | null; orderby_column_index: number | null; orderby_asc: boolean | null }[]>`
+    const settings = await client.sql<
+      {
+        attname: string;
+        segmentby_column_index: number | null;
+        orderby_column_index: number | null;
+        orderby_asc: boolean | null;
+      }[]
+    >`
       SELECT attname, segmentby_column_index, orderby_column_index, orderby_asc
       FROM timescaledb_information.compression_settings WHERE hypertable_name = 'telemetry'`;
     const byColumn = Object.fromEntries(settings.map((s) => [s.attname, s]));
@@ -78,7 +85,16 @@ describe('migrations on TimescaleDB', () => {
     expect(refresh.map((job) => job.hypertable_name)).toEqual(['telemetry_1h', 'telemetry_1m']);
     const columns = await client.sql<{ column_name: string }[]>`
       SELECT column_name FROM information_schema.columns WHERE table_name = 'telemetry_1m' ORDER BY ordinal_position`;
-    expect(columns.map((c) => c.column_name)).toEqual(['bucket', 'device_id', 'metric', 'avg', 'min', 'max', 'count', 'last']);
+    expect(columns.map((c) => c.column_name)).toEqual([
+      'bucket',
+      'device_id',
+      'metric',
+      'avg',
+      'min',
+      'max',
+      'count',
+      'last',
+    ]);
   });
 
   it('stores rows inserted through the hub repository in a chunk, and aggregates them', async () => {

@@ -27,7 +27,11 @@ export class AdminTokenService {
    */
   async ensureAdminToken(print: (text: string) => void = (text) => process.stdout.write(text)): Promise<void> {
     if (this.config.adminToken) {
-      await this.adminTokens.ensure('environment', hashToken(this.config.adminToken), tokenHint(this.config.adminToken));
+      await this.adminTokens.ensure(
+        'environment',
+        hashToken(this.config.adminToken),
+        tokenHint(this.config.adminToken),
+      );
       this.logger.info('admin token from TELEHUB_ADMIN_TOKEN is registered');
       return;
     }

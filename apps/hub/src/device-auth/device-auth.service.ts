@@ -6,7 +6,12 @@ import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
 import { LOGGER } from '../logging/logger.token.js';
 import { BatchedLoader } from './batched-loader.js';
 
-export type DeviceAuthFailure = 'malformed_token' | 'unknown_token' | 'token_revoked' | 'token_expired' | 'device_disabled';
+export type DeviceAuthFailure =
+  | 'malformed_token'
+  | 'unknown_token'
+  | 'token_revoked'
+  | 'token_expired'
+  | 'device_disabled';
 
 export type DeviceAuthResult =
   | { ok: true; deviceId: string; tokenId: string }
@@ -58,8 +63,10 @@ export class DeviceAuthService implements OnModuleDestroy {
     const credential = entry.credential;
     if (!credential || !hashesEqual(credential.tokenHash, hash)) return { ok: false, reason: 'unknown_token' };
     const deviceId = credential.deviceId;
-    if (credential.revokedAt && credential.revokedAt.getTime() <= now) return { ok: false, reason: 'token_revoked', deviceId };
-    if (credential.expiresAt && credential.expiresAt.getTime() <= now) return { ok: false, reason: 'token_expired', deviceId };
+    if (credential.revokedAt && credential.revokedAt.getTime() <= now)
+      return { ok: false, reason: 'token_revoked', deviceId };
+    if (credential.expiresAt && credential.expiresAt.getTime() <= now)
+      return { ok: false, reason: 'token_expired', deviceId };
     if (credential.deviceDisabled) return { ok: false, reason: 'device_disabled', deviceId };
     this.usedTokenIds.add(credential.tokenId);
     return { ok: true, deviceId, tokenId: credential.tokenId };

@@ -45,7 +45,7 @@ export class DeviceTokensController {
   @Delete(':tokenId')
   @ApiOperation({ summary: 'Revoke one token; it stops working at once' })
   @ApiOkResponse({ schema: openApiSchema(DeviceTokenInfoSchema) })
-  @ProblemResponses(400, 401, 404)
+  @ProblemResponses(400, 401, 404, 409)
   revoke(
     @Param('deviceId', new ZodValidationPipe(DeviceIdParamSchema, 'deviceId')) deviceId: string,
     @Param('tokenId', new ZodValidationPipe(TokenIdParamSchema, 'tokenId')) tokenId: string,

@@ -38,9 +38,18 @@ export class DeviceTokensService {
 
   async revoke(deviceId: string, tokenId: string): Promise<DeviceTokenInfo> {
     await this.devices.assertExists(deviceId);
-    const row = await this.tokens.revoke(deviceId, tokenId);
-    if (!row) throw ApiError.notFound('token_not_found', `device ${deviceId} has no token ${tokenId}`);
+    const { outcome, row } = await this.tokens.revoke(deviceId, tokenId);
+    if (outcome === 'not_found')
+      throw ApiError.notFound('token_not_found', `device ${deviceId} has no token ${tokenId}`);
+    if (outcome === 'already_revoked') {
+      throw new ApiError(
+        409,
+        'token_already_revoked',
+        'Conflict',
+        `token ${tokenId} was revoked at ${row!.revokedAt!.toISOString()}`,
+      );
+    }
     this.deviceAuth.invalidateDevice(deviceId);
-    return presentToken(row);
+    return presentToken(row!);
   }
 }

@@ -9,7 +9,12 @@ import { ApiError } from '../common/api-error.js';
 export function parseDevicesCsv(text: string): unknown[] {
   let records: Record<string, string>[];
   try {
-    records = parse(text, { columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()), skip_empty_lines: true, trim: true, bom: true });
+    records = parse(text, {
+      columns: (header: string[]) => header.map((h) => h.trim().toLowerCase()),
+      skip_empty_lines: true,
+      trim: true,
+      bom: true,
+    });
   } catch (error) {
     throw new ApiError(400, 'invalid_csv', 'Malformed CSV', (error as Error).message);
   }

@@ -1,5 +1,14 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiConsumes, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiConsumes,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
 import {
   BulkCreateDevicesRequestSchema,
   CreateDeviceRequestSchema,
@@ -18,8 +27,8 @@ import { ApiError } from '../common/api-error.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { ProblemResponses } from '../openapi/problem-responses.decorator.js';
 import { openApiSchema } from '../openapi/zod-openapi.js';
-import { formatDevicesCsv, parseDevicesCsv } from './devices-csv.js';
 import { DevicesService } from './devices.service.js';
+import { formatDevicesCsv, parseDevicesCsv } from './devices-csv.js';
 
 @ApiTags('devices')
 @ApiBearerAuth()
@@ -32,7 +41,9 @@ export class DevicesController {
   @ApiBody({ schema: openApiSchema(CreateDeviceRequestSchema, 'input') })
   @ApiCreatedResponse({ schema: openApiSchema(DeviceWithTokenSchema) })
   @ProblemResponses(400, 401)
-  async create(@Body(new ZodValidationPipe(CreateDeviceRequestSchema)) body: z.output<typeof CreateDeviceRequestSchema>) {
+  async create(
+    @Body(new ZodValidationPipe(CreateDeviceRequestSchema)) body: z.output<typeof CreateDeviceRequestSchema>,
+  ) {
     const [device] = await this.devices.create([body]);
     return device;
   }
@@ -68,9 +79,17 @@ export class DevicesController {
 
   @Get()
   @ApiOperation({ summary: 'List devices, oldest first, with cursor pagination and filters' })
-  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', default: 100, maximum: DEVICE_LIMITS.pageMaxLimit } })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    schema: { type: 'integer', default: 100, maximum: DEVICE_LIMITS.pageMaxLimit },
+  })
   @ApiQuery({ name: 'cursor', required: false, description: '`nextCursor` of the previous page' })
-  @ApiQuery({ name: 'label', required: false, description: 'Only devices with this label; repeat for several (all must match)' })
+  @ApiQuery({
+    name: 'label',
+    required: false,
+    description: 'Only devices with this label; repeat for several (all must match)',
+  })
   @ApiQuery({ name: 'namePrefix', required: false, description: 'Only devices whose name starts with this' })
   @ApiOkResponse({ schema: openApiSchema(DevicePageSchema) })
   @ProblemResponses(400, 401)

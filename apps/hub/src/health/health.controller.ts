@@ -30,7 +30,12 @@ export class HealthController {
       const applied = await countApplied(this.database);
       const ready = applied >= this.expectedMigrations;
       response.status(ready ? 200 : 503);
-      return { status: ready ? 'ready' : 'migrations_pending', database: 'up', mode: this.mode, migrations: { applied, expected: this.expectedMigrations } };
+      return {
+        status: ready ? 'ready' : 'migrations_pending',
+        database: 'up',
+        mode: this.mode,
+        migrations: { applied, expected: this.expectedMigrations },
+      };
     } catch (error) {
       response.status(503);
       return { status: 'database_unavailable', database: 'down', detail: (error as Error).message };

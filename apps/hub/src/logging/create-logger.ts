@@ -17,7 +17,10 @@ export function createLogger(config: HubConfig['log'], destination: NodeJS.Writa
   };
   const usePretty = config.format === 'pretty' || (config.format === 'auto' && Boolean(process.stdout.isTTY));
   if (usePretty) {
-    return pino(options, pretty({ sync: true, destination, ignore: 'pid,hostname,service', translateTime: 'SYS:HH:MM:ss.l' }));
+    return pino(
+      options,
+      pretty({ sync: true, destination, ignore: 'pid,hostname,service', translateTime: 'SYS:HH:MM:ss.l' }),
+    );
   }
   return pino(options, destination === process.stdout ? pino.destination({ dest: 1, sync: false }) : destination);
 }

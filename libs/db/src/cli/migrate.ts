@@ -16,7 +16,10 @@ async function main(): Promise<void> {
         database: 'telehub',
       });
   const url = process.env.DATABASE_URL || embedded!.url;
-  const client = createDatabaseClient(url, { maxConnections: 1, onNotice: (message) => console.log(`notice: ${message}`) });
+  const client = createDatabaseClient(url, {
+    maxConnections: 1,
+    onNotice: (message) => console.log(`notice: ${message}`),
+  });
   try {
     const result = await runMigrations(client);
     console.log(`${redactDatabaseUrl(url)}: ${result.applied} of ${result.total} migrations applied now`);

@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
-import { type DeviceTokenRow, deviceTokens, devices } from '../schema/index.js';
+import { type DeviceTokenRow, devices, deviceTokens } from '../schema/index.js';
 
 /** What authenticating a device token needs, in one row. */
 export interface DeviceCredential {
@@ -28,14 +28,22 @@ export class DeviceTokenRepository {
       .orderBy(desc(deviceTokens.createdAt));
   }
 
-  /** Revokes one token of a device; undefined when the device has no such token. */
-  async revoke(deviceId: string, tokenId: string): Promise<DeviceTokenRow | undefined> {
+  /** Revokes one live token of a device: 'revoked', or why not. */
+  async revoke(
+    deviceId: string,
+    tokenId: string,
+  ): Promise<{ outcome: 'revoked' | 'already_revoked' | 'not_found'; row?: DeviceTokenRow }> {
     const [row] = await this.db
       .update(deviceTokens)
-      .set({ revokedAt: sql`coalesce(${deviceTokens.revokedAt}, now())` })
-      .where(and(eq(deviceTokens.deviceId, deviceId), eq(deviceTokens.id, tokenId)))
+      .set({ revokedAt: sql`now()` })
+      .where(and(eq(deviceTokens.deviceId, deviceId), eq(deviceTokens.id, tokenId), isNull(deviceTokens.revokedAt)))
       .returning();
-    return row;
+    if (row) return { outcome: 'revoked', row };
+    const [existing] = await this.db
+      .select()
+      .from(deviceTokens)
+      .where(and(eq(deviceTokens.deviceId, deviceId), eq(deviceTokens.id, tokenId)));
+    return existing ? { outcome: 'already_revoked', row: existing } : { outcome: 'not_found' };
   }
 
   /** Rotation: the device's other live tokens expire at `at` (or keep an earlier expiry they already have). */

@@ -1,6 +1,6 @@
 import { and, arrayContains, asc, eq, gt, like, type SQL, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
-import { type DeviceRow, deviceTokens, devices } from '../schema/index.js';
+import { type DeviceRow, devices, deviceTokens } from '../schema/index.js';
 import { uuidV7 } from '../uuid-v7.js';
 
 export interface NewDevice {
@@ -45,9 +45,7 @@ export class DeviceRepository {
           .insert(devices)
           .values(chunk.map(({ device }, index) => ({ id: ids[index]!, ...device })))
           .returning();
-        await tx
-          .insert(deviceTokens)
-          .values(chunk.map(({ token }, index) => ({ deviceId: ids[index]!, ...token })));
+        await tx.insert(deviceTokens).values(chunk.map(({ token }, index) => ({ deviceId: ids[index]!, ...token })));
         created.push(...rows);
       }
       return created;

@@ -20,7 +20,9 @@ export const telemetry = pgTable(
     metric: text('metric').notNull(),
     value: doublePrecision('value').notNull(),
   },
-  (table) => [index('telemetry_device_metric_time_idx').on(table.deviceId, table.metric, table.time.desc().nullsFirst())],
+  (table) => [
+    index('telemetry_device_metric_time_idx').on(table.deviceId, table.metric, table.time.desc().nullsFirst()),
+  ],
 );
 
 export type TelemetryRow = typeof telemetry.$inferSelect;
