@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import type { IConnackPacket, IConnectPacket } from 'mqtt-packet';
+import type { CloseReason } from '../close-reason.js';
+import type { MqttConnection } from '../mqtt-connection.js';
+import type { AuthenticateResult, ProtocolVersion, WillMessage } from '../mqtt-session.types.js';
+import { ConnackReturnCode, ReasonCode } from '../reason-codes.js';
+
+const ASSIGNED_CLIENT_ID_PREFIX = 'telehub-';
+
+interface Refusal {
+  returnCode: number;
+  reasonCode: number;
+  reason: CloseReason;
+  detail?: string;
+}
+
+const AUTH_REFUSALS: Record<Extract<AuthenticateResult, { ok: false }>['reason'], Refusal> = {
+  bad_credentials: {
+    returnCode: ConnackReturnCode.notAuthorized,
+    reasonCode: ReasonCode.badUserNameOrPassword,
+    reason: 'bad_credentials',
+  },
+  not_authorized: {
+    returnCode: ConnackReturnCode.notAuthorized,
+    reasonCode: ReasonCode.notAuthorized,
+    reason: 'not_authorized',
+  },
+  server_unavailable: {
+    returnCode: ConnackReturnCode.serverUnavailable,
+    reasonCode: ReasonCode.serverUnavailable,
+    reason: 'server_unavailable',
+  },
+};
+
+export function handleConnect(conn: MqttConnection, packet: IConnectPacket): void {
+  const version = packet.protocolVersion;
+  if (version !== 4 && version !== 5) {
+    // MQIsdp 3.1 (level 3) parses but is not served [MQTT-3.1.2-2].
+    refuse(conn, {
+      returnCode: ConnackReturnCode.unacceptableProtocolVersion,
+      reasonCode: ReasonCode.unsupportedProtocolVersion,
+      reason: 'unsupported_protocol_version',
+    });
+    return;
+  }
+  conn.setProtocol(version, packet.properties?.maximumPacketSize);
+  if (version === 5) {
+    conn.clientReceiveMaximum = packet.properties?.receiveMaximum ?? 0xffff;
+    conn.requestProblemInformation = packet.properties?.requestProblemInformation ?? true;
+  }
+  const refusal = checkConnect(version, packet);
+  if (refusal) {
+    refuse(conn, refusal);
+    return;
+  }
+  // An empty ClientID gets a unique one [MQTT-3.1.3-6], returned to MQTT 5 clients [MQTT-3.2.2-16].
+  const assignedClientId = packet.clientId === '' ? `${ASSIGNED_CLIENT_ID_PREFIX}${randomUUID()}` : undefined;
+  conn.clientId = assignedClientId ?? packet.clientId;
+  conn.will = toWillMessage(packet.will);
+  // Nothing sent after the CONNECT is processed until the client is accepted [MQTT-3.1.4-5].
+  conn.state = 'authenticating';
+  callAuthenticate(conn, version, packet).then(
+    (result) => onAuthenticated(conn, packet, result, assignedClientId),
+    (error: unknown) => {
+      if (conn.state !== 'authenticating') return;
+      refuse(conn, { ...AUTH_REFUSALS.server_unavailable, reason: 'internal_error', detail: errorMessage(error) });
+    },
+  );
+}
+
+function checkConnect(version: ProtocolVersion, packet: IConnectPacket): Refusal | undefined {
+  if (version === 4 && packet.clientId === '' && !packet.clean) {
+    // A zero-byte ClientID requires CleanSession=1 in 3.1.1 [MQTT-3.1.3-8].
+    return { returnCode: ConnackReturnCode.identifierRejected, reasonCode: 0, reason: 'client_id_rejected' };
+  }
+  if (version === 5 && packet.properties?.authenticationMethod !== undefined) {
+    return {
+      returnCode: 0,
+      reasonCode: ReasonCode.badAuthenticationMethod,
+      reason: 'bad_credentials',
+      detail: 'enhanced authentication is not supported',
+    };
+  }
+  if (version === 5 && packet.will?.retain) {
+    // CONNACK says Retain Available = 0, so a retained will must be refused [MQTT-3.2.2-13].
+    return {
+      returnCode: 0,
+      reasonCode: ReasonCode.retainNotSupported,
+      reason: 'protocol_error',
+      detail: 'will retain is not supported',
+    };
+  }
+  return undefined;
+}
+
+function callAuthenticate(
+  conn: MqttConnection,
+  protocolVersion: ProtocolVersion,
+  packet: IConnectPacket,
+): Promise<AuthenticateResult> {
+  try {
+    const { clientId, username, password } = packet;
+    return Promise.resolve(conn.hooks.authenticate({ clientId, username, password, protocolVersion }));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function onAuthenticated(
+  conn: MqttConnection,
+  packet: IConnectPacket,
+  result: AuthenticateResult,
+  assignedClientId: string | undefined,
+): void {
+  // Closed meanwhile (connect timeout, server shutdown, socket gone before the answer): nothing to send.
+  if (conn.state !== 'authenticating') return;
+  if (!result.ok) {
+    refuse(conn, AUTH_REFUSALS[result.reason] ?? AUTH_REFUSALS.not_authorized);
+    return;
+  }
+  const keepAlive = negotiateKeepAlive(conn, packet.keepalive ?? 0);
+  const connack: IConnackPacket = { cmd: 'connack', returnCode: 0, reasonCode: 0, sessionPresent: false };
+  if (conn.protocolVersion === 5) {
+    connack.properties = {
+      maximumPacketSize: conn.options.maxPacketSize,
+      retainAvailable: false,
+      wildcardSubscriptionAvailable: false,
+      sharedSubscriptionAvailable: false,
+      subscriptionIdentifiersAvailable: false,
+      topicAliasMaximum: 0,
+      ...(assignedClientId === undefined ? {} : { assignedClientIdentifier: assignedClientId }),
+      ...(keepAlive.serverKeepAlive === undefined ? {} : { serverKeepAlive: keepAlive.serverKeepAlive }),
+    };
+  }
+  try {
+    conn.writer.write(connack);
+  } catch (error) {
+    conn.fail(error);
+    return;
+  }
+  conn.markConnected(result.deviceId, keepAlive.seconds);
+}
+
+/**
+ * The server may cap the keep-alive only in MQTT 5, through Server Keep Alive [MQTT-3.2.2-21]; a 3.1.1 client
+ * cannot be told, so its own value stands [MQTT-3.2.2-22]. A requested 0 (no keep-alive) counts as above the cap.
+ */
+function negotiateKeepAlive(conn: MqttConnection, requested: number): { seconds: number; serverKeepAlive?: number } {
+  const max = conn.options.serverKeepAliveMaxSeconds;
+  if (conn.protocolVersion !== 5 || max === undefined) return { seconds: requested };
+  if (requested !== 0 && requested <= max) return { seconds: requested };
+  return { seconds: max, serverKeepAlive: max };
+}
+
+/** Writes a refusing CONNACK in the client's protocol, then closes [MQTT-3.2.2-7]; no DISCONNECT follows. */
+function refuse(conn: MqttConnection, refusal: Refusal): void {
+  try {
+    conn.writer.write({
+      cmd: 'connack',
+      returnCode: refusal.returnCode,
+      reasonCode: refusal.reasonCode,
+      sessionPresent: false,
+    });
+  } catch {
+    // The refusal is best effort; closing is what matters.
+  }
+  conn.close(refusal.reason, refusal.detail);
+}
+
+function toWillMessage(will: IConnectPacket['will']): WillMessage | undefined {
+  if (!will) return undefined;
+  const payload = typeof will.payload === 'string' ? Buffer.from(will.payload) : will.payload;
+  return { topic: will.topic, payload, qos: will.qos ?? 0, retain: will.retain ?? false, properties: will.properties };
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

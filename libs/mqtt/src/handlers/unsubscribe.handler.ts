@@ -1,0 +1,16 @@
+import type { IUnsubscribePacket } from 'mqtt-packet';
+import type { MqttConnection } from '../mqtt-connection.js';
+import { ReasonCode } from '../reason-codes.js';
+
+/** UNSUBSCRIBE is always answered with UNSUBACK [MQTT-3.10.4-4]; MQTT 5 adds one reason code per filter. */
+export function handleUnsubscribe(conn: MqttConnection, packet: IUnsubscribePacket): void {
+  const messageId = packet.messageId;
+  if (messageId === undefined) {
+    conn.close('malformed_packet', 'UNSUBSCRIBE without packet id');
+    return;
+  }
+  const granted = packet.unsubscriptions.map((filter) =>
+    conn.subscriptions.delete(filter) ? ReasonCode.success : ReasonCode.noSubscriptionExisted,
+  );
+  conn.writer.write({ cmd: 'unsuback', messageId, granted });
+}

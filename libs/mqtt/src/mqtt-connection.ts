@@ -1,0 +1,268 @@
+import type { Duplex } from 'node:stream';
+import { parser as createParser, type Packet, type Parser } from 'mqtt-packet';
+import { AckQueue } from './ack-queue.js';
+import { type CloseReason, disconnectReasonCode } from './close-reason.js';
+import { handlePacket } from './handlers/handle-packet.js';
+import { KeepAliveTimer } from './keep-alive.timer.js';
+import type { MqttSession } from './mqtt-session.js';
+import type {
+  MqttSessionHooks,
+  MqttSessionOptions,
+  ProtocolVersion,
+  PublishOutcome,
+  WillMessage,
+} from './mqtt-session.types.js';
+import { OutboundInflight } from './outbound-inflight.js';
+import { PacketSizeGuard } from './packet-size.guard.js';
+import { PacketWriter } from './packet-writer.js';
+import { ConnackReturnCode } from './reason-codes.js';
+
+const DEFAULT_MAX_INFLIGHT_PUBLISHES = 100;
+const DEFAULT_CLOSE_GRACE_MS = 1000;
+
+export type ConnectionState = 'awaiting_connect' | 'authenticating' | 'connected' | 'closed';
+
+/**
+ * All state of one client connection, like the `client` object of aedes; the packet handlers read and change it.
+ * Incoming bytes go through two queues so that nothing is processed while processing is not allowed
+ * (paused, authenticating, too many publishes in flight, or the client not reading our writes):
+ * `stash` holds raw chunks not yet given to the parser, `inbox` holds parsed packets not yet handled.
+ */
+export class MqttConnection {
+  state: ConnectionState = 'awaiting_connect';
+  protocolVersion: ProtocolVersion | undefined;
+  clientId: string | undefined;
+  deviceId: string | undefined;
+  will: WillMessage | undefined;
+  keepAliveSeconds = 0;
+  closeReason: CloseReason | undefined;
+  closeDetail: string | undefined;
+  /** MQTT 5 CONNECT properties that limit what the server may send. */
+  clientReceiveMaximum = 0xffff;
+  clientMaximumPacketSize: number | undefined;
+  requestProblemInformation = true;
+
+  readonly writer: PacketWriter;
+  readonly acks: AckQueue;
+  readonly outbound = new OutboundInflight();
+  readonly subscriptions = new Map<string, 0 | 1>();
+  /** QoS 2 packet ids received and not yet released by PUBREL, with their onPublish result [MQTT-4.3.3-2]. */
+  readonly awaitingRelease = new Map<number, Promise<PublishOutcome>>();
+
+  private readonly parser: Parser;
+  private readonly sizeGuard: PacketSizeGuard;
+  private readonly maxInflight: number;
+  private readonly stash: Buffer[] = [];
+  private readonly inbox: Packet[] = [];
+  private keepAlive: KeepAliveTimer | undefined;
+  private connectTimer: NodeJS.Timeout | undefined;
+  private userPaused = false;
+  private pumping = false;
+  private peerGone = false;
+  private streamClosed = false;
+  private wasConnected = false;
+  private finished = false;
+
+  constructor(
+    readonly session: MqttSession,
+    readonly stream: Duplex,
+    readonly options: MqttSessionOptions,
+    readonly hooks: MqttSessionHooks,
+  ) {
+    this.writer = new PacketWriter(stream);
+    this.acks = new AckQueue(() => this.pump());
+    this.sizeGuard = new PacketSizeGuard(options.maxPacketSize);
+    this.maxInflight = options.maxInflightPublishes ?? DEFAULT_MAX_INFLIGHT_PUBLISHES;
+    this.parser = createParser();
+    this.parser.on('packet', this.onPacket);
+    this.parser.on('error', this.onParseError);
+    this.connectTimer = setTimeout(() => this.close('connect_timeout'), options.connectTimeoutMs);
+    this.connectTimer.unref();
+    stream.on('data', this.onData);
+    stream.on('drain', () => this.pump());
+    stream.on('end', this.onPeerGone);
+    stream.on('error', (error: Error) => this.close('socket_error', error.message));
+    stream.on('close', this.onStreamClose);
+  }
+
+  get isPaused(): boolean {
+    return this.userPaused;
+  }
+
+  setProtocol(version: ProtocolVersion, clientMaximumPacketSize?: number): void {
+    this.protocolVersion = version;
+    this.clientMaximumPacketSize = clientMaximumPacketSize;
+    this.writer.setProtocol(version, clientMaximumPacketSize);
+  }
+
+  /** CONNACK accepted has been written: start serving the packets that queued up behind the CONNECT. */
+  markConnected(deviceId: string, keepAliveSeconds: number): void {
+    this.state = 'connected';
+    this.wasConnected = true;
+    this.deviceId = deviceId;
+    this.keepAliveSeconds = keepAliveSeconds;
+    clearTimeout(this.connectTimer);
+    if (keepAliveSeconds > 0) {
+      const timeoutMs = keepAliveSeconds * 1000 * this.options.keepAliveGraceFactor;
+      this.keepAlive = new KeepAliveTimer(
+        timeoutMs,
+        () => this.canProcess(),
+        () => this.close('keepalive_timeout'),
+      );
+      this.keepAlive.start();
+    }
+    this.pump();
+  }
+
+  pause(): void {
+    this.userPaused = true;
+    this.updateFlow();
+  }
+
+  resume(): void {
+    if (!this.userPaused) return;
+    this.userPaused = false;
+    this.keepAlive?.touch();
+    this.pump();
+  }
+
+  /** Closes with `internal_error`: a hook threw or rejected. Only this session is affected. */
+  fail(error: unknown): void {
+    this.close('internal_error', error instanceof Error ? error.message : String(error));
+  }
+
+  close(reason: CloseReason, detail?: string): void {
+    if (this.state === 'closed') return;
+    // A DISCONNECT may only follow a successful CONNACK [MQTT-3.14.0-1]; before that a CONNACK carried the refusal.
+    const code = this.state === 'connected' && this.protocolVersion === 5 ? disconnectReasonCode(reason) : undefined;
+    this.state = 'closed';
+    this.closeReason = reason;
+    this.closeDetail = detail;
+    clearTimeout(this.connectTimer);
+    this.keepAlive?.stop();
+    this.stash.length = 0;
+    this.inbox.length = 0;
+    if (code !== undefined) {
+      try {
+        this.writer.write({ cmd: 'disconnect', reasonCode: code });
+      } catch {
+        // The DISCONNECT is a courtesy; the stream is ended either way.
+      }
+    }
+    this.endStream();
+    if (this.streamClosed) this.finish();
+  }
+
+  /** Handles queued packets while processing is allowed, then starts or stops reading the stream to match. */
+  pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.canProcess()) {
+        const packet = this.inbox.shift();
+        if (packet) {
+          this.keepAlive?.touch();
+          handlePacket(this, packet);
+          continue;
+        }
+        const chunk = this.stash.shift();
+        if (!chunk) break;
+        this.parse(chunk);
+      }
+    } finally {
+      this.pumping = false;
+    }
+    this.updateFlow();
+    // The peer left: finish what it sent (a CONNECT, a few publishes, a DISCONNECT), then close.
+    if (this.peerGone && this.inbox.length === 0 && this.stash.length === 0 && this.state !== 'authenticating') {
+      this.close('socket_closed');
+    }
+  }
+
+  private canProcess(): boolean {
+    return (
+      this.state !== 'closed' &&
+      this.state !== 'authenticating' &&
+      !this.userPaused &&
+      this.acks.unsettled < this.maxInflight &&
+      !this.stream.writableNeedDrain
+    );
+  }
+
+  private updateFlow(): void {
+    if (this.state === 'closed' || this.stream.destroyed) return;
+    // Not reading leaves bytes in the socket, so TCP pushes back on the client instead of us buffering.
+    const read = this.canProcess();
+    if (read && this.stream.isPaused()) this.stream.resume();
+    else if (!read && !this.stream.isPaused()) this.stream.pause();
+  }
+
+  private parse(chunk: Buffer): void {
+    if (!this.sizeGuard.accept(chunk)) {
+      this.close('packet_too_large');
+      return;
+    }
+    this.parser.parse(chunk);
+  }
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.state === 'closed') return;
+    this.stash.push(chunk);
+    this.pump();
+  };
+
+  private readonly onPacket = (packet: Packet): void => {
+    if (this.state !== 'closed') this.inbox.push(packet);
+  };
+
+  private readonly onParseError = (error: Error): void => {
+    // mqtt-packet rejects unknown protocol levels while parsing CONNECT; answer as 3.1.1 does [MQTT-3.1.2-2].
+    if (this.state === 'awaiting_connect' && error.message === 'Invalid protocol version') {
+      this.writer.write({
+        cmd: 'connack',
+        returnCode: ConnackReturnCode.unacceptableProtocolVersion,
+        sessionPresent: false,
+      });
+      this.close('unsupported_protocol_version');
+      return;
+    }
+    this.close('malformed_packet', error.message);
+  };
+
+  private readonly onPeerGone = (): void => {
+    this.peerGone = true;
+    this.pump();
+  };
+
+  private readonly onStreamClose = (): void => {
+    this.streamClosed = true;
+    if (this.state === 'closed') this.finish();
+    else this.onPeerGone();
+  };
+
+  private endStream(): void {
+    const { stream } = this;
+    if (stream.destroyed) return;
+    // end() flushes a final CONNACK or DISCONNECT; destroy once flushed, or after a grace period if the peer
+    // stops reading.
+    const timer = setTimeout(() => stream.destroy(), this.options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS);
+    timer.unref();
+    stream.once('close', () => clearTimeout(timer));
+    stream.end(() => stream.destroy());
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    const reason = this.closeReason ?? 'socket_closed';
+    // Hook errors cannot close anything any more; they must not escape into the stream's event emitter.
+    if (this.wasConnected && this.will && this.hooks.onWill) {
+      try {
+        this.hooks.onWill(this.session, this.will, reason);
+      } catch {}
+    }
+    try {
+      this.hooks.onClose(this.session, reason, this.closeDetail);
+    } catch {}
+  }
+}

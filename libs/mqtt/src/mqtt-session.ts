@@ -1,0 +1,104 @@
+import type { Duplex } from 'node:stream';
+import type { CloseReason } from './close-reason.js';
+import { MqttConnection } from './mqtt-connection.js';
+import type {
+  MqttSessionHooks,
+  MqttSessionOptions,
+  OutboundMessage,
+  ProtocolVersion,
+  WillMessage,
+} from './mqtt-session.types.js';
+import { publishToClient } from './outbound-publish.js';
+
+/**
+ * One MQTT 3.1.1 or 5 client over any duplex stream (TCP socket, TLS socket, WebSocket stream, in-memory pair).
+ * Sessions are not persisted: every CONNACK says Session Present = 0.
+ */
+export class MqttSession {
+  private readonly conn: MqttConnection;
+
+  constructor(stream: Duplex, options: MqttSessionOptions, hooks: MqttSessionHooks) {
+    this.conn = new MqttConnection(this, stream, options, hooks);
+  }
+
+  /** Set once authenticate() accepted the client. */
+  get deviceId(): string | undefined {
+    return this.conn.deviceId;
+  }
+
+  get protocolVersion(): ProtocolVersion | undefined {
+    return this.conn.protocolVersion;
+  }
+
+  /** The client identifier sent in CONNECT, or the one assigned when it was empty. */
+  get clientId(): string | undefined {
+    return this.conn.clientId;
+  }
+
+  /** The will from CONNECT; cleared by a normal DISCONNECT. */
+  get will(): WillMessage | undefined {
+    return this.conn.will;
+  }
+
+  /** Granted subscriptions: filter -> granted QoS. */
+  get subscriptions(): ReadonlyMap<string, 0 | 1> {
+    return this.conn.subscriptions;
+  }
+
+  /** The keep-alive in force, in seconds (0 = none). */
+  get keepAliveSeconds(): number {
+    return this.conn.keepAliveSeconds;
+  }
+
+  /** True between the accepting CONNACK and close. */
+  get isConnected(): boolean {
+    return this.conn.state === 'connected';
+  }
+
+  get isPaused(): boolean {
+    return this.conn.isPaused;
+  }
+
+  /** The first close reason, once close has begun. */
+  get closeReason(): CloseReason | undefined {
+    return this.conn.closeReason;
+  }
+
+  /** onPublish calls not settled yet. */
+  get inflightPublishes(): number {
+    return this.conn.acks.unsettled;
+  }
+
+  /**
+   * Stops reading: the stream is paused so TCP pushes back, and packets already parsed wait too. Acks of
+   * publishes already in flight are still written. The keep-alive does not run against the client meanwhile.
+   */
+  pause(): void {
+    this.conn.pause();
+  }
+
+  resume(): void {
+    this.conn.resume();
+  }
+
+  /**
+   * Server-to-client publish, QoS 0 or 1. Returns the packet id for QoS 1 (onOutboundAck fires with `tag` on
+   * PUBACK) and undefined for QoS 0. Throws MqttSessionError when the message cannot be sent.
+   */
+  publish(message: OutboundMessage, tag?: unknown): number | undefined {
+    return publishToClient(this.conn, message, tag);
+  }
+
+  /** Idempotent; the first reason wins. MQTT 5 clients get a DISCONNECT with the matching reason code first. */
+  close(reason: CloseReason, detail?: string): void {
+    this.conn.close(reason, detail);
+  }
+
+  /**
+   * Resolves when every onPublish call made so far has settled and its ack was written (or dropped, if the
+   * session closed). For graceful shutdown: pause(), await drain(), close('server_shutdown').
+   */
+  drain(): Promise<void> {
+    return this.conn.acks.whenEmpty();
+  }
+}

@@ -1,0 +1,96 @@
+import type { CloseReason } from './close-reason.js';
+import type { MqttSession } from './mqtt-session.js';
+
+export type ProtocolVersion = 4 | 5;
+export type Qos = 0 | 1 | 2;
+
+export interface MqttSessionOptions {
+  /** Largest packet accepted, in bytes (fixed header included). Advertised in the MQTT 5 CONNACK. */
+  maxPacketSize: number;
+  /** The connection is closed when no CONNECT has been answered within this time. */
+  connectTimeoutMs: number;
+  /** Topic aliases are not supported: CONNACK advertises Topic Alias Maximum 0. */
+  maxTopicAlias?: never;
+  /** 1.5 per [MQTT-3.1.2-24]: the session closes after keepAlive × this factor without a packet. */
+  keepAliveGraceFactor: number;
+  /** Upper bound for the client's keep-alive; MQTT 5 clients asking for more (or for 0) get Server Keep Alive. */
+  serverKeepAliveMaxSeconds?: number;
+  /**
+   * onPublish calls that may be unsettled at once before the session stops reading the stream. Default 100.
+   * Several publishes of one session are in flight together so a device's window of unacked QoS 1 messages
+   * can land in one batch commit of the hub.
+   */
+  maxInflightPublishes?: number;
+  /** How long close() waits for the final packet to flush before destroying the stream. Default 1000 ms. */
+  closeGraceMs?: number;
+}
+
+export interface AuthenticateRequest {
+  /** The client identifier as sent; empty when the client asked the server to assign one. */
+  clientId: string;
+  username?: string;
+  password?: Buffer;
+  protocolVersion: ProtocolVersion;
+}
+
+export type AuthenticateResult =
+  | { ok: true; deviceId: string }
+  | { ok: false; reason: 'bad_credentials' | 'not_authorized' | 'server_unavailable' };
+
+export interface InboundMessage {
+  topic: string;
+  payload: Buffer;
+  qos: Qos;
+  retain: boolean;
+  /** MQTT 5 PUBLISH properties as decoded by mqtt-packet; absent for 3.1.1. */
+  properties?: Record<string, unknown>;
+}
+
+export interface WillMessage {
+  topic: string;
+  payload: Buffer;
+  qos: Qos;
+  retain: boolean;
+  properties?: Record<string, unknown>;
+}
+
+export type PublishOutcome =
+  | { kind: 'accepted' }
+  /** v5: PUBACK/PUBREC 0x99; v4: acknowledged normally so the device does not resend forever. */
+  | { kind: 'invalid_payload'; message: string }
+  /** v5: PUBACK/PUBREC 0x87; v4 (and QoS 0): the connection is closed, 3.1.1 has no negative ack [MQTT-3.3.5-2]. */
+  | { kind: 'not_authorized' }
+  /** Not acknowledged; the session closes (v5 DISCONNECT 0x8B when shuttingDown, else 0x89 Server busy). */
+  | { kind: 'unavailable'; shuttingDown?: boolean };
+
+export interface OutboundMessage {
+  topic: string;
+  payload: Buffer | string;
+  qos: 0 | 1;
+  /** Sent only to MQTT 5 clients. */
+  properties?: {
+    responseTopic?: string;
+    correlationData?: Buffer;
+    contentType?: string;
+    payloadFormatIndicator?: boolean;
+  };
+}
+
+export type SubscribeDecision = { granted: true; qos: 0 | 1 } | { granted: false };
+
+export interface MqttSessionHooks {
+  /** Called once with the CONNECT packet; no later packet is processed until it settles. */
+  authenticate(request: AuthenticateRequest): Promise<AuthenticateResult>;
+  /** Called for every inbound PUBLISH; its PUBACK/PUBREC is written only after the promise resolves. */
+  onPublish(session: MqttSession, message: InboundMessage): Promise<PublishOutcome>;
+  /** Access decision per SUBSCRIBE filter; the granted QoS is min(requested, decision.qos). */
+  authorizeSubscribe(session: MqttSession, filter: string, qos: Qos): SubscribeDecision;
+  /** Called after the SUBACK was written, once per granted filter. */
+  onSubscribed?(session: MqttSession, filter: string, qos: 0 | 1): void;
+  /** PUBACK received for a QoS 1 publish sent by publish(); reasonCode is 0 for 3.1.1 clients. */
+  onOutboundAck?(session: MqttSession, messageId: number, tag: unknown, reasonCode: number): void;
+  /** The CONNECT carried a will and the connection ended without a normal DISCONNECT. Called before onClose. */
+  onWill?(session: MqttSession, will: WillMessage, reason: CloseReason): void;
+  /** Exactly once per session, after the stream has closed, with the first close reason. */
+  onClose(session: MqttSession, reason: CloseReason, detail?: string): void;
+}
