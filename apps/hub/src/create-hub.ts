@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -13,11 +14,16 @@ import { hubVersion } from './hub-version.js';
 import { NestLoggerAdapter } from './logging/nest-logger.adapter.js';
 import { requestLogging } from './logging/request-logging.js';
 import { setupOpenApi } from './openapi/setup-openapi.js';
+import { DeviceGateway } from './transports/device-gateway.service.js';
+import { readsOwnBody } from './transports/http/device-http.body.js';
+import { MqttListener } from './transports/mqtt/mqtt.listener.js';
 
 export interface Hub {
   readonly app: NestExpressApplication;
   readonly database: HubDatabase;
   readonly httpPort: number;
+  /** The plain MQTT/TCP port (undefined when plain listeners are off). */
+  readonly mqttPort: number | undefined;
   /** Graceful stop: listeners and sessions first, then the pool, then the embedded database. */
   close(): Promise<void>;
 }
@@ -37,8 +43,11 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
     });
     app.disable('x-powered-by');
     app.use(requestLogging(logger));
-    app.useBodyParser('json', { limit: config.http.maxRequestBytes });
-    app.useBodyParser('text', { type: ['text/csv', 'text/plain'], limit: config.http.maxRequestBytes });
+    // The device ingest routes read their own bodies (device message limit, after the token check).
+    const parsedHere = (types: string[]) => (request: IncomingMessage) =>
+      !readsOwnBody(request) && Boolean((request as Request).is(types));
+    app.useBodyParser('json', { type: parsedHere(['application/json']), limit: config.http.maxRequestBytes });
+    app.useBodyParser('text', { type: parsedHere(['text/csv', 'text/plain']), limit: config.http.maxRequestBytes });
     // Body-parser errors (too large, malformed JSON) happen before Nest routing; answer them as Problem Details too.
     app.use((error: unknown, request: Request, response: Response, _next: NextFunction) =>
       sendProblem(error, request, response, logger),
@@ -56,7 +65,9 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
       app,
       database,
       httpPort,
+      mqttPort: app.get(MqttListener).tcpPort,
       close: async () => {
+        await app.get(DeviceGateway).shutdown();
         await app.close();
         await database.close();
       },

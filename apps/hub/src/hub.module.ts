@@ -5,8 +5,13 @@ import { HUB_CONFIG, type HubConfig } from './config/hub-config.js';
 import { DatabaseModule } from './database/database.module.js';
 import type { HubDatabase } from './database/open-database.js';
 import { DevicesModule } from './devices/devices.module.js';
+import { HubEvents } from './events/hub-events.js';
 import { HealthModule } from './health/health.module.js';
 import { LOGGER } from './logging/logger.token.js';
+import { HubMetrics } from './metrics/hub-metrics.js';
+import { MetricsController } from './metrics/metrics.controller.js';
+import { RetentionService } from './retention/retention.service.js';
+import { TransportsModule } from './transports/transports.module.js';
 
 @Module({})
 class CoreModule {}
@@ -24,14 +29,19 @@ export class HubModule {
           providers: [
             { provide: HUB_CONFIG, useValue: config },
             { provide: LOGGER, useValue: logger },
+            HubEvents,
+            HubMetrics,
           ],
-          exports: [HUB_CONFIG, LOGGER],
+          exports: [HUB_CONFIG, LOGGER, HubEvents, HubMetrics],
         },
         DatabaseModule.forDatabase(database),
         AdminAuthModule,
         HealthModule,
         DevicesModule,
+        TransportsModule,
       ],
+      controllers: [MetricsController],
+      providers: [RetentionService],
     };
   }
 }

@@ -16,15 +16,39 @@ const label = z
   .max(DEVICE_LIMITS.labelMaxLength)
   .regex(/^[\w.:/-]+$/, 'labels hold letters, digits and . _ : / - only');
 
+const utf8 = new TextEncoder();
+
+// PostgreSQL text and jsonb cannot hold U+0000: refused here, it is a 400 naming the field, not a failed insert.
+const NUL = '\u0000';
+const NUL_MESSAGE = 'must not contain NUL (U+0000) characters';
+
+function containsNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes(NUL);
+  if (Array.isArray(value)) return value.some(containsNul);
+  if (value && typeof value === 'object') {
+    return Object.entries(value).some(([key, item]) => key.includes(NUL) || containsNul(item));
+  }
+  return false;
+}
+
+const deviceName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(DEVICE_LIMITS.nameMaxLength)
+  .refine((value) => !value.includes(NUL), NUL_MESSAGE);
+
 const metadata = z
   .record(z.string(), z.unknown())
-  .refine((value) => JSON.stringify(value).length <= DEVICE_LIMITS.metadataMaxBytes, {
+  // Bytes, not string length: one non-ASCII character is two to four bytes once stored.
+  .refine((value) => utf8.encode(JSON.stringify(value)).length <= DEVICE_LIMITS.metadataMaxBytes, {
     message: `metadata must serialize to at most ${DEVICE_LIMITS.metadataMaxBytes} bytes`,
-  });
+  })
+  .refine((value) => !containsNul(value), NUL_MESSAGE);
 
 export const CreateDeviceRequestSchema = z
   .object({
-    name: z.string().trim().min(1).max(DEVICE_LIMITS.nameMaxLength),
+    name: deviceName,
     labels: z.array(label).max(DEVICE_LIMITS.labelsMax).default([]),
     metadata: metadata.default({}),
   })
@@ -34,7 +58,7 @@ export type CreateDeviceRequest = z.infer<typeof CreateDeviceRequestSchema>;
 
 export const UpdateDeviceRequestSchema = z
   .object({
-    name: z.string().trim().min(1).max(DEVICE_LIMITS.nameMaxLength).optional(),
+    name: deviceName.optional(),
     labels: z.array(label).max(DEVICE_LIMITS.labelsMax).optional(),
     metadata: metadata.optional(),
     disabled: z.boolean().optional(),
@@ -57,7 +81,12 @@ export const ListDevicesQuerySchema = z
       .union([label, z.array(label)])
       .optional()
       .transform((value) => (value === undefined ? [] : Array.isArray(value) ? value : [value])),
-    namePrefix: z.string().min(1).max(DEVICE_LIMITS.nameMaxLength).optional(),
+    namePrefix: z
+      .string()
+      .min(1)
+      .max(DEVICE_LIMITS.nameMaxLength)
+      .refine((value) => !value.includes(NUL), NUL_MESSAGE)
+      .optional(),
   })
   .strict();
 export type ListDevicesQuery = z.infer<typeof ListDevicesQuerySchema>;
@@ -79,9 +108,33 @@ export const DeviceSchema = z
     createdAt: z.string().describe('RFC 3339'),
     updatedAt: z.string(),
     lastSeenAt: z.string().nullable(),
+    online: z.boolean().describe('A live session exists (as last recorded by the hub holding it)'),
+    transport: z.string().nullable().describe('mqtt, mqtt-ws, mqtt-tls or ws: of the current or last session'),
+    connectedAt: z.string().nullable(),
+    disconnectedAt: z.string().nullable(),
+    disconnectReason: z.string().nullable(),
   })
   .meta({ id: 'Device' });
 export type Device = z.infer<typeof DeviceSchema>;
+
+export const DeviceDetailSchema = DeviceSchema.extend({
+  latest: z
+    .record(z.string(), z.object({ value: z.number(), time: z.string() }))
+    .describe('The newest value of each metric'),
+  state: z.record(z.string(), z.unknown()).describe("The device's reported state"),
+  stateUpdatedAt: z.string().nullable(),
+}).meta({ id: 'DeviceDetail' });
+export type DeviceDetail = z.infer<typeof DeviceDetailSchema>;
+
+export const DeviceEventSchema = z
+  .object({
+    id: z.number().int(),
+    time: z.string(),
+    type: z.string().describe('connected, disconnected, auth_failed, message_rejected, rate_limited, command_*'),
+    detail: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'DeviceEvent' });
+export type DeviceEvent = z.infer<typeof DeviceEventSchema>;
 
 export const DeviceWithTokenSchema = DeviceSchema.extend({
   token: z.string().describe('Shown once, at creation: store it on the device.'),

@@ -10,3 +10,5 @@ export * from './repositories/telemetry.repository.js';
 export * from './retention.js';
 export * from './schema/index.js';
 export * from './uuid-v7.js';
+export * from './repositories/device-event.repository.js';
+export * from './repositories/device-presence.repository.js';

@@ -1,6 +1,6 @@
 import type { PipeTransform } from '@nestjs/common';
 import type { z } from 'zod';
-import { ApiError } from './api-error.js';
+import { ApiError, type FieldError } from './api-error.js';
 
 /** Validates one request part (body, query, param) against a schema from @telehub/contracts. */
 export class ZodValidationPipe<Schema extends z.ZodType> implements PipeTransform<unknown, z.output<Schema>> {
@@ -12,11 +12,16 @@ export class ZodValidationPipe<Schema extends z.ZodType> implements PipeTransfor
   transform(value: unknown): z.output<Schema> {
     const result = this.schema.safeParse(value);
     if (result.success) return result.data;
-    throw ApiError.validation(
-      result.error.issues.map((issue) => ({
-        field: [this.fieldPrefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(body)',
-        message: issue.message,
-      })),
-    );
+    throw ApiError.validation(result.error.issues.flatMap((issue) => this.fieldErrors(issue)));
+  }
+
+  private fieldErrors(issue: z.core.$ZodIssue): FieldError[] {
+    const field = (path: PropertyKey[]) =>
+      [this.fieldPrefix, ...path.map(String)].filter(Boolean).join('.') || '(body)';
+    // An unknown key is reported on its parent object; name each key, so a client can tell which one to drop.
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ field: field([...issue.path, key]), message: 'unknown field' }));
+    }
+    return [{ field: field(issue.path), message: issue.message }];
   }
 }

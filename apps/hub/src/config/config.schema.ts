@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
+const bool = z.enum(['true', 'false', '1', '0']).transform((value) => value === 'true' || value === '1');
 const optionalString = z
   .string()
   .optional()
@@ -33,6 +34,30 @@ export const ConfigSchema = z.object({
   TELEHUB_AUTH_CACHE_TTL_MS: positiveInt.default(60_000),
   TELEHUB_MAX_REQUEST_BYTES: positiveInt.default(16 * 1024 * 1024),
   TELEHUB_SHUTDOWN_TIMEOUT_MS: positiveInt.default(15_000),
+  TELEHUB_NODE_ID: optionalString,
+
+  // Device connections
+  TELEHUB_MQTT_TLS_PORT: port.default(8883),
+  TELEHUB_TLS_CERT_FILE: optionalString,
+  TELEHUB_TLS_KEY_FILE: optionalString,
+  TELEHUB_PLAIN_LISTENERS: bool.default(true),
+  TELEHUB_WS_PERMESSAGE_DEFLATE: bool.default(false),
+  TELEHUB_MAX_CONNECTIONS: positiveInt.default(20_000),
+  TELEHUB_CONNECT_TIMEOUT_MS: positiveInt.default(10_000),
+  TELEHUB_MAX_MESSAGE_BYTES: positiveInt.default(256 * 1024),
+  TELEHUB_MAX_POINTS_PER_MESSAGE: positiveInt.default(5_000),
+  TELEHUB_DEVICE_RATE_PER_SEC: positiveInt.default(100),
+  TELEHUB_DEVICE_RATE_BURST: positiveInt.default(200),
+  TELEHUB_RATE_LIMIT_DISCONNECT_MS: positiveInt.default(30_000),
+  TELEHUB_LAST_SEEN_INTERVAL_MS: positiveInt.default(5_000),
+
+  // Ingest pipeline
+  TELEHUB_INGEST_BATCH_ROWS: positiveInt.default(5_000),
+  TELEHUB_INGEST_BATCH_MS: positiveInt.default(20),
+  TELEHUB_INGEST_MAX_INFLIGHT: positiveInt.max(16).default(2),
+  TELEHUB_INGEST_HIGH_WATER_ROWS: positiveInt.default(200_000),
+  TELEHUB_INGEST_LOW_WATER_ROWS: positiveInt.default(100_000),
+  TELEHUB_INGEST_RETRY_MAX_MS: positiveInt.default(5_000),
 });
 
 export type RawConfig = z.infer<typeof ConfigSchema>;

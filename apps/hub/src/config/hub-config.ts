@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { ConfigSchema } from './config.schema.js';
 
@@ -11,6 +12,30 @@ export interface HubConfig {
   log: { level: string; format: 'auto' | 'json' | 'pretty' };
   adminToken: string | undefined;
   auth: { cacheTtlMs: number };
+  /** Names this hub process in presence records; several hubs may share one database. */
+  nodeId: string;
+  devices: {
+    mqttTlsPort: number;
+    tls: { certFile: string; keyFile: string } | undefined;
+    plainListeners: boolean;
+    perMessageDeflate: boolean;
+    maxConnections: number;
+    connectTimeoutMs: number;
+    maxMessageBytes: number;
+    maxPointsPerMessage: number;
+    ratePerSec: number;
+    rateBurst: number;
+    rateLimitDisconnectMs: number;
+    lastSeenIntervalMs: number;
+  };
+  ingest: {
+    batchRows: number;
+    batchMs: number;
+    maxInflight: number;
+    highWaterRows: number;
+    lowWaterRows: number;
+    retryMaxMs: number;
+  };
   shutdownTimeoutMs: number;
 }
 
@@ -48,6 +73,32 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     log: { level: c.TELEHUB_LOG_LEVEL, format: c.TELEHUB_LOG_FORMAT },
     adminToken: c.TELEHUB_ADMIN_TOKEN,
     auth: { cacheTtlMs: c.TELEHUB_AUTH_CACHE_TTL_MS },
+    nodeId: c.TELEHUB_NODE_ID ?? hostname(),
+    devices: {
+      mqttTlsPort: c.TELEHUB_MQTT_TLS_PORT,
+      tls:
+        c.TELEHUB_TLS_CERT_FILE && c.TELEHUB_TLS_KEY_FILE
+          ? { certFile: c.TELEHUB_TLS_CERT_FILE, keyFile: c.TELEHUB_TLS_KEY_FILE }
+          : undefined,
+      plainListeners: c.TELEHUB_PLAIN_LISTENERS,
+      perMessageDeflate: c.TELEHUB_WS_PERMESSAGE_DEFLATE,
+      maxConnections: c.TELEHUB_MAX_CONNECTIONS,
+      connectTimeoutMs: c.TELEHUB_CONNECT_TIMEOUT_MS,
+      maxMessageBytes: c.TELEHUB_MAX_MESSAGE_BYTES,
+      maxPointsPerMessage: c.TELEHUB_MAX_POINTS_PER_MESSAGE,
+      ratePerSec: c.TELEHUB_DEVICE_RATE_PER_SEC,
+      rateBurst: c.TELEHUB_DEVICE_RATE_BURST,
+      rateLimitDisconnectMs: c.TELEHUB_RATE_LIMIT_DISCONNECT_MS,
+      lastSeenIntervalMs: c.TELEHUB_LAST_SEEN_INTERVAL_MS,
+    },
+    ingest: {
+      batchRows: c.TELEHUB_INGEST_BATCH_ROWS,
+      batchMs: c.TELEHUB_INGEST_BATCH_MS,
+      maxInflight: c.TELEHUB_INGEST_MAX_INFLIGHT,
+      highWaterRows: c.TELEHUB_INGEST_HIGH_WATER_ROWS,
+      lowWaterRows: Math.min(c.TELEHUB_INGEST_LOW_WATER_ROWS, c.TELEHUB_INGEST_HIGH_WATER_ROWS),
+      retryMaxMs: c.TELEHUB_INGEST_RETRY_MAX_MS,
+    },
     shutdownTimeoutMs: c.TELEHUB_SHUTDOWN_TIMEOUT_MS,
   };
 }

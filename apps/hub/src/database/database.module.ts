@@ -2,6 +2,8 @@ import { type DynamicModule, Global, Module } from '@nestjs/common';
 import {
   AdminTokenRepository,
   type DatabaseClient,
+  DeviceEventRepository,
+  DevicePresenceRepository,
   DeviceRepository,
   DeviceTokenRepository,
   TelemetryRepository,
@@ -14,6 +16,8 @@ const repositories = [
   { provide: DeviceTokenRepository, make: (client: DatabaseClient) => new DeviceTokenRepository(client.db) },
   { provide: AdminTokenRepository, make: (client: DatabaseClient) => new AdminTokenRepository(client.db) },
   { provide: TelemetryRepository, make: (client: DatabaseClient) => new TelemetryRepository(client) },
+  { provide: DeviceEventRepository, make: (client: DatabaseClient) => new DeviceEventRepository(client) },
+  { provide: DevicePresenceRepository, make: (client: DatabaseClient) => new DevicePresenceRepository(client) },
 ];
 
 /** Hands the opened database and its repositories to the features. Opening and closing happen in create-hub. */

@@ -1,5 +1,5 @@
-import type { Device, DeviceTokenInfo } from '@telehub/contracts';
-import type { DeviceRow, DeviceTokenRow } from '@telehub/db';
+import type { Device, DeviceDetail, DeviceEvent, DeviceTokenInfo } from '@telehub/contracts';
+import type { DeviceEvent as DeviceEventRecord, DeviceRow, DeviceTokenRow, LatestValue } from '@telehub/db';
 
 export function presentDevice(row: DeviceRow): Device {
   return {
@@ -11,7 +11,25 @@ export function presentDevice(row: DeviceRow): Device {
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
     lastSeenAt: row.lastSeenAt?.toISOString() ?? null,
+    online: row.online,
+    transport: row.transport,
+    connectedAt: row.connectedAt?.toISOString() ?? null,
+    disconnectedAt: row.disconnectedAt?.toISOString() ?? null,
+    disconnectReason: row.disconnectReason,
   };
+}
+
+export function presentDeviceDetail(row: DeviceRow, latest: LatestValue[]): DeviceDetail {
+  return {
+    ...presentDevice(row),
+    latest: Object.fromEntries(latest.map((v) => [v.metric, { value: v.value, time: new Date(v.time).toISOString() }])),
+    state: row.reportedState,
+    stateUpdatedAt: row.stateUpdatedAt?.toISOString() ?? null,
+  };
+}
+
+export function presentEvent(event: DeviceEventRecord): DeviceEvent {
+  return { id: event.id, time: new Date(event.time).toISOString(), type: event.type, detail: event.detail };
 }
 
 export function presentToken(row: DeviceTokenRow, now = Date.now()): DeviceTokenInfo {

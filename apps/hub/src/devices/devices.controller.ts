@@ -14,6 +14,8 @@ import {
   CreateDeviceRequestSchema,
   DEVICE_LIMITS,
   DeleteDeviceQuerySchema,
+  DeviceDetailSchema,
+  DeviceEventSchema,
   DeviceIdParamSchema,
   DevicePageSchema,
   DeviceSchema,
@@ -98,11 +100,23 @@ export class DevicesController {
   }
 
   @Get(':deviceId')
-  @ApiOperation({ summary: 'Get one device' })
-  @ApiOkResponse({ schema: openApiSchema(DeviceSchema) })
+  @ApiOperation({ summary: 'Get one device, with online state, latest values and reported state' })
+  @ApiOkResponse({ schema: openApiSchema(DeviceDetailSchema) })
   @ProblemResponses(400, 401, 404)
   get(@Param('deviceId', new ZodValidationPipe(DeviceIdParamSchema, 'deviceId')) id: string) {
     return this.devices.get(id);
+  }
+
+  @Get(':deviceId/events')
+  @ApiOperation({ summary: 'Recent events of a device, newest first: connects, disconnects with reasons, auth failures, rejected messages' })
+  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', default: 50, maximum: 500 } })
+  @ApiOkResponse({ schema: openApiSchema(z.array(DeviceEventSchema)) })
+  @ProblemResponses(400, 401, 404)
+  events(
+    @Param('deviceId', new ZodValidationPipe(DeviceIdParamSchema, 'deviceId')) id: string,
+    @Query('limit', new ZodValidationPipe(z.coerce.number().int().min(1).max(500).default(50), 'limit')) limit: number,
+  ) {
+    return this.devices.recentEvents(id, limit);
   }
 
   @Patch(':deviceId')

@@ -2,22 +2,25 @@ import { Injectable } from '@nestjs/common';
 import type {
   CreateDeviceRequest,
   Device,
+  DeviceDetail,
+  DeviceEvent,
   DevicePage,
   DeviceWithToken,
   ListDevicesQuery,
   UpdateDeviceRequest,
 } from '@telehub/contracts';
-import { DeviceRepository, TelemetryRepository } from '@telehub/db';
+import { DeviceEventRepository, DeviceRepository, TelemetryRepository } from '@telehub/db';
 import { generateToken } from '../auth/token-codec.js';
 import { ApiError } from '../common/api-error.js';
 import { DeviceAuthService } from '../device-auth/device-auth.service.js';
-import { presentDevice } from './device.presenter.js';
+import { presentDevice, presentDeviceDetail, presentEvent } from './device.presenter.js';
 
 @Injectable()
 export class DevicesService {
   constructor(
     private readonly devices: DeviceRepository,
     private readonly telemetry: TelemetryRepository,
+    private readonly events: DeviceEventRepository,
     private readonly deviceAuth: DeviceAuthService,
   ) {}
 
@@ -40,10 +43,16 @@ export class DevicesService {
     return { items: rows.map(presentDevice), nextCursor: hasMore ? rows.at(-1)!.id : null };
   }
 
-  async get(id: string): Promise<Device> {
+  /** The device with its latest values and reported state. */
+  async get(id: string): Promise<DeviceDetail> {
     const row = await this.devices.findById(id);
     if (!row) throw deviceNotFound(id);
-    return presentDevice(row);
+    return presentDeviceDetail(row, await this.telemetry.latestForDevice(id));
+  }
+
+  async recentEvents(id: string, limit: number): Promise<DeviceEvent[]> {
+    await this.assertExists(id);
+    return (await this.events.recentForDevice(id, limit)).map(presentEvent);
   }
 
   async update(id: string, patch: UpdateDeviceRequest): Promise<Device> {

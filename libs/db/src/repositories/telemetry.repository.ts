@@ -9,6 +9,13 @@ export interface TelemetryBatch {
   values: number[];
 }
 
+export interface LatestValue {
+  deviceId: string;
+  metric: string;
+  time: number;
+  value: number;
+}
+
 export class TelemetryRepository {
   constructor(private readonly client: DatabaseClient) {}
 
@@ -28,7 +35,38 @@ export class TelemetryRepository {
     return result.count;
   }
 
+  /**
+   * The ingest statement: the batch's rows and the newest value per (device, metric), in one statement, so
+   * one round trip commits both atomically. `latest` must hold each (device, metric) once (an upsert cannot
+   * touch a row twice) and be sorted, so concurrent batches lock device_latest rows in the same order.
+   */
+  async insertBatchWithLatest(batch: TelemetryBatch, latest: TelemetryBatch): Promise<void> {
+    if (batch.times.length === 0) return;
+    await this.client.sql`
+      WITH inserted AS (
+        INSERT INTO telemetry (time, device_id, metric, value)
+        SELECT to_timestamp(t / 1000.0), d, m, v FROM unnest(
+          ${batch.times}::float8[], ${batch.deviceIds}::uuid[], ${batch.metrics}::text[], ${batch.values}::float8[]
+        ) AS rows (t, d, m, v)
+      )
+      INSERT INTO device_latest (device_id, metric, time, value)
+      SELECT d, m, to_timestamp(t / 1000.0), v FROM unnest(
+        ${latest.times}::float8[], ${latest.deviceIds}::uuid[], ${latest.metrics}::text[], ${latest.values}::float8[]
+      ) AS latest (t, d, m, v)
+      ON CONFLICT (device_id, metric) DO UPDATE SET time = excluded.time, value = excluded.value
+      WHERE device_latest.time <= excluded.time`;
+  }
+
+  async latestForDevice(deviceId: string): Promise<LatestValue[]> {
+    // Times as epoch ms from SQL: drizzle sets the shared client to return timestamps as strings.
+    const rows = await this.client.sql<{ metric: string; time: number; value: number }[]>`
+      SELECT metric, (extract(epoch FROM time) * 1000)::float8 AS time, value
+      FROM device_latest WHERE device_id = ${deviceId} ORDER BY metric`;
+    return rows.map((row) => ({ deviceId, metric: row.metric, time: row.time, value: row.value }));
+  }
+
   async deleteForDevice(deviceId: string): Promise<number> {
+    await this.client.sql`DELETE FROM device_latest WHERE device_id = ${deviceId}`;
     const result = await this.client.sql`DELETE FROM telemetry WHERE device_id = ${deviceId}`;
     return result.count;
   }

@@ -15,6 +15,13 @@ export const devices = pgTable(
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
     lastSeenAt: timestamp('last_seen_at', { withTimezone: true }),
+    // Presence: which hub process holds the device's live session, since when, and why the last one ended.
+    online: boolean('online').notNull().default(false),
+    connectedNode: text('connected_node'),
+    connectedAt: timestamp('connected_at', { withTimezone: true }),
+    disconnectedAt: timestamp('disconnected_at', { withTimezone: true }),
+    disconnectReason: text('disconnect_reason'),
+    transport: text('transport'),
   },
   (table) => [
     index('devices_labels_idx').using('gin', table.labels),

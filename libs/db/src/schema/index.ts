@@ -2,3 +2,5 @@ export * from './admin-tokens.table.js';
 export * from './device-tokens.table.js';
 export * from './devices.table.js';
 export * from './telemetry.table.js';
+export * from './device-events.table.js';
+export * from './device-latest.table.js';

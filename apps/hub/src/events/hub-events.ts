@@ -1,0 +1,39 @@
+import { EventEmitter } from 'node:events';
+
+export interface CommittedPoint {
+  deviceId: string;
+  metric: string;
+  time: number;
+  value: number;
+}
+
+/**
+ * What the hub tells the rest of itself (admin channel, metrics) after the fact. Every event is plain
+ * JSON-serializable data, so a later step can carry it between hub processes over PostgreSQL NOTIFY.
+ */
+export type HubEvent =
+  | { type: 'telemetry'; points: CommittedPoint[]; committedAt: number }
+  | { type: 'presence'; deviceId: string; online: boolean; transport: string; reason?: string; at: number }
+  | { type: 'state'; deviceId: string; state: Record<string, unknown>; updatedAt: number }
+  | { type: 'device_event'; deviceId: string | null; eventType: string; detail: Record<string, unknown>; at: number };
+
+export type HubEventType = HubEvent['type'];
+export type HubEventOf<T extends HubEventType> = Extract<HubEvent, { type: T }>;
+
+/** The in-process event stream. Listeners must be quick and must not throw; slow work belongs in a queue. */
+export class HubEvents {
+  private readonly emitter = new EventEmitter({ captureRejections: false });
+
+  constructor() {
+    this.emitter.setMaxListeners(0);
+  }
+
+  emit(event: HubEvent): void {
+    this.emitter.emit(event.type, event);
+  }
+
+  on<T extends HubEventType>(type: T, listener: (event: HubEventOf<T>) => void): () => void {
+    this.emitter.on(type, listener as (event: HubEvent) => void);
+    return () => this.emitter.off(type, listener as (event: HubEvent) => void);
+  }
+}

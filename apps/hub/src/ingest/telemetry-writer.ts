@@ -1,0 +1,347 @@
+import type { TelemetryBatch } from '@telehub/db';
+import type { CommittedPoint } from '../events/hub-events.js';
+import { backoffDelay } from './backoff.js';
+import { newestPerMetric } from './newest-per-metric.js';
+import type { TelemetryPoint } from './telemetry-payload.js';
+
+/** The first retry of a failed batch waits about this long; later ones double up to `retryMaxMs`. */
+const RETRY_INITIAL_MS = 100;
+
+export interface TelemetryWriterOptions {
+  /** Flush when this many rows are pending (default config 5000). */
+  batchRows: number;
+  /** ...or when the oldest pending row has waited this long (default 20). */
+  batchMs: number;
+  /** Batches being written at once (default 2). */
+  maxInflight: number;
+  /** Pending+inflight rows above this => onPressure(true) (stop reading devices). */
+  highWaterRows: number;
+  /** ...until they drop below this => onPressure(false). */
+  lowWaterRows: number;
+  /** Backoff cap between retries of a failed batch (default 5000). */
+  retryMaxMs: number;
+}
+
+export interface TelemetryWriterHooks {
+  /** The hub passes TelemetryRepository.insertBatchWithLatest. */
+  writeBatch(batch: TelemetryBatch, latest: TelemetryBatch): Promise<void>;
+  /** After commit, once per batch, points in arrival order (feeds live dashboards). */
+  onCommitted?(points: CommittedPoint[], committedAt: number): void;
+  /** Only on transitions. */
+  onPressure?(high: boolean): void;
+  /** Per committed batch: its rows and how long the successful writeBatch call took. */
+  onFlush?(rows: number, durationMs: number): void;
+  /** Per failed attempt: `attempt` counts the failures in a row since the database was last available. */
+  onRetry?(error: unknown, attempt: number, delayMs: number): void;
+  log?: {
+    info(obj: object, msg: string): void;
+    warn(obj: object, msg: string): void;
+    error(obj: object, msg: string): void;
+  };
+}
+
+export class WriterClosedError extends Error {
+  readonly code = 'writer_closed';
+
+  constructor() {
+    super('the telemetry writer is closed');
+    this.name = 'WriterClosedError';
+  }
+}
+
+/** One write() call (or one flush()): settled when every batch holding a part of it has committed. */
+interface Ticket {
+  parts: number;
+  resolve(): void;
+}
+
+/** Rows kept column by column, ready to bind as the four array parameters of the insert. */
+class Batch {
+  readonly data: TelemetryBatch = { times: [], deviceIds: [], metrics: [], values: [] };
+  readonly tickets: Ticket[] = [];
+  /** Computed on the first attempt and kept, so a retry sends exactly the same statement. */
+  latest: TelemetryBatch | undefined;
+
+  constructor(readonly seq: number) {}
+
+  get rows(): number {
+    return this.data.times.length;
+  }
+}
+
+interface Outage {
+  since: number;
+  failures: number;
+}
+
+/**
+ * The one writer all transports feed. Rows from every device gather in one open batch, which is sealed and
+ * written as one statement:
+ * - at once (next tick, so rows of the same tick join) when nothing is being written: low latency under light load;
+ * - while batches are in flight, when it reaches `batchRows` or its first row has waited `batchMs`, using the next
+ *   free slot (at most `maxInflight`). A batch that waits for a slot keeps gathering rows up to `batchRows`: sealing
+ *   it earlier would only make the statement smaller, not start it sooner.
+ *
+ * A write() of at most `batchRows` points is never split: it lands in one batch, so one device message commits in
+ * one transaction and a redelivery after a crash repeats a whole message or nothing. A larger write fills the open
+ * batch and then whole batches; its promise settles when its last piece commits.
+ *
+ * Nothing is dropped: a failed batch goes back to the head of the queue and the database is probed with one batch
+ * at a time, after exponential backoff, until a write succeeds; then every slot is used again.
+ */
+export class TelemetryWriter {
+  private open = new Batch(0);
+  private nextSeq = 1;
+  /** Sealed batches waiting for a slot, oldest (lowest seq) first. */
+  private readonly queue: Batch[] = [];
+  private readonly inflight = new Set<Batch>();
+  private uncommitted = 0;
+  private pressure = false;
+  private closed = false;
+  /** The open batch should be written at the next free slot (its batchMs passed, or the pipeline went idle). */
+  private openDue = false;
+  private batchTimer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private outage: Outage | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** During an outage: the backoff delay has passed, one batch may probe the database. */
+  private retryDue = false;
+
+  constructor(
+    private readonly options: TelemetryWriterOptions,
+    private readonly hooks: TelemetryWriterHooks,
+  ) {}
+
+  /** Rows accepted and not yet committed: queued plus in flight. */
+  get pendingRows(): number {
+    return this.uncommitted;
+  }
+
+  get underPressure(): boolean {
+    return this.pressure;
+  }
+
+  /** Resolves once every given point is committed. Never drops data; rejects only with WriterClosedError after close() began. */
+  write(deviceId: string, points: TelemetryPoint[]): Promise<void> {
+    if (this.closed) return Promise.reject(new WriterClosedError());
+    const count = points.length;
+    if (count === 0) return Promise.resolve();
+    const { batchRows } = this.options;
+    if (this.open.rows > 0 && this.open.rows + count > batchRows && count <= batchRows) this.seal();
+
+    let resolve!: () => void;
+    const committed = new Promise<void>((settle) => {
+      resolve = settle;
+    });
+    const ticket: Ticket = { parts: 0, resolve };
+    for (let from = 0; from < count; ) {
+      const batch = this.open;
+      const to = Math.min(count, from + batchRows - batch.rows);
+      appendRows(batch.data, deviceId, points, from, to);
+      batch.tickets.push(ticket);
+      ticket.parts += 1;
+      from = to;
+      if (batch.rows >= batchRows) this.seal();
+    }
+    this.uncommitted += count;
+    this.updatePressure();
+    if (this.queue.length > 0) this.pump();
+    this.scheduleOpen();
+    return committed;
+  }
+
+  /** Writes everything accepted so far; resolves when all of it is committed (used at shutdown). */
+  flush(): Promise<void> {
+    if (this.open.rows > 0) this.seal();
+    const outstanding = this.inflight.size + this.queue.length;
+    if (outstanding === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const ticket: Ticket = { parts: outstanding, resolve };
+      for (const batch of this.inflight) batch.tickets.push(ticket);
+      for (const batch of this.queue) batch.tickets.push(ticket);
+      this.pump();
+    });
+  }
+
+  /** Stop accepting (new writes reject), then flush. */
+  close(): Promise<void> {
+    this.closed = true;
+    return this.flush();
+  }
+
+  /** Arms the triggers that will send the open batch: next tick if the pipeline is idle, batchMs in any case. */
+  private scheduleOpen(): void {
+    if (this.open.rows === 0) return;
+    this.batchTimer ??= setTimeout(this.onBatchTimer, this.options.batchMs);
+    if (this.immediate === undefined && this.inflight.size === 0 && this.queue.length === 0) {
+      this.immediate = setImmediate(this.onImmediate);
+    }
+  }
+
+  private readonly onImmediate = (): void => {
+    this.immediate = undefined;
+    // Re-checked: a full batch may have taken the pipeline since; then these rows gather for batchMs.
+    if (this.inflight.size === 0 && this.queue.length === 0) {
+      this.openDue = true;
+      this.pump();
+    }
+  };
+
+  private readonly onBatchTimer = (): void => {
+    this.batchTimer = undefined;
+    this.openDue = true;
+    this.pump();
+  };
+
+  /** Moves the open batch to the queue and starts a new one. */
+  private seal(): void {
+    this.queue.push(this.open);
+    this.open = new Batch(this.nextSeq++);
+    this.openDue = false;
+    clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
+    clearImmediate(this.immediate);
+    this.immediate = undefined;
+  }
+
+  /** Starts queued batches (then the open one, if due) while a slot is free. */
+  private pump(): void {
+    while (this.hasFreeSlot()) {
+      if (this.queue.length === 0) {
+        if (!this.openDue || this.open.rows === 0) return;
+        this.seal();
+      }
+      this.start(this.queue.shift()!);
+    }
+  }
+
+  private hasFreeSlot(): boolean {
+    // During an outage one batch at a time probes the database, and only once its backoff delay has passed.
+    if (this.outage) return this.retryDue && this.inflight.size === 0;
+    return this.inflight.size < this.options.maxInflight;
+  }
+
+  private start(batch: Batch): void {
+    this.inflight.add(batch);
+    this.retryDue = false;
+    batch.latest ??= newestPerMetric(batch.data);
+    const started = performance.now();
+    let written: Promise<void>;
+    try {
+      written = this.hooks.writeBatch(batch.data, batch.latest);
+    } catch (error) {
+      written = Promise.reject(error);
+    }
+    written.then(
+      () => this.committed(batch, performance.now() - started),
+      (error: unknown) => this.failed(batch, error),
+    );
+  }
+
+  private committed(batch: Batch, durationMs: number): void {
+    this.inflight.delete(batch);
+    const rows = batch.rows;
+    this.uncommitted -= rows;
+    if (this.outage) this.recovered(rows);
+    for (const ticket of batch.tickets) {
+      ticket.parts -= 1;
+      if (ticket.parts === 0) ticket.resolve();
+    }
+    const { onCommitted, onFlush } = this.hooks;
+    if (onCommitted) {
+      const points = committedPoints(batch.data);
+      const committedAt = Date.now();
+      this.safely('onCommitted', () => onCommitted(points, committedAt));
+    }
+    if (onFlush) this.safely('onFlush', () => onFlush(rows, durationMs));
+    this.updatePressure();
+    // The pipeline went idle: rows that gathered meanwhile go now rather than at their batchMs.
+    if (this.inflight.size === 0 && this.queue.length === 0 && this.open.rows > 0) this.openDue = true;
+    this.pump();
+  }
+
+  private failed(batch: Batch, error: unknown): void {
+    this.inflight.delete(batch);
+    // Back to the queue in seq order, so the oldest rows are retried first and batches keep their order.
+    const after = this.queue.findIndex((queued) => queued.seq > batch.seq);
+    this.queue.splice(after === -1 ? this.queue.length : after, 0, batch);
+    if (!this.outage) {
+      this.outage = { since: Date.now(), failures: 0 };
+      this.hooks.log?.error(
+        { err: error, pendingRows: this.uncommitted },
+        'database unavailable: holding telemetry and retrying until it recovers',
+      );
+    }
+    const attempt = ++this.outage.failures;
+    const delayMs = backoffDelay(attempt, { initialMs: RETRY_INITIAL_MS, maxMs: this.options.retryMaxMs });
+    const { onRetry } = this.hooks;
+    if (onRetry) this.safely('onRetry', () => onRetry(error, attempt, delayMs));
+    clearTimeout(this.retryTimer);
+    this.retryDue = false;
+    this.retryTimer = setTimeout(this.onRetryTimer, delayMs);
+  }
+
+  private readonly onRetryTimer = (): void => {
+    this.retryTimer = undefined;
+    this.retryDue = true;
+    this.pump();
+  };
+
+  private recovered(rowsWritten: number): void {
+    const outage = this.outage!;
+    this.outage = undefined;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.retryDue = false;
+    this.hooks.log?.info(
+      {
+        downtimeMs: Date.now() - outage.since,
+        failedAttempts: outage.failures,
+        rowsWritten,
+        backlogRows: this.uncommitted,
+      },
+      'database available again: telemetry writes resumed',
+    );
+  }
+
+  private updatePressure(): void {
+    const { highWaterRows, lowWaterRows } = this.options;
+    if (!this.pressure && this.uncommitted > highWaterRows) this.setPressure(true);
+    else if (this.pressure && this.uncommitted < lowWaterRows) this.setPressure(false);
+  }
+
+  private setPressure(high: boolean): void {
+    this.pressure = high;
+    const { onPressure } = this.hooks;
+    if (onPressure) this.safely('onPressure', () => onPressure(high));
+  }
+
+  /** A hook that throws must not leave write() promises unsettled or the writer half-updated. */
+  private safely(hook: string, call: () => void): void {
+    try {
+      call();
+    } catch (error) {
+      this.hooks.log?.error({ err: error, hook }, 'telemetry writer hook threw');
+    }
+  }
+}
+
+function appendRows(data: TelemetryBatch, deviceId: string, points: TelemetryPoint[], from: number, to: number): void {
+  const { times, deviceIds, metrics, values } = data;
+  for (let index = from; index < to; index++) {
+    const point = points[index]!;
+    times.push(point.time);
+    deviceIds.push(deviceId);
+    metrics.push(point.metric);
+    values.push(point.value);
+  }
+}
+
+function committedPoints(data: TelemetryBatch): CommittedPoint[] {
+  const { times, deviceIds, metrics, values } = data;
+  const points: CommittedPoint[] = [];
+  for (let row = 0; row < times.length; row++) {
+    points.push({ deviceId: deviceIds[row]!, metric: metrics[row]!, time: times[row]!, value: values[row]! });
+  }
+  return points;
+}

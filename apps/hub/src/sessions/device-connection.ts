@@ -1,0 +1,31 @@
+/** Why a device session ended; transports map these to MQTT reason codes and WebSocket close codes. */
+export type CloseReason =
+  | 'client_disconnect'
+  | 'taken_over'
+  | 'server_shutdown'
+  | 'keepalive_timeout'
+  | 'connect_timeout'
+  | 'protocol_error'
+  | 'packet_too_large'
+  | 'rate_limited'
+  | 'not_authorized'
+  | 'token_revoked'
+  | 'socket_error'
+  | 'socket_closed'
+  | 'server_overloaded';
+
+export type DeviceTransport = 'mqtt' | 'mqtt-ws' | 'mqtt-tls' | 'ws';
+
+/** What the registry needs from a live device session, whatever its transport. */
+export interface DeviceConnection {
+  readonly deviceId: string;
+  readonly transport: DeviceTransport;
+  readonly connectedAt: number;
+  /** Stop reading from the device (back-pressure, rate limit); `resume` undoes it. */
+  pause(): void;
+  resume(): void;
+  /** End the session; the transport tells the device why in its protocol's terms. */
+  close(reason: CloseReason): void;
+  /** Resolves when every message read so far has been handled and acknowledged. */
+  drain(): Promise<void>;
+}

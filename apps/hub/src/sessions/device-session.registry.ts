@@ -1,0 +1,172 @@
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { DevicePresenceRepository } from '@telehub/db';
+import type { Logger } from 'pino';
+import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
+import { DeviceEventRecorder } from '../events/device-event.recorder.js';
+import { HubEvents } from '../events/hub-events.js';
+import { LOGGER } from '../logging/logger.token.js';
+import type { CloseReason, DeviceConnection } from './device-connection.js';
+import { TokenBucket } from './token-bucket.js';
+
+type PauseCause = 'pressure' | 'rate' | 'shutdown';
+
+interface SessionState {
+  connection: DeviceConnection;
+  bucket: TokenBucket;
+  pausedBy: Set<PauseCause>;
+  /** One timer per message held back; reading resumes when the last fires. */
+  rateTimers: Set<NodeJS.Timeout>;
+}
+
+/**
+ * The live sessions of this hub process: one per device (a new one takes over), presence records,
+ * last-seen coalescing, per-device rate limiting and global back-pressure, all transport-agnostic.
+ */
+@Injectable()
+export class DeviceSessionRegistry implements OnModuleDestroy {
+  private readonly sessions = new Map<string, SessionState>();
+  private readonly seen = new Set<string>();
+  private readonly seenTimer: NodeJS.Timeout;
+  private underPressure = false;
+
+  constructor(
+    private readonly presence: DevicePresenceRepository,
+    private readonly recorder: DeviceEventRecorder,
+    private readonly hubEvents: HubEvents,
+    @Inject(HUB_CONFIG) private readonly config: HubConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.seenTimer = setInterval(() => void this.flushLastSeen(), config.devices.lastSeenIntervalMs).unref();
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
+  get(deviceId: string): DeviceConnection | undefined {
+    return this.sessions.get(deviceId)?.connection;
+  }
+
+  /** A device authenticated: close its previous session (takeover) and record it online. */
+  async open(connection: DeviceConnection): Promise<void> {
+    const previous = this.sessions.get(connection.deviceId);
+    const { devices } = this.config;
+    const state: SessionState = {
+      connection,
+      bucket: new TokenBucket(devices.ratePerSec, devices.rateBurst, devices.rateLimitDisconnectMs),
+      pausedBy: new Set(),
+      rateTimers: new Set(),
+    };
+    this.sessions.set(connection.deviceId, state);
+    if (previous) {
+      this.clearRateTimer(previous);
+      previous.connection.close('taken_over');
+    }
+    if (this.underPressure) this.pause(state, 'pressure');
+    const { deviceId, transport, connectedAt } = connection;
+    this.recorder.record(deviceId, 'connected', { transport, node: this.config.nodeId }, connectedAt);
+    this.hubEvents.emit({ type: 'presence', deviceId, online: true, transport, at: connectedAt });
+    await this.presence.markOnline(deviceId, this.config.nodeId, transport, connectedAt).catch((error: unknown) => {
+      this.logger.warn({ err: error, deviceId }, 'could not record presence');
+    });
+  }
+
+  /** A session ended. Only the current session of a device marks it offline (not one taken over). */
+  closed(connection: DeviceConnection, reason: CloseReason | string): void {
+    const { deviceId, transport, connectedAt } = connection;
+    const state = this.sessions.get(deviceId);
+    const now = Date.now();
+    this.recorder.record(deviceId, 'disconnected', { transport, reason }, now);
+    if (state?.connection !== connection) return;
+    this.clearRateTimer(state);
+    this.sessions.delete(deviceId);
+    this.seen.delete(deviceId);
+    this.hubEvents.emit({ type: 'presence', deviceId, online: false, transport, reason, at: now });
+    void this.presence.markOffline(deviceId, connectedAt, reason, now).catch((error: unknown) => {
+      this.logger.warn({ err: error, deviceId }, 'could not record presence');
+    });
+  }
+
+  /**
+   * Called for every message a device sends, before it is handled. Resolves at once within the device's
+   * budget; over it, the device's reading is paused until the budget allows this message.
+   */
+  admit(connection: DeviceConnection): Promise<void> | undefined {
+    const state = this.sessions.get(connection.deviceId);
+    if (state?.connection !== connection) return undefined;
+    this.seen.add(connection.deviceId);
+    const waitMs = state.bucket.take();
+    if (waitMs === 0) return undefined;
+    if (state.bucket.persistentlyOverLimit()) {
+      this.recorder.record(connection.deviceId, 'rate_limited', { ratePerSec: this.config.devices.ratePerSec });
+      connection.close('rate_limited');
+      return undefined;
+    }
+    this.pause(state, 'rate');
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        state.rateTimers.delete(timer);
+        if (state.rateTimers.size === 0) this.resume(state, 'rate');
+        resolve();
+      }, Math.ceil(waitMs));
+      state.rateTimers.add(timer);
+    });
+  }
+
+  /** Global back-pressure from the ingest writer: stop or restart reading every device socket. */
+  setPressure(high: boolean): void {
+    if (high === this.underPressure) return;
+    this.underPressure = high;
+    this.logger.warn(
+      { sessions: this.sessions.size },
+      high ? 'ingest backlog above high-water mark: pausing device reads' : 'ingest backlog drained: resuming device reads',
+    );
+    for (const state of this.sessions.values()) {
+      if (high) this.pause(state, 'pressure');
+      else this.resume(state, 'pressure');
+    }
+  }
+
+  /** Shutdown: close every session (after its pending messages were acknowledged). */
+  async closeAll(reason: CloseReason, drainTimeoutMs: number): Promise<void> {
+    const states = [...this.sessions.values()];
+    // A pause cause of its own, so a rate-limit timer firing meanwhile cannot resume reading.
+    for (const state of states) this.pause(state, 'shutdown');
+    await Promise.race([
+      Promise.allSettled(states.map((state) => state.connection.drain())),
+      new Promise((resolve) => setTimeout(resolve, drainTimeoutMs).unref()),
+    ]);
+    for (const state of states) state.connection.close(reason);
+  }
+
+  async flushLastSeen(): Promise<void> {
+    if (this.seen.size === 0) return;
+    const ids = [...this.seen];
+    this.seen.clear();
+    await this.presence.touchLastSeen(ids, Date.now()).catch((error: unknown) => {
+      this.logger.debug({ err: error }, 'could not record last-seen times');
+    });
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.seenTimer);
+    for (const state of this.sessions.values()) this.clearRateTimer(state);
+    await this.flushLastSeen();
+  }
+
+  private pause(state: SessionState, cause: PauseCause): void {
+    if (state.pausedBy.size === 0) state.connection.pause();
+    state.pausedBy.add(cause);
+  }
+
+  private resume(state: SessionState, cause: PauseCause): void {
+    if (!state.pausedBy.delete(cause)) return;
+    if (state.pausedBy.size === 0) state.connection.resume();
+  }
+
+  /** A closed session's held-back messages are dropped with it (unacknowledged, so the device resends). */
+  private clearRateTimer(state: SessionState): void {
+    for (const timer of state.rateTimers) clearTimeout(timer);
+    state.rateTimers.clear();
+  }
+}

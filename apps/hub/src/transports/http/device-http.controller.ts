@@ -1,0 +1,158 @@
+import { applyDecorators, Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { PROBLEM_CONTENT_TYPE, ProblemDetailsSchema } from '@telehub/contracts';
+import type { Request } from 'express';
+import { z } from 'zod';
+import { bearerToken } from '../../admin-auth/bearer-token.js';
+import { Public } from '../../admin-auth/public.decorator.js';
+import { ApiError } from '../../common/api-error.js';
+import { HUB_CONFIG, type HubConfig } from '../../config/hub-config.js';
+import { DeviceAuthService } from '../../device-auth/device-auth.service.js';
+import { DeviceEventRecorder } from '../../events/device-event.recorder.js';
+import { type IngestOutcome, IngestService } from '../../ingest/ingest.service.js';
+import { HubMetrics } from '../../metrics/hub-metrics.js';
+import { openApiSchema } from '../../openapi/zod-openapi.js';
+import { readBody } from './device-http.body.js';
+
+const TRANSPORT = 'http';
+
+// The device message shapes, for the OpenAPI document; ingest (telemetry-payload.ts) does the checking.
+const TelemetryObjectSchema = z
+  .object({
+    ts: z
+      .union([z.number().int(), z.string()])
+      .optional()
+      .describe('Epoch milliseconds or an RFC 3339 time; the time of receipt when absent'),
+  })
+  .catchall(z.union([z.number(), z.boolean()]))
+  .describe('Metric name → number (booleans are stored as 1/0)')
+  .meta({ id: 'TelemetryObject' });
+const TelemetryMessageSchema = z
+  .union([TelemetryObjectSchema, z.array(TelemetryObjectSchema).min(1)])
+  .meta({ id: 'TelemetryMessage' });
+const StateReportSchema = z
+  .record(z.string(), z.unknown())
+  .describe('Shallow-merged into the reported state; a null value removes the key')
+  .meta({ id: 'StateReport' });
+const IngestResultSchema = z
+  .object({ rows: z.number().int().describe('Telemetry rows committed (0 for a state report)') })
+  .meta({ id: 'IngestResult' });
+type IngestResult = z.infer<typeof IngestResultSchema>;
+
+const problemDescriptions: Record<number, string> = {
+  400: 'The body is not JSON (`invalid_json`) or not a valid message (`invalid_payload`)',
+  401: 'Missing or invalid device token',
+  413: 'Body over TELEHUB_MAX_MESSAGE_BYTES (`message_too_large`) or too many points (`too_many_points`)',
+  415: 'Content-Encoding other than identity',
+  503: 'The hub is shutting down (`unavailable`); retry after Retry-After seconds, on this or another hub',
+};
+
+function DeviceProblemResponses() {
+  return applyDecorators(
+    ...Object.entries(problemDescriptions).map(([status, description]) =>
+      ApiResponse({
+        status: Number(status),
+        description,
+        content: { [PROBLEM_CONTENT_TYPE]: { schema: openApiSchema(ProblemDetailsSchema) } },
+      }),
+    ),
+  );
+}
+
+/**
+ * Device ingest over plain HTTP, for devices that wake, send and sleep. Authenticated by the device token
+ * (not the admin token), answered only after the data is committed. The body is read here rather than by
+ * the app-wide parser: it has the device message limit and must not be read before the token is checked.
+ */
+@ApiTags('device ingest')
+@ApiBearerAuth('device')
+@Public()
+@Controller('api/v1/device')
+export class DeviceHttpController {
+  constructor(
+    private readonly deviceAuth: DeviceAuthService,
+    private readonly ingest: IngestService,
+    private readonly recorder: DeviceEventRecorder,
+    private readonly metrics: HubMetrics,
+    @Inject(HUB_CONFIG) private readonly config: HubConfig,
+  ) {}
+
+  @Post('telemetry')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Send telemetry as the device (device token)',
+    description:
+      'One object of metrics, `{"temp": 21.5, "ts": 1732190000000}`, or an array of them. Answered once the rows are committed.',
+  })
+  @ApiBody({ schema: openApiSchema(TelemetryMessageSchema, 'input') })
+  @ApiOkResponse({ schema: openApiSchema(IngestResultSchema) })
+  @DeviceProblemResponses()
+  async telemetry(@Req() request: Request): Promise<IngestResult> {
+    const receivedAt = Date.now();
+    const deviceId = await this.authenticate(request);
+    const body = await this.body(request, deviceId);
+    return answer(await this.ingest.ingestTelemetry(deviceId, TRANSPORT, body, receivedAt));
+  }
+
+  @Post('state')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Report state as the device (device token)',
+    description: 'A JSON object, shallow-merged into the reported state, e.g. `{"firmware": "1.4.2"}`.',
+  })
+  @ApiBody({ schema: openApiSchema(StateReportSchema, 'input') })
+  @ApiOkResponse({ schema: openApiSchema(IngestResultSchema) })
+  @DeviceProblemResponses()
+  async state(@Req() request: Request): Promise<IngestResult> {
+    const deviceId = await this.authenticate(request);
+    const body = await this.body(request, deviceId);
+    return answer(await this.ingest.reportState(deviceId, TRANSPORT, body));
+  }
+
+  private async authenticate(request: Request): Promise<string> {
+    const token = bearerToken(request.headers.authorization);
+    const result = token
+      ? await this.deviceAuth.authenticate(token)
+      : ({ ok: false, reason: 'missing_token' } as const);
+    if (result.ok) return result.deviceId;
+    this.metrics.authFailures.inc({ transport: TRANSPORT, reason: result.reason });
+    this.recorder.record('deviceId' in result ? (result.deviceId ?? null) : null, 'auth_failed', {
+      transport: TRANSPORT,
+      reason: result.reason,
+      remoteAddress: request.socket.remoteAddress,
+    });
+    throw ApiError.unauthorized(
+      token
+        ? 'the device token is not valid (unknown, revoked or expired, or the device is disabled)'
+        : 'send the device token as "Authorization: Bearer thd_…"',
+    );
+  }
+
+  private async body(request: Request, deviceId: string): Promise<Buffer> {
+    const limit = this.config.devices.maxMessageBytes;
+    const result = await readBody(request, limit);
+    if (result.ok) return result.body;
+    if (result.reason === 'unsupported_encoding') {
+      throw new ApiError(415, 'unsupported_encoding', 'Unsupported content encoding', 'send the body uncompressed');
+    }
+    if (result.reason === 'aborted') {
+      throw new ApiError(400, 'request_aborted', 'Request aborted', 'the body ended before it was complete');
+    }
+    const message = `request bodies are limited to ${limit} bytes (TELEHUB_MAX_MESSAGE_BYTES)`;
+    this.ingest.recordRejected(deviceId, TRANSPORT, 'message_too_large', message, { bytes: result.bytes });
+    // The rest of the body is not read; closing the connection is the only way to skip it.
+    throw new ApiError(413, 'message_too_large', 'Payload too large', message, undefined, { Connection: 'close' });
+  }
+}
+
+function answer(outcome: IngestOutcome): IngestResult {
+  if (outcome.ok) return { rows: outcome.rows };
+  switch (outcome.code) {
+    case 'unavailable':
+      throw new ApiError(503, outcome.code, 'Service unavailable', outcome.message, undefined, { 'Retry-After': '5' });
+    case 'too_many_points':
+      throw new ApiError(413, outcome.code, 'Too many points', outcome.message);
+    default:
+      throw new ApiError(400, outcome.code, 'Invalid message', outcome.message);
+  }
+}

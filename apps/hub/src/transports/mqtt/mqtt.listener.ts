@@ -1,0 +1,145 @@
+import { readFileSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { createServer as createTlsServer } from 'node:tls';
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { MqttSession } from '@telehub/mqtt';
+import type { Logger } from 'pino';
+import { createWebSocketStream, WebSocketServer } from 'ws';
+import { HUB_CONFIG, type HubConfig } from '../../config/hub-config.js';
+import { DeviceAuthService } from '../../device-auth/device-auth.service.js';
+import { DeviceEventRecorder } from '../../events/device-event.recorder.js';
+import { IngestService } from '../../ingest/ingest.service.js';
+import { LOGGER } from '../../logging/logger.token.js';
+import { HubMetrics } from '../../metrics/hub-metrics.js';
+import type { DeviceTransport } from '../../sessions/device-connection.js';
+import { DeviceSessionRegistry } from '../../sessions/device-session.registry.js';
+import type { DeviceListener } from '../device-listener.js';
+import { UpgradeRouter } from '../upgrade-router.js';
+import { DeviceMqttHooks } from './device-mqtt.hooks.js';
+
+export const MQTT_WEBSOCKET_PATH = '/mqtt';
+
+/**
+ * MQTT on TCP, on TLS (when a certificate is configured) and over WebSocket at /mqtt (subprotocol
+ * `mqtt`, as MQTT.js and Paho use it). Each connection becomes one MqttSession from @telehub/mqtt.
+ */
+@Injectable()
+export class MqttListener implements DeviceListener, OnApplicationBootstrap {
+  private readonly servers: Server[] = [];
+  private readonly wsServer: WebSocketServer;
+  private accepting = true;
+  private pendingHandshakes = 0;
+  tcpPort: number | undefined;
+  tlsPort: number | undefined;
+
+  constructor(
+    private readonly deviceAuth: DeviceAuthService,
+    private readonly registry: DeviceSessionRegistry,
+    private readonly ingest: IngestService,
+    private readonly recorder: DeviceEventRecorder,
+    private readonly metrics: HubMetrics,
+    private readonly upgrades: UpgradeRouter,
+    @Inject(HUB_CONFIG) private readonly config: HubConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.wsServer = new WebSocketServer({
+      noServer: true,
+      maxPayload: config.devices.maxMessageBytes + 16,
+      perMessageDeflate: config.devices.perMessageDeflate,
+      handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
+    });
+    this.upgrades.register(MQTT_WEBSOCKET_PATH, (request, socket, head) => this.upgrade(request, socket, head));
+    ingest.onPressure((high) => registry.setPressure(high));
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { devices, mqtt, http } = this.config;
+    if (devices.plainListeners) {
+      this.tcpPort = await this.listen(createServer((socket) => this.accept(socket, 'mqtt')), mqtt.port, http.host);
+      this.logger.info({ port: this.tcpPort }, `MQTT listening on mqtt://localhost:${this.tcpPort}`);
+    }
+    if (devices.tls) {
+      const tlsServer = createTlsServer(
+        { cert: readFileSync(devices.tls.certFile), key: readFileSync(devices.tls.keyFile) },
+        (socket) => this.accept(socket, 'mqtt-tls'),
+      );
+      this.tlsPort = await this.listen(tlsServer, devices.mqttTlsPort, http.host);
+      this.logger.info({ port: this.tlsPort }, `MQTT over TLS listening on mqtts://localhost:${this.tlsPort}`);
+    }
+  }
+
+  async stopAccepting(): Promise<void> {
+    this.accepting = false;
+    // server.close() stops accepting and resolves once existing connections end; don't wait for that here.
+    for (const server of this.servers) server.close();
+    this.wsServer.close();
+  }
+
+  private accept(stream: Duplex, transport: DeviceTransport, remoteAddress = (stream as Socket).remoteAddress): void {
+    if (!this.accepting || this.registry.size + this.pendingHandshakes >= this.config.devices.maxConnections) {
+      stream.destroy();
+      return;
+    }
+    if ('setNoDelay' in stream) (stream as Socket).setNoDelay(true);
+    this.pendingHandshakes += 1;
+    let counted = true;
+    const settle = () => {
+      if (counted) this.pendingHandshakes -= 1;
+      counted = false;
+    };
+    const services = { deviceAuth: this.deviceAuth, registry: this.registry, ingest: this.ingest, recorder: this.recorder, metrics: this.metrics };
+    const hooks = new DeviceMqttHooks(services, transport, remoteAddress, () => session);
+    const session: MqttSession = new MqttSession(
+      stream,
+      {
+        maxPacketSize: this.config.devices.maxMessageBytes,
+        connectTimeoutMs: this.config.devices.connectTimeoutMs,
+        keepAliveGraceFactor: 1.5,
+      },
+      {
+        authenticate: async (request) => {
+          try {
+            return await hooks.authenticate(request);
+          } finally {
+            settle();
+          }
+        },
+        onPublish: (s, message) => hooks.onPublish(s, message),
+        authorizeSubscribe: (s, filter, qos) => hooks.authorizeSubscribe(s, filter, qos),
+        onWill: (s, will) => hooks.onWill(s, will),
+        onClose: (s, reason, detail) => {
+          settle();
+          hooks.onClose(s, reason, detail);
+        },
+      },
+    );
+  }
+
+  private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (!this.accepting) {
+      socket.destroy();
+      return;
+    }
+    this.wsServer.handleUpgrade(request, socket, head, (websocket) => {
+      const stream = createWebSocketStream(websocket);
+      // A failed socket ends the session through the stream; the error itself needs no handler beyond that.
+      stream.on('error', () => undefined);
+      this.accept(stream, 'mqtt-ws', request.socket.remoteAddress);
+    });
+  }
+
+  private listen(server: Server, port: number, host: string): Promise<number> {
+    this.servers.push(server);
+    server.maxConnections = this.config.devices.maxConnections;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        const address = server.address();
+        resolve(typeof address === 'object' && address ? address.port : port);
+      });
+    });
+  }
+}

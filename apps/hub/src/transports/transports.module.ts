@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { DeviceAuthModule } from '../device-auth/device-auth.module.js';
+import { DeviceSessionsModule } from '../sessions/device-sessions.module.js';
+import { DeviceGateway } from './device-gateway.service.js';
+import { DeviceHttpController } from './http/device-http.controller.js';
+import { MqttListener } from './mqtt/mqtt.listener.js';
+import { UpgradeRouter } from './upgrade-router.js';
+import { DeviceWsListener } from './ws/device-ws.listener.js';
+
+/** The ways devices reach the hub: MQTT (TCP, TLS, WebSocket), JSON over WebSocket, HTTP. */
+@Module({
+  imports: [DeviceAuthModule, DeviceSessionsModule],
+  controllers: [DeviceHttpController],
+  providers: [UpgradeRouter, MqttListener, DeviceWsListener, DeviceGateway],
+  exports: [DeviceGateway, UpgradeRouter],
+})
+export class TransportsModule {}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { errorFrame, parseDeviceFrame } from './device-ws.frames.js';
+
+describe('parseDeviceFrame', () => {
+  it('accepts telemetry and state frames with an integer seq, leaving data to ingest', () => {
+    expect(parseDeviceFrame('{"type":"telemetry","seq":17,"data":{"temp":1}}')).toEqual({
+      ok: true,
+      frame: { type: 'telemetry', seq: 17, data: { temp: 1 } },
+    });
+    expect(parseDeviceFrame('{"type":"state","seq":-3,"data":[1]}')).toEqual({
+      ok: true,
+      frame: { type: 'state', seq: -3, data: [1] },
+    });
+    expect(parseDeviceFrame('{"type":"telemetry","seq":0}')).toMatchObject({ ok: true, frame: { data: undefined } });
+  });
+
+  it('reports invalid_json without a seq', () => {
+    const parsed = parseDeviceFrame('{"type":"telemetry","seq":1');
+    expect(parsed).toMatchObject({ ok: false, code: 'invalid_json' });
+    expect(parsed).not.toHaveProperty('seq');
+  });
+
+  it.each([
+    ['[]', undefined],
+    ['42', undefined],
+    ['null', undefined],
+    ['{"type":"telemetry"}', undefined],
+    ['{"type":"telemetry","seq":1.5}', undefined],
+    ['{"type":"telemetry","seq":"1"}', undefined],
+    ['{"type":"telemetry","seq":1e300}', undefined],
+    ['{"seq":4}', 4],
+    ['{"type":"reboot","seq":5}', 5],
+    ['{"type":7,"seq":6}', 6],
+  ])('reports invalid_frame for %s (seq %s)', (text, seq) => {
+    const parsed = parseDeviceFrame(text);
+    expect(parsed).toMatchObject({ ok: false, code: 'invalid_frame' });
+    expect((parsed as { seq?: number }).seq).toBe(seq);
+  });
+
+  it('answers the reserved command types with unsupported', () => {
+    expect(parseDeviceFrame('{"type":"command_ack","seq":9}')).toMatchObject({
+      ok: false,
+      code: 'unsupported',
+      seq: 9,
+    });
+    expect(parseDeviceFrame('{"type":"command_result","seq":10}')).toMatchObject({ code: 'unsupported', seq: 10 });
+  });
+});
+
+describe('errorFrame', () => {
+  it('omits seq when it is not known', () => {
+    expect(JSON.stringify(errorFrame('invalid_json', 'bad'))).toBe(
+      '{"type":"error","code":"invalid_json","message":"bad"}',
+    );
+    expect(errorFrame('invalid_payload', 'bad', 3)).toEqual({
+      type: 'error',
+      seq: 3,
+      code: 'invalid_payload',
+      message: 'bad',
+    });
+  });
+});

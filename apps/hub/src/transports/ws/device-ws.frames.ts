@@ -1,0 +1,94 @@
+/**
+ * The JSON-over-WebSocket device protocol, as data: what a device may send, what the hub answers, and the
+ * WebSocket close codes the hub uses. No sockets here, so it is tested on strings (device-ws.frames.spec.ts).
+ * docs/device-protocol.md describes the same contract for device authors.
+ */
+import type { CloseReason } from '../../sessions/device-connection.js';
+
+export const DEVICE_WS_PATH = '/v1/devices/ws';
+
+/** The hub pings every device this often and drops one that has not answered the previous ping. */
+export const WS_PING_INTERVAL_MS = 30_000;
+
+export type DeviceFrame =
+  | { type: 'telemetry'; seq: number; data: unknown }
+  | { type: 'state'; seq: number; data: unknown };
+
+export type FrameErrorCode = 'invalid_json' | 'invalid_frame' | 'unsupported';
+
+export type ParsedFrame =
+  | { ok: true; frame: DeviceFrame }
+  | { ok: false; code: FrameErrorCode; message: string; seq?: number };
+
+/** What the hub sends back for each frame, in the order the frames arrived. */
+export type HubFrame = { type: 'ack'; seq: number } | { type: 'error'; seq?: number; code: string; message: string };
+
+// Reserved for the commands feature: devices that already speak it get a clear "not yet", not a bug report.
+const RESERVED_TYPES = new Set(['command_ack', 'command_result']);
+
+/**
+ * Parses one text frame: `{"type":"telemetry"|"state","seq":<integer>,"data":…}`. `data` is checked by
+ * ingest, like an MQTT payload or an HTTP body, so every transport rejects the same things the same way.
+ */
+export function parseDeviceFrame(text: string): ParsedFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, code: 'invalid_json', message: `frame is not valid JSON: ${(error as Error).message}` };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return {
+      ok: false,
+      code: 'invalid_frame',
+      message: 'a frame is a JSON object like {"type":"telemetry","seq":1,"data":{…}}',
+    };
+  }
+  const { type, seq, data } = value as Record<string, unknown>;
+  if (!Number.isSafeInteger(seq)) {
+    return { ok: false, code: 'invalid_frame', message: `"seq" must be an integer, got ${describe(seq)}` };
+  }
+  const known = { seq: seq as number };
+  if (type === 'telemetry' || type === 'state') return { ok: true, frame: { type, seq: known.seq, data } };
+  if (typeof type === 'string' && RESERVED_TYPES.has(type)) {
+    return { ok: false, code: 'unsupported', message: `frames of type "${type}" are not supported yet`, ...known };
+  }
+  return {
+    ok: false,
+    code: 'invalid_frame',
+    message: `"type" must be "telemetry" or "state", got ${describe(type)}`,
+    ...known,
+  };
+}
+
+export function ackFrame(seq: number): HubFrame {
+  return { type: 'ack', seq };
+}
+
+export function errorFrame(code: string, message: string, seq?: number): HubFrame {
+  return seq === undefined ? { type: 'error', code, message } : { type: 'error', seq, code, message };
+}
+
+/**
+ * WebSocket close status for each way a session ends (RFC 6455 §7.4.1; 4000–4999 are the application's
+ * own, §7.4.2). Reasons a device may not be told about (the peer is gone) have no entry.
+ */
+export const CLOSE_STATUS: Partial<Record<CloseReason, { code: number; reason: string }>> = {
+  taken_over: { code: 4000, reason: 'session taken over' },
+  token_revoked: { code: 4001, reason: 'token revoked' },
+  not_authorized: { code: 4001, reason: 'not authorized' },
+  server_shutdown: { code: 1001, reason: 'server shutting down' },
+  rate_limited: { code: 1008, reason: 'rate limit' },
+  packet_too_large: { code: 1009, reason: 'message too large' },
+  protocol_error: { code: 1002, reason: 'protocol error' },
+  // 1013 "Try Again Later" is in the IANA WebSocket close code registry, not in RFC 6455 itself.
+  server_overloaded: { code: 1013, reason: 'server overloaded' },
+};
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (value === null) return 'null';
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 40));
+  if (typeof value === 'number') return String(value);
+  return Array.isArray(value) ? 'an array' : typeof value;
+}

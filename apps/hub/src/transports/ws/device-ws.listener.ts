@@ -1,0 +1,180 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { type WebSocket, WebSocketServer } from 'ws';
+import { bearerToken } from '../../admin-auth/bearer-token.js';
+import { HUB_CONFIG, type HubConfig } from '../../config/hub-config.js';
+import { DeviceAuthService } from '../../device-auth/device-auth.service.js';
+import { DeviceEventRecorder } from '../../events/device-event.recorder.js';
+import { IngestService } from '../../ingest/ingest.service.js';
+import { LOGGER } from '../../logging/logger.token.js';
+import { HubMetrics } from '../../metrics/hub-metrics.js';
+import type { CloseReason } from '../../sessions/device-connection.js';
+import { DeviceSessionRegistry } from '../../sessions/device-session.registry.js';
+import type { DeviceListener } from '../device-listener.js';
+import { rejectUpgrade, UpgradeRouter } from '../upgrade-router.js';
+import { DEVICE_WS_PATH, WS_PING_INTERVAL_MS } from './device-ws.frames.js';
+import { DeviceWsSession } from './device-ws.session.js';
+
+const TRANSPORT = 'ws';
+/** At shutdown, sessions already told to close get this long to finish the closing handshake. */
+const CLOSE_GRACE_MS = 1_000;
+
+/**
+ * JSON over WebSocket at /v1/devices/ws. The device token is checked in the HTTP handshake (header or
+ * `?token=` for browsers), so a refused device gets an HTTP status, never an upgraded socket.
+ */
+@Injectable()
+export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
+  private readonly server: WebSocketServer;
+  private readonly sessions = new Set<DeviceWsSession>();
+  private readonly pingTimer: NodeJS.Timeout;
+  private accepting = true;
+  /** Handshakes waiting for their token check: they count against TELEHUB_MAX_CONNECTIONS too. */
+  private pendingHandshakes = 0;
+
+  constructor(
+    private readonly deviceAuth: DeviceAuthService,
+    private readonly registry: DeviceSessionRegistry,
+    private readonly ingest: IngestService,
+    private readonly recorder: DeviceEventRecorder,
+    private readonly metrics: HubMetrics,
+    upgrades: UpgradeRouter,
+    @Inject(HUB_CONFIG) private readonly config: HubConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.server = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      maxPayload: config.devices.maxMessageBytes,
+      perMessageDeflate: config.devices.perMessageDeflate,
+    });
+    upgrades.register(DEVICE_WS_PATH, (request, socket, head) => {
+      this.upgrade(request, socket, head).catch((error: unknown) => {
+        this.logger.error({ err: error }, 'device WebSocket handshake failed');
+        socket.destroy();
+      });
+    });
+    this.pingTimer = setInterval(() => {
+      for (const session of this.sessions) session.heartbeat();
+    }, WS_PING_INTERVAL_MS).unref();
+  }
+
+  async stopAccepting(): Promise<void> {
+    this.accepting = false;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.accepting = false;
+    clearInterval(this.pingTimer);
+    // Normally the gateway has closed every session by now; this is for an app closed without it.
+    const open = [...this.sessions];
+    for (const session of open) session.close('server_shutdown');
+    if (open.length > 0) await Promise.race([Promise.all(open.map((session) => session.ended)), sleep(CLOSE_GRACE_MS)]);
+    for (const session of this.sessions) session.terminate('server_shutdown');
+    this.server.close();
+  }
+
+  private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    if (!this.accepting) {
+      rejectUpgrade(socket, 503, { code: 'shutting_down', detail: 'the hub is shutting down' }, { 'Retry-After': '5' });
+      return;
+    }
+    if (this.registry.size + this.pendingHandshakes >= this.config.devices.maxConnections) {
+      rejectUpgrade(
+        socket,
+        503,
+        { code: 'too_many_connections', detail: 'the hub has reached TELEHUB_MAX_CONNECTIONS' },
+        { 'Retry-After': '30' },
+      );
+      return;
+    }
+    // The device may hang up while its token is checked; that must not be an uncaught 'error'.
+    const ignoreError = () => undefined;
+    socket.on('error', ignoreError);
+    this.pendingHandshakes += 1;
+    let deviceId: string | undefined;
+    try {
+      deviceId = await this.authenticate(request);
+    } catch (error) {
+      this.logger.error({ err: error }, 'device authentication failed');
+      rejectUpgrade(socket, 503, { code: 'unavailable', detail: 'could not check the token; try again' });
+      return;
+    } finally {
+      this.pendingHandshakes -= 1;
+    }
+    if (deviceId === undefined) {
+      rejectUpgrade(
+        socket,
+        401,
+        { code: 'unauthorized', detail: 'send a valid device token as "Authorization: Bearer thd_…" or ?token=thd_…' },
+        { 'WWW-Authenticate': 'Bearer' },
+      );
+      return;
+    }
+    if (!this.accepting) {
+      rejectUpgrade(socket, 503, { code: 'shutting_down', detail: 'the hub is shutting down' }, { 'Retry-After': '5' });
+      return;
+    }
+    if (socket.destroyed) return;
+    socket.off('error', ignoreError);
+    const id = deviceId;
+    // Validates the rest of the handshake (RFC 6455 §4.2.1) and answers 400 itself when it is wrong.
+    this.server.handleUpgrade(request, socket, head, (websocket) => this.open(websocket, id));
+  }
+
+  /** The device id for the request's token, or undefined after recording why not. */
+  private async authenticate(request: IncomingMessage): Promise<string | undefined> {
+    const token = bearerToken(request.headers.authorization) ?? queryToken(request.url);
+    const result = token
+      ? await this.deviceAuth.authenticate(token)
+      : ({ ok: false, reason: 'missing_token' } as const);
+    if (result.ok) return result.deviceId;
+    const deviceId = 'deviceId' in result ? (result.deviceId ?? null) : null;
+    this.metrics.authFailures.inc({ transport: TRANSPORT, reason: result.reason });
+    this.recorder.record(deviceId, 'auth_failed', {
+      transport: TRANSPORT,
+      reason: result.reason,
+      remoteAddress: request.socket.remoteAddress,
+    });
+    return undefined;
+  }
+
+  private open(websocket: WebSocket, deviceId: string): void {
+    const { registry, ingest, logger } = this;
+    const session = new DeviceWsSession(websocket, deviceId, {
+      registry,
+      ingest,
+      logger,
+      maxMessageBytes: this.config.devices.maxMessageBytes,
+    });
+    this.sessions.add(session);
+    this.metrics.connects.inc({ transport: TRANSPORT });
+    this.metrics.connections.inc({ transport: TRANSPORT });
+    void session.ended.then((reason) => this.ended(session, reason));
+    // open() registers the session synchronously (closing a previous one: takeover) before it awaits the
+    // presence write, so frames arriving meanwhile are already admitted against this session.
+    void registry.open(session).catch((error: unknown) => {
+      logger.warn({ err: error, deviceId }, 'could not register the device session');
+    });
+    logger.debug({ deviceId }, 'device connected over WebSocket');
+  }
+
+  private ended(session: DeviceWsSession, reason: CloseReason): void {
+    this.sessions.delete(session);
+    this.metrics.connections.dec({ transport: TRANSPORT });
+    this.registry.closed(session, reason);
+    this.logger.debug({ deviceId: session.deviceId, reason }, 'device WebSocket closed');
+  }
+}
+
+/** `?token=thd_…`: browsers cannot set headers on a WebSocket handshake. */
+function queryToken(url: string | undefined): string | undefined {
+  try {
+    return new URL(url ?? '/', 'http://upgrade.invalid').searchParams.get('token') ?? undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,196 @@
+import type { Logger } from 'pino';
+import { type RawData, WebSocket } from 'ws';
+import type { IngestOutcome, IngestService } from '../../ingest/ingest.service.js';
+import type { CloseReason, DeviceConnection } from '../../sessions/device-connection.js';
+import type { DeviceSessionRegistry } from '../../sessions/device-session.registry.js';
+import {
+  ackFrame,
+  CLOSE_STATUS,
+  type DeviceFrame,
+  errorFrame,
+  type HubFrame,
+  type ParsedFrame,
+  parseDeviceFrame,
+} from './device-ws.frames.js';
+
+export interface DeviceWsServices {
+  registry: DeviceSessionRegistry;
+  ingest: IngestService;
+  logger: Logger;
+  /** TELEHUB_MAX_MESSAGE_BYTES, for the message that explains a 1009 close. */
+  maxMessageBytes: number;
+}
+
+const TRANSPORT = 'ws';
+
+/**
+ * One device on the JSON WebSocket protocol, as the registry sees it (DeviceConnection) and as the device
+ * sees it: every frame is admitted by the registry (rate limit), handled, and answered with an ack or an
+ * error, in the order the frames arrived, each only once its data is committed.
+ */
+export class DeviceWsSession implements DeviceConnection {
+  readonly transport = TRANSPORT;
+  readonly connectedAt = Date.now();
+  /** Settles when the socket has closed; the reason is what the registry records. */
+  readonly ended: Promise<CloseReason>;
+  /** Resolves when the answer to every frame read so far has been sent (or dropped with the session). */
+  private answered: Promise<void> = Promise.resolve();
+  /** State merges run one after another, so two reports of the same key land in frame order. */
+  private stateMerged: Promise<unknown> = Promise.resolve();
+  private closeReason: CloseReason | undefined;
+  private isEnded = false;
+  private alive = true;
+  private markEnded!: (reason: CloseReason) => void;
+
+  constructor(
+    private readonly websocket: WebSocket,
+    readonly deviceId: string,
+    private readonly services: DeviceWsServices,
+  ) {
+    this.ended = new Promise((resolve) => {
+      this.markEnded = resolve;
+    });
+    websocket.on('message', (data, isBinary) => this.onFrame(data, isBinary));
+    websocket.on('pong', () => {
+      this.alive = true;
+    });
+    websocket.on('error', (error) => this.onSocketError(error as Error & { code?: string }));
+    websocket.once('close', (code) => this.onClosed(code));
+  }
+
+  pause(): void {
+    this.websocket.pause();
+  }
+
+  resume(): void {
+    this.websocket.resume();
+  }
+
+  /** Closes with the status code for `reason` (CLOSE_STATUS); frames not yet handled are dropped unanswered. */
+  close(reason: CloseReason): void {
+    if (this.closeReason !== undefined || this.isEnded) return;
+    this.closeReason = reason;
+    const status = CLOSE_STATUS[reason];
+    if (!status || this.websocket.readyState !== WebSocket.OPEN) {
+      this.websocket.terminate();
+      return;
+    }
+    // The closing handshake needs the device's close frame (RFC 6455 §5.5.1), which a paused socket never reads.
+    this.websocket.resume();
+    this.websocket.close(status.code, status.reason);
+  }
+
+  terminate(reason: CloseReason): void {
+    this.closeReason ??= reason;
+    this.websocket.terminate();
+  }
+
+  async drain(): Promise<void> {
+    let tail: Promise<void>;
+    do {
+      tail = this.answered;
+      await tail;
+    } while (tail !== this.answered && !this.isEnded);
+  }
+
+  /**
+   * Called every WS_PING_INTERVAL_MS. A device that has not answered the previous ping (RFC 6455 §5.5.2,
+   * §5.5.3) or sent anything since is gone. A paused session is not reading, so it cannot see pongs either:
+   * it is left alone until it reads again.
+   */
+  heartbeat(): void {
+    if (this.isEnded || this.websocket.isPaused) return;
+    if (!this.alive) {
+      this.terminate('keepalive_timeout');
+      return;
+    }
+    this.alive = false;
+    this.websocket.ping();
+  }
+
+  private onFrame(data: RawData, isBinary: boolean): void {
+    const receivedAt = Date.now();
+    this.alive = true;
+    const parsed: ParsedFrame = isBinary
+      ? { ok: false, code: 'invalid_frame', message: 'binary frames are not accepted: send JSON in text frames' }
+      : parseDeviceFrame(rawText(data));
+    // Every frame counts against the device's rate, malformed ones too.
+    const admitted = this.services.registry.admit(this);
+    const handled = (
+      admitted
+        ? Promise.race([admitted, this.ended]).then(() => this.handle(parsed, receivedAt))
+        : this.handle(parsed, receivedAt)
+    ).catch((error: unknown) => {
+      this.services.logger.error({ err: error, deviceId: this.deviceId }, 'device frame handler failed');
+      return undefined;
+    });
+    // Frames are handled concurrently but answered in order: each answer waits for the one before it.
+    this.answered = Promise.all([this.answered, handled]).then(([, answer]) => this.send(answer));
+  }
+
+  private async handle(parsed: ParsedFrame, receivedAt: number): Promise<HubFrame | undefined> {
+    // After a close (takeover, rate limit, shutdown) nothing more is stored: the device did not get an ack
+    // for these frames and sends them again on its next session.
+    if (this.closeReason !== undefined || this.isEnded) return undefined;
+    const { ingest } = this.services;
+    if (!parsed.ok) {
+      const detail = parsed.seq === undefined ? {} : { seq: parsed.seq };
+      ingest.recordRejected(this.deviceId, TRANSPORT, parsed.code, parsed.message, detail);
+      return errorFrame(parsed.code, parsed.message, parsed.seq);
+    }
+    const { frame } = parsed;
+    try {
+      const outcome = await this.ingest(frame, receivedAt);
+      return outcome.ok ? ackFrame(frame.seq) : errorFrame(outcome.code, outcome.message, frame.seq);
+    } catch (error) {
+      this.services.logger.warn(
+        { err: error, deviceId: this.deviceId, seq: frame.seq },
+        'could not handle a device frame',
+      );
+      return errorFrame('unavailable', 'the hub could not store this frame; send it again later', frame.seq);
+    }
+  }
+
+  private ingest(frame: DeviceFrame, receivedAt: number): Promise<IngestOutcome> {
+    const { ingest } = this.services;
+    const payload = { json: frame.data };
+    if (frame.type === 'telemetry') return ingest.ingestTelemetry(this.deviceId, TRANSPORT, payload, receivedAt);
+    const merged = this.stateMerged.then(() => ingest.reportState(this.deviceId, TRANSPORT, payload));
+    this.stateMerged = merged.catch(() => undefined);
+    return merged;
+  }
+
+  private send(answer: HubFrame | undefined): void {
+    if (answer && this.websocket.readyState === WebSocket.OPEN) this.websocket.send(JSON.stringify(answer));
+  }
+
+  /** `ws` has already started closing with the matching status (1009, 1002, 1007) when it reports these. */
+  private onSocketError(error: Error & { code?: string }): void {
+    if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      this.closeReason ??= 'packet_too_large';
+      const message = `a frame exceeded ${this.services.maxMessageBytes} bytes (TELEHUB_MAX_MESSAGE_BYTES)`;
+      this.services.ingest.recordRejected(this.deviceId, TRANSPORT, 'message_too_large', message);
+    } else if (error.code?.startsWith('WS_ERR_')) {
+      this.closeReason ??= 'protocol_error';
+      this.services.ingest.recordRejected(this.deviceId, TRANSPORT, 'protocol_error', error.message, {
+        wsCode: error.code,
+      });
+    } else {
+      this.closeReason ??= 'socket_error';
+    }
+    this.services.logger.debug({ err: error, deviceId: this.deviceId }, 'device WebSocket error');
+  }
+
+  private onClosed(code: number): void {
+    this.isEnded = true;
+    // 1005: the device sent a close frame without a status; 1006: the connection dropped without one.
+    const reason = this.closeReason ?? (code === 1006 ? 'socket_closed' : 'client_disconnect');
+    this.markEnded(reason);
+  }
+}
+
+function rawText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data).toString('utf8');
+}

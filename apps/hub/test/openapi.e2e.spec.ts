@@ -1,0 +1,137 @@
+import { DEVICE_LIMITS } from '@telehub/contracts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_ROUTES } from './support/api-assertions.js';
+import { startTestHub, type TestHub } from './support/test-hub.js';
+
+// biome-ignore lint/suspicious/noExplicitAny: an OpenAPI document is read as plain JSON
+type Json = any;
+
+const PROBLEM = 'application/problem+json';
+
+describe('OpenAPI document and docs UI', () => {
+  let hub: TestHub;
+  let document: Json;
+  beforeAll(async () => {
+    hub = await startTestHub();
+    document = (await hub.api('GET', '/api/openapi.json', { auth: false })).body;
+  });
+  afterAll(() => hub?.close());
+
+  /** Follows local `$ref`s the way OpenAPI tools do: as JSON pointers into the whole document. */
+  function resolve(schema: Json, seen = 0): Json {
+    if (!schema?.$ref) return schema;
+    expect(schema.$ref).toMatch(/^#\//);
+    const target = (schema.$ref as string)
+      .slice(2)
+      .split('/')
+      .reduce((node: Json, key) => node?.[key.replaceAll('~1', '/').replaceAll('~0', '~')], document);
+    expect(target, `unresolvable $ref ${schema.$ref}`).toBeDefined();
+    expect(seen).toBeLessThan(10);
+    return resolve(target, seen + 1);
+  }
+
+  const operation = (method: string, path: string) => document.paths[path]?.[method];
+  const bodySchema = (method: string, path: string, type = 'application/json') =>
+    resolve(operation(method, path).requestBody.content[type].schema);
+
+  it('is served without a token as OpenAPI 3 JSON', async () => {
+    const response = await hub.api('GET', '/api/openapi.json', { auth: false });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^application\/json\b/);
+    expect(response.body.openapi).toMatch(/^3\./);
+    expect(response.body.info.title).toBe('telehub API');
+  });
+
+  it('serves the docs UI at /api/docs without a token', async () => {
+    const response = await hub.api('GET', '/api/docs', { auth: false });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html\b/);
+    expect(response.text).toContain('swagger-ui');
+    expect(response.text).toContain('<title>telehub API</title>');
+  });
+
+  it('lists the device and token routes with their methods', () => {
+    const methods = (path: string) => Object.keys(document.paths[path] ?? {}).sort();
+    expect(methods('/api/v1/devices')).toEqual(['get', 'post']);
+    expect(methods('/api/v1/devices/bulk')).toEqual(['post']);
+    expect(methods('/api/v1/devices/{deviceId}')).toEqual(expect.arrayContaining(['delete', 'get', 'patch']));
+    expect(methods('/api/v1/devices/{deviceId}/tokens')).toEqual(['get', 'post']);
+    expect(methods('/api/v1/devices/{deviceId}/tokens/{tokenId}')).toEqual(['delete']);
+  });
+
+  it('resolves every $ref in the document', () => {
+    const refs: string[] = [];
+    const walk = (node: Json): void => {
+      if (!node || typeof node !== 'object') return;
+      if (typeof node.$ref === 'string') refs.push(node.$ref);
+      for (const value of Object.values(node)) walk(value);
+    };
+    walk(document);
+    expect(refs.length).toBeGreaterThan(10);
+    for (const ref of new Set(refs)) expect(resolve({ $ref: ref }), ref).toEqual(expect.any(Object));
+  });
+
+  it('describes the create request body, with name required and no extra keys', () => {
+    const schema = bodySchema('post', '/api/v1/devices');
+    expect(schema.type).toBe('object');
+    expect(Object.keys(schema.properties).sort()).toEqual(['labels', 'metadata', 'name']);
+    expect(schema.required).toEqual(['name']);
+    expect(schema.additionalProperties).toBe(false);
+    expect(schema.properties.name.maxLength).toBe(DEVICE_LIMITS.nameMaxLength);
+    expect(resolve(schema.properties.labels).items.pattern).toEqual(expect.any(String));
+  });
+
+  it('describes the bulk body as JSON or CSV, an array of create requests of at most 10,000', () => {
+    const content = operation('post', '/api/v1/devices/bulk').requestBody.content;
+    expect(Object.keys(content).sort()).toEqual(['application/json', 'text/csv']);
+    const schema = bodySchema('post', '/api/v1/devices/bulk');
+    expect(schema).toMatchObject({ type: 'array', minItems: 1, maxItems: DEVICE_LIMITS.bulkMaxDevices });
+    expect(resolve(schema.items)).toEqual(bodySchema('post', '/api/v1/devices'));
+  });
+
+  it('describes the update and token requests', () => {
+    const update = bodySchema('patch', '/api/v1/devices/{deviceId}');
+    expect(Object.keys(update.properties).sort()).toEqual(['disabled', 'labels', 'metadata', 'name']);
+    expect(update.required ?? []).toEqual([]);
+    const issue = bodySchema('post', '/api/v1/devices/{deviceId}/tokens');
+    expect(Object.keys(issue.properties).sort()).toEqual(['expireOthersInSeconds', 'expiresAt']);
+  });
+
+  it('documents the Problem Details answers of the bulk route: 400, 401 and 413', () => {
+    const responses = operation('post', '/api/v1/devices/bulk').responses;
+    for (const status of ['400', '401', '413']) {
+      const problem = resolve(responses[status]?.content?.[PROBLEM]?.schema);
+      expect(problem, `bulk ${status}`).toBeDefined();
+      expect(problem.required).toEqual(expect.arrayContaining(['type', 'title', 'status', 'code']));
+      expect(Object.keys(problem.properties)).toEqual(expect.arrayContaining(['detail', 'errors', 'instance']));
+    }
+    expect(resolve(responses['201'].content['application/json'].schema).type).toBe('array');
+  });
+
+  it('documents a bearer scheme and the 401 Problem on every /api operation, and 404 where an id is in the path', () => {
+    const schemes = document.components.securitySchemes;
+    expect(schemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    let operations = 0;
+    for (const [path, methods] of Object.entries(document.paths as Record<string, Record<string, Json>>)) {
+      if (!path.startsWith('/api/')) continue;
+      for (const [method, op] of Object.entries(methods)) {
+        operations++;
+        expect(op.security, `${method} ${path}`).toHaveLength(1);
+        expect(schemes[Object.keys(op.security[0])[0]!], `${method} ${path}`).toMatchObject({ scheme: 'bearer' });
+        expect(op.responses['401']?.content?.[PROBLEM], `${method} ${path}`).toBeDefined();
+        if (path.includes('{deviceId}')) expect(op.responses['404'], `${method} ${path}`).toBeDefined();
+      }
+    }
+    expect(operations).toBeGreaterThanOrEqual(ADMIN_ROUTES.length);
+    for (const route of ADMIN_ROUTES) {
+      const [method, path] = route.split(' ') as [string, string];
+      expect(operation(method.toLowerCase(), path).security, route).toEqual([{ bearer: [] }]);
+    }
+  });
+
+  it('documents the revoke conflict (409) and the list query parameters', () => {
+    expect(operation('delete', '/api/v1/devices/{deviceId}/tokens/{tokenId}').responses['409']).toBeDefined();
+    const parameters = operation('get', '/api/v1/devices').parameters.map((p: Json) => `${p.in}:${p.name}`);
+    expect(parameters.sort()).toEqual(['query:cursor', 'query:label', 'query:limit', 'query:namePrefix']);
+  });
+});

@@ -1,0 +1,60 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { generateToken } from '../../src/auth/token-codec.js';
+
+export interface HubProcess {
+  readonly child: ChildProcess;
+  readonly httpPort: number;
+  readonly mqttPort: number;
+  readonly adminToken: string;
+  readonly logs: string[];
+  /** Resolves with the exit code. */
+  readonly exited: Promise<number | null>;
+}
+
+const MAIN = resolve(import.meta.dirname, '../../../../dist/apps/hub/src/main.js');
+
+/**
+ * The built hub (`npm run build` output, as `npm start` runs it) as a child process, for what only a real
+ * process shows: signals and exit codes. The test command builds first (the `pretest` script).
+ */
+export async function startHubProcess(databaseUrl: string, env: Record<string, string> = {}): Promise<HubProcess> {
+  const adminToken = generateToken('admin').token;
+  const dataDir = await mkdtemp(join(tmpdir(), 'telehub-proc-'));
+  const child = spawn(process.execPath, ['--enable-source-maps', MAIN], {
+    env: {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      TELEHUB_HTTP_HOST: '127.0.0.1',
+      TELEHUB_HTTP_PORT: '0',
+      TELEHUB_MQTT_PORT: '0',
+      TELEHUB_DATA_DIR: dataDir,
+      TELEHUB_ADMIN_TOKEN: adminToken,
+      TELEHUB_LOG_FORMAT: 'json',
+      TELEHUB_LOG_LEVEL: 'info',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: string[] = [];
+  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  child.stderr!.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
+  const ports = await new Promise<{ http: number; mqtt: number }>((resolvePorts, reject) => {
+    const found: { http?: number; mqtt?: number } = {};
+    const lines = createInterface({ input: child.stdout! });
+    lines.on('line', (line) => {
+      logs.push(line);
+      const http = line.match(/HTTP API listening on http:\/\/localhost:(\d+)/);
+      const mqtt = line.match(/MQTT listening on mqtt:\/\/localhost:(\d+)/);
+      if (http) found.http = Number(http[1]);
+      if (mqtt) found.mqtt = Number(mqtt[1]);
+      if (found.http && found.mqtt) resolvePorts({ http: found.http, mqtt: found.mqtt });
+    });
+    void exited.then((code) => reject(new Error(`hub exited early (${code}):\n${logs.join('\n')}`)));
+    setTimeout(() => reject(new Error(`hub did not report its ports in 15 s:\n${logs.join('\n')}`)), 15_000).unref();
+  });
+  return { child, httpPort: ports.http, mqttPort: ports.mqtt, adminToken, logs, exited };
+}
