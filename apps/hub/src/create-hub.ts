@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
@@ -40,6 +41,10 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
       logger: new NestLoggerAdapter(logger),
       bodyParser: false,
       abortOnError: false,
+      // With a certificate configured, the HTTP port serves HTTPS and WSS (device WebSocket, MQTT over WebSocket).
+      httpsOptions: config.devices.tls
+        ? { cert: readFileSync(config.devices.tls.certFile), key: readFileSync(config.devices.tls.keyFile) }
+        : undefined,
     });
     app.disable('x-powered-by');
     app.use(requestLogging(logger));

@@ -20,7 +20,9 @@ function publishLoop(client: MqttClient, window = 10): Publisher {
     while (running) {
       state.sent += 1;
       try {
-        await client.publishAsync('devices/me/telemetry', JSON.stringify({ seq: state.sent, v: Math.random() }), { qos: 1 });
+        await client.publishAsync('devices/me/telemetry', JSON.stringify({ seq: state.sent, v: Math.random() }), {
+          qos: 1,
+        });
         state.acked += 1;
       } catch {
         return; // connection closed: unacknowledged, may or may not have been stored
@@ -42,7 +44,10 @@ function publishLoop(client: MqttClient, window = 10): Publisher {
   };
 }
 
-async function rowsOf(database: TestDatabase, devices: ProvisionedDevice[]): Promise<{ rows: number; distinct: number }> {
+async function rowsOf(
+  database: TestDatabase,
+  devices: ProvisionedDevice[],
+): Promise<{ rows: number; distinct: number }> {
   const [row] = await database.client.sql<{ rows: number; distinct: number }[]>`
     SELECT count(*)::int AS rows, count(DISTINCT (device_id, value))::int AS distinct
     FROM telemetry WHERE device_id = ANY(${devices.map((d) => d.id)}::uuid[]) AND metric = 'seq'`;
@@ -59,7 +64,14 @@ describe('durable ingest while the database stalls and fails', () => {
   it('commits exactly the acknowledged messages across a table lock and killed connections', async () => {
     const devices = await Promise.all([1, 2, 3].map((n) => provisionDevice(hub, `d${n}`)));
     const clients = await Promise.all(
-      devices.map((device) => mqtt.connectAsync(hub.mqttUrl, { protocolVersion: 5, username: device.id, password: device.token, reconnectPeriod: 0 })),
+      devices.map((device) =>
+        mqtt.connectAsync(hub.mqttUrl, {
+          protocolVersion: 5,
+          username: device.id,
+          password: device.token,
+          reconnectPeriod: 0,
+        }),
+      ),
     );
     const publishers = clients.map((client) => publishLoop(client));
     await sleep(300);
@@ -93,7 +105,9 @@ describe('durable ingest while the database stalls and fails', () => {
 });
 
 describe('SIGTERM under load', () => {
-  it('flushes and acknowledges everything pending, closes sessions with 0x8B and exits 0', { timeout: 60_000 }, async () => {
+  it('flushes and acknowledges everything pending, closes sessions with 0x8B and exits 0', {
+    timeout: 60_000,
+  }, async () => {
     const database = await createTestDatabase();
     const proc = await startHubProcess(database.url);
     try {
@@ -108,7 +122,12 @@ describe('SIGTERM under load', () => {
       const devices = await Promise.all([1, 2, 3, 4].map((n) => api('/api/v1/devices', { name: `load-${n}` })));
       const clients = await Promise.all(
         devices.map((device) =>
-          mqtt.connectAsync(`mqtt://127.0.0.1:${proc.mqttPort}`, { protocolVersion: 5, username: device.id, password: device.token, reconnectPeriod: 0 }),
+          mqtt.connectAsync(`mqtt://127.0.0.1:${proc.mqttPort}`, {
+            protocolVersion: 5,
+            username: device.id,
+            password: device.token,
+            reconnectPeriod: 0,
+          }),
         ),
       );
       const reasons: number[] = [];

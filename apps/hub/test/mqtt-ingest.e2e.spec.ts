@@ -32,7 +32,7 @@ describe('MQTT ingest with MQTT.js', () => {
         const client = await connect(transport === 'tcp' ? hub.mqttUrl : hub.mqttWsUrl, {
           protocolVersion,
           username: device.id,
-          username: device.id, password: device.token,
+          password: device.token,
         });
         await client.publishAsync('devices/me/telemetry', JSON.stringify({ temp: 20.5 }), { qos: 1 });
         // PUBACK means committed: the row is there the moment the promise resolves.
@@ -77,20 +77,37 @@ describe('MQTT ingest with MQTT.js', () => {
 
   it('refuses a bad token with CONNACK 0x86 (MQTT 5) and 0x05 (3.1.1), and records it', async () => {
     const device = await provisionDevice(hub);
-    const v5 = mqtt.connect(hub.mqttUrl, { protocolVersion: 5, username: 'sensor', password: 'thd_wrong', reconnectPeriod: 0 });
+    const v5 = mqtt.connect(hub.mqttUrl, {
+      protocolVersion: 5,
+      username: 'sensor',
+      password: 'thd_wrong',
+      reconnectPeriod: 0,
+    });
     const v5Error = await connackError(v5);
     v5.end(true);
     expect(v5Error.code).toBe(0x86);
-    const v4 = mqtt.connect(hub.mqttUrl, { protocolVersion: 4, username: 'sensor', password: 'thd_wrong', reconnectPeriod: 0 });
+    const v4 = mqtt.connect(hub.mqttUrl, {
+      protocolVersion: 4,
+      username: 'sensor',
+      password: 'thd_wrong',
+      reconnectPeriod: 0,
+    });
     const v4Error = await connackError(v4);
     v4.end(true);
     expect(v4Error.code).toBe(5);
     // Username naming another device than the token's.
     const other = await provisionDevice(hub);
-    const mismatch = mqtt.connect(hub.mqttUrl, { protocolVersion: 5, username: other.id, password: device.token, reconnectPeriod: 0 });
+    const mismatch = mqtt.connect(hub.mqttUrl, {
+      protocolVersion: 5,
+      username: other.id,
+      password: device.token,
+      reconnectPeriod: 0,
+    });
     expect((await connackError(mismatch)).code).toBe(0x86);
     mismatch.end(true);
-    const events = await eventually(async () => (await deviceEvents(hub, device.id)).filter((e) => e.type === 'auth_failed'));
+    const events = await eventually(async () =>
+      (await deviceEvents(hub, device.id)).filter((e) => e.type === 'auth_failed'),
+    );
     expect(events[0]?.detail.reason).toBe('username_mismatch');
   });
 
@@ -98,7 +115,9 @@ describe('MQTT ingest with MQTT.js', () => {
     const device = await provisionDevice(hub);
     const other = await provisionDevice(hub);
     const v5 = await connect(hub.mqttUrl, { protocolVersion: 5, username: device.id, password: device.token });
-    const refused = await v5.publishAsync(`devices/${other.id}/telemetry`, '{"temp":1}', { qos: 1 }).catch((error: { code?: number }) => error);
+    const refused = await v5
+      .publishAsync(`devices/${other.id}/telemetry`, '{"temp":1}', { qos: 1 })
+      .catch((error: { code?: number }) => error);
     expect((refused as { code?: number }).code).toBe(0x87);
     await expect(v5.subscribeAsync(`devices/${other.id}/commands`, { qos: 1 })).rejects.toThrow(/Not authorized/);
     expect(await countRows(hub, other.id)).toBe(0);
@@ -112,20 +131,41 @@ describe('MQTT ingest with MQTT.js', () => {
   it('answers an invalid payload with 0x99 on MQTT 5 and a normal PUBACK on 3.1.1, and records why', async () => {
     const device = await provisionDevice(hub);
     const v5 = await connect(hub.mqttUrl, { protocolVersion: 5, username: device.id, password: device.token });
-    const refused = await v5.publishAsync('devices/me/telemetry', '{"temp":"hot"}', { qos: 1 }).catch((error: { code?: number }) => error);
+    const refused = await v5
+      .publishAsync('devices/me/telemetry', '{"temp":"hot"}', { qos: 1 })
+      .catch((error: { code?: number }) => error);
     expect((refused as { code?: number }).code).toBe(0x99);
-    const v4 = await connect(hub.mqttUrl, { protocolVersion: 4, username: device.id, password: device.token, clean: true });
+    const v4 = await connect(hub.mqttUrl, {
+      protocolVersion: 4,
+      username: device.id,
+      password: device.token,
+      clean: true,
+    });
     await expect(v4.publishAsync('devices/me/telemetry', 'not json', { qos: 1 })).resolves.toBeDefined();
     expect(await countRows(hub, device.id)).toBe(0);
-    const rejected = await eventually(async () => (await deviceEvents(hub, device.id)).filter((e) => e.type === 'message_rejected'));
-    expect(rejected.map((event) => event.detail.code)).toEqual(expect.arrayContaining(['invalid_payload', 'invalid_json']));
+    const rejected = await eventually(async () =>
+      (await deviceEvents(hub, device.id)).filter((e) => e.type === 'message_rejected'),
+    );
+    expect(rejected.map((event) => event.detail.code)).toEqual(
+      expect.arrayContaining(['invalid_payload', 'invalid_json']),
+    );
   });
 
   it('takes over: a second connection of the same device closes the first with 0x8E', async () => {
     const device = await provisionDevice(hub);
-    const first = await connect(hub.mqttUrl, { protocolVersion: 5, username: device.id, password: device.token, clientId: 'a' });
+    const first = await connect(hub.mqttUrl, {
+      protocolVersion: 5,
+      username: device.id,
+      password: device.token,
+      clientId: 'a',
+    });
     const disconnected = new Promise<{ reasonCode?: number }>((resolve) => first.once('disconnect', resolve));
-    const second = await connect(hub.mqttUrl, { protocolVersion: 5, username: device.id, password: device.token, clientId: 'b' });
+    const second = await connect(hub.mqttUrl, {
+      protocolVersion: 5,
+      username: device.id,
+      password: device.token,
+      clientId: 'b',
+    });
     expect((await disconnected).reasonCode).toBe(0x8e);
     await second.publishAsync('devices/me/telemetry', '{"temp":5}', { qos: 1 });
     expect(await countRows(hub, device.id)).toBe(1);
@@ -134,6 +174,23 @@ describe('MQTT ingest with MQTT.js', () => {
       return response.body.online ? response.body : undefined;
     });
     expect(detail?.online).toBe(true);
+  });
+
+  it('ends the live session at once when its token is revoked, and refuses the token afterwards', async () => {
+    const device = await provisionDevice(hub);
+    const client = await connect(hub.mqttUrl, { protocolVersion: 5, username: device.id, password: device.token });
+    const disconnected = new Promise<{ reasonCode?: number }>((resolve) => client.once('disconnect', resolve));
+    const [token] = (await hub.api('GET', `/api/v1/devices/${device.id}/tokens`)).body;
+    expect((await hub.api('DELETE', `/api/v1/devices/${device.id}/tokens/${token.id}`)).status).toBe(200);
+    expect((await disconnected).reasonCode).toBe(0x87);
+    const retry = mqtt.connect(hub.mqttUrl, {
+      protocolVersion: 5,
+      username: device.id,
+      password: device.token,
+      reconnectPeriod: 0,
+    });
+    expect((await connackError(retry)).code).toBe(0x86);
+    retry.end(true);
   });
 
   it('marks a device offline with the reason when it disconnects', async () => {

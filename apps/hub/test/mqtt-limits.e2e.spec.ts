@@ -56,7 +56,16 @@ describe('MQTT limits and malformed input', () => {
     const device = await provisionDevice(hub);
     const socket = await rawSocket(hub);
     const client = new RawMqttClient(socket, 5);
-    client.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: 'k', clean: true, keepalive: 1, username: device.id, password: Buffer.from(device.token) });
+    client.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 5,
+      clientId: 'k',
+      clean: true,
+      keepalive: 1,
+      username: device.id,
+      password: Buffer.from(device.token),
+    });
     expect((await client.next()).cmd).toBe('connack');
     const started = Date.now();
     const disconnect = await client.next(4000);
@@ -79,7 +88,16 @@ describe('MQTT limits and malformed input', () => {
     const broken = await provisionDevice(hub);
     const socket = await rawSocket(hub);
     const raw = new RawMqttClient(socket, 4);
-    raw.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'm', clean: true, keepalive: 30, username: broken.id, password: Buffer.from(broken.token) });
+    raw.send({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clientId: 'm',
+      clean: true,
+      keepalive: 30,
+      username: broken.id,
+      password: Buffer.from(broken.token),
+    });
     expect((await raw.next()).cmd).toBe('connack');
 
     const publishing = (async () => {
@@ -102,7 +120,11 @@ describe('MQTT limits and malformed input', () => {
     const client = await connect(hub.mqttUrl, { protocolVersion: 5, username: device.id, password: device.token });
     const started = Date.now();
     // Burst 5 then 20/s: 25 acknowledged messages need about a second.
-    await Promise.all(Array.from({ length: 25 }, (_, n) => client.publishAsync('devices/me/telemetry', JSON.stringify({ n }), { qos: 1 })));
+    await Promise.all(
+      Array.from({ length: 25 }, (_, n) =>
+        client.publishAsync('devices/me/telemetry', JSON.stringify({ n }), { qos: 1 }),
+      ),
+    );
     expect(Date.now() - started).toBeGreaterThan(800);
     expect(await countRows(hub, device.id)).toBe(25);
 
@@ -113,7 +135,9 @@ describe('MQTT limits and malformed input', () => {
     } finally {
       clearInterval(flood);
     }
-    const events = await eventually(async () => (await deviceEvents(hub, device.id)).filter((e) => e.type === 'rate_limited'));
+    const events = await eventually(async () =>
+      (await deviceEvents(hub, device.id)).filter((e) => e.type === 'rate_limited'),
+    );
     expect(events.length).toBeGreaterThan(0);
   });
 });

@@ -4,6 +4,7 @@ import { DeviceTokenRepository } from '@telehub/db';
 import { generateToken } from '../auth/token-codec.js';
 import { ApiError } from '../common/api-error.js';
 import { DeviceAuthService } from '../device-auth/device-auth.service.js';
+import { DeviceSessionRegistry } from '../sessions/device-session.registry.js';
 import { presentToken } from './device.presenter.js';
 import { DevicesService } from './devices.service.js';
 
@@ -13,6 +14,7 @@ export class DeviceTokensService {
     private readonly tokens: DeviceTokenRepository,
     private readonly devices: DevicesService,
     private readonly deviceAuth: DeviceAuthService,
+    private readonly sessions: DeviceSessionRegistry,
   ) {}
 
   /** Issues a new token; with `expireOthersInSeconds` the old ones keep working until then (rotation). */
@@ -50,6 +52,8 @@ export class DeviceTokensService {
       );
     }
     this.deviceAuth.invalidateDevice(deviceId);
+    // The session may be using this token: end it; the device reconnects with another valid token, if any.
+    this.sessions.revoke(deviceId, 'token_revoked');
     return presentToken(row!);
   }
 }

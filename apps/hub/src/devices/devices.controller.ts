@@ -108,7 +108,10 @@ export class DevicesController {
   }
 
   @Get(':deviceId/events')
-  @ApiOperation({ summary: 'Recent events of a device, newest first: connects, disconnects with reasons, auth failures, rejected messages' })
+  @ApiOperation({
+    summary:
+      'Recent events of a device, newest first: connects, disconnects with reasons, auth failures, rejected messages',
+  })
   @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', default: 50, maximum: 500 } })
   @ApiOkResponse({ schema: openApiSchema(z.array(DeviceEventSchema)) })
   @ProblemResponses(400, 401, 404)

@@ -13,6 +13,7 @@ import { DeviceEventRepository, DeviceRepository, TelemetryRepository } from '@t
 import { generateToken } from '../auth/token-codec.js';
 import { ApiError } from '../common/api-error.js';
 import { DeviceAuthService } from '../device-auth/device-auth.service.js';
+import { DeviceSessionRegistry } from '../sessions/device-session.registry.js';
 import { presentDevice, presentDeviceDetail, presentEvent } from './device.presenter.js';
 
 @Injectable()
@@ -22,6 +23,7 @@ export class DevicesService {
     private readonly telemetry: TelemetryRepository,
     private readonly events: DeviceEventRepository,
     private readonly deviceAuth: DeviceAuthService,
+    private readonly sessions: DeviceSessionRegistry,
   ) {}
 
   /** Creates devices with one token each, all or none; the tokens are returned this once. */
@@ -59,6 +61,7 @@ export class DevicesService {
     const row = await this.devices.update(id, patch);
     if (!row) throw deviceNotFound(id);
     if (patch.disabled !== undefined) this.deviceAuth.invalidateDevice(id);
+    if (patch.disabled) this.sessions.revoke(id, 'not_authorized');
     return presentDevice(row);
   }
 
@@ -66,6 +69,7 @@ export class DevicesService {
   async delete(id: string, purgeTelemetry: boolean): Promise<void> {
     if (!(await this.devices.delete(id))) throw deviceNotFound(id);
     this.deviceAuth.invalidateDevice(id);
+    this.sessions.revoke(id, 'not_authorized');
     if (purgeTelemetry) await this.telemetry.deleteForDevice(id);
   }
 

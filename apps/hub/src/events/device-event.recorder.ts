@@ -45,7 +45,13 @@ export class DeviceEventRecorder implements OnModuleDestroy {
       .insertMany(batch)
       .then(() => {
         for (const event of batch) {
-          this.hubEvents.emit({ type: 'device_event', deviceId: event.deviceId, eventType: event.type, detail: event.detail, at: event.time });
+          this.hubEvents.emit({
+            type: 'device_event',
+            deviceId: event.deviceId,
+            eventType: event.type,
+            detail: event.detail,
+            at: event.time,
+          });
         }
         if (this.dropped > 0) {
           this.logger.warn({ dropped: this.dropped }, 'device events were dropped while the database was unavailable');

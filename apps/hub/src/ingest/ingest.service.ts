@@ -6,6 +6,7 @@ import { DeviceEventRecorder } from '../events/device-event.recorder.js';
 import { HubEvents } from '../events/hub-events.js';
 import { LOGGER } from '../logging/logger.token.js';
 import { HubMetrics } from '../metrics/hub-metrics.js';
+import { DeviceSessionRegistry } from '../sessions/device-session.registry.js';
 import { type PayloadErrorCode, parseJson, toStatePatch, toTelemetryPoints } from './telemetry-payload.js';
 import { TelemetryWriter, WriterClosedError } from './telemetry-writer.js';
 
@@ -28,6 +29,7 @@ export class IngestService {
     private readonly recorder: DeviceEventRecorder,
     private readonly hubEvents: HubEvents,
     private readonly metrics: HubMetrics,
+    private readonly registry: DeviceSessionRegistry,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -55,22 +57,33 @@ export class IngestService {
   }
 
   /** `payload`: the raw bytes (MQTT, HTTP) or already-parsed JSON (a WebSocket frame's `data`). */
-  async ingestTelemetry(deviceId: string, transport: string, payload: Buffer | string | { json: unknown }, receivedAt = Date.now()): Promise<IngestOutcome> {
+  async ingestTelemetry(
+    deviceId: string,
+    transport: string,
+    payload: Buffer | string | { json: unknown },
+    receivedAt = Date.now(),
+  ): Promise<IngestOutcome> {
     const json = isParsed(payload) ? { ok: true as const, value: payload.json } : parseJson(payload);
     if (!json.ok) return this.reject(deviceId, transport, 'telemetry', json.code, json.message);
     const points = toTelemetryPoints(json.value, receivedAt, this.config.devices.maxPointsPerMessage);
     if (!points.ok) return this.reject(deviceId, transport, 'telemetry', points.code, points.message);
     this.metrics.messagesReceived.inc({ transport, kind: 'telemetry' });
+    this.registry.markSeen(deviceId);
     try {
       await this.writer.write(deviceId, points.value);
     } catch (error) {
-      if (error instanceof WriterClosedError) return { ok: false, code: 'unavailable', message: 'the hub is shutting down' };
+      if (error instanceof WriterClosedError)
+        return { ok: false, code: 'unavailable', message: 'the hub is shutting down' };
       throw error;
     }
     return { ok: true, rows: points.value.length };
   }
 
-  async reportState(deviceId: string, transport: string, payload: Buffer | string | { json: unknown }): Promise<IngestOutcome> {
+  async reportState(
+    deviceId: string,
+    transport: string,
+    payload: Buffer | string | { json: unknown },
+  ): Promise<IngestOutcome> {
     const json = isParsed(payload) ? { ok: true as const, value: payload.json } : parseJson(payload);
     if (!json.ok) return this.reject(deviceId, transport, 'state', json.code, json.message);
     const patch = toStatePatch(json.value);
@@ -82,12 +95,24 @@ export class IngestService {
   }
 
   /** For messages refused before they reach ingest (wrong topic, too large). */
-  recordRejected(deviceId: string | null, transport: string, code: string, message: string, detail: Record<string, unknown> = {}): void {
+  recordRejected(
+    deviceId: string | null,
+    transport: string,
+    code: string,
+    message: string,
+    detail: Record<string, unknown> = {},
+  ): void {
     this.metrics.messagesRejected.inc({ transport, reason: code });
     this.recorder.record(deviceId, 'message_rejected', { transport, code, message, ...detail });
   }
 
-  private reject(deviceId: string, transport: string, kind: string, code: PayloadErrorCode, message: string): IngestOutcome {
+  private reject(
+    deviceId: string,
+    transport: string,
+    kind: string,
+    code: PayloadErrorCode,
+    message: string,
+  ): IngestOutcome {
     this.recordRejected(deviceId, transport, code, message, { kind });
     return { ok: false, code, message };
   }

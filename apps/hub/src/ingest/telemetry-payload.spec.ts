@@ -55,7 +55,14 @@ describe('toTelemetryPoints', () => {
   });
 
   it('limits the points in one message', () => {
-    const result = toTelemetryPoints([{ a: 1, b: 2 }, { a: 3, b: 4 }], NOW, 3);
+    const result = toTelemetryPoints(
+      [
+        { a: 1, b: 2 },
+        { a: 3, b: 4 },
+      ],
+      NOW,
+      3,
+    );
     expect(result).toMatchObject({ ok: false, code: 'too_many_points' });
     expect(toTelemetryPoints([{ a: 1, b: 2 }, { a: 3 }], NOW, 3).ok).toBe(true);
   });

@@ -26,7 +26,11 @@ export function parseJson(payload: Buffer | string): PayloadResult<unknown> {
  * Numbers are values, booleans are stored as 1/0; `ts` (epoch ms or RFC 3339) is optional and defaults to
  * the time of receipt. Anything else rejects the whole message, so a device learns of its bug at once.
  */
-export function toTelemetryPoints(data: unknown, receivedAt: number, maxPoints: number): PayloadResult<TelemetryPoint[]> {
+export function toTelemetryPoints(
+  data: unknown,
+  receivedAt: number,
+  maxPoints: number,
+): PayloadResult<TelemetryPoint[]> {
   const objects = Array.isArray(data) ? data : [data];
   if (objects.length === 0) return invalid('an empty array holds no telemetry');
   const points: TelemetryPoint[] = [];
@@ -40,7 +44,10 @@ export function toTelemetryPoints(data: unknown, receivedAt: number, maxPoints: 
     let metrics = 0;
     for (const [metric, raw] of Object.entries(object)) {
       if (metric === 'ts') continue;
-      if (!METRIC_NAME.test(metric)) return invalid(`${where}metric name ${JSON.stringify(metric.slice(0, 120))} is not allowed (letters, digits, _ . : / -, at most 100)`);
+      if (!METRIC_NAME.test(metric))
+        return invalid(
+          `${where}metric name ${JSON.stringify(metric.slice(0, 120))} is not allowed (letters, digits, _ . : / -, at most 100)`,
+        );
       let value: number;
       if (typeof raw === 'number' && Number.isFinite(raw)) value = raw;
       else if (typeof raw === 'boolean') value = raw ? 1 : 0;
@@ -48,7 +55,11 @@ export function toTelemetryPoints(data: unknown, receivedAt: number, maxPoints: 
       points.push({ time, metric, value });
       metrics += 1;
       if (points.length > maxPoints) {
-        return { ok: false, code: 'too_many_points', message: `more than ${maxPoints} points in one message (TELEHUB_MAX_POINTS_PER_MESSAGE)` };
+        return {
+          ok: false,
+          code: 'too_many_points',
+          message: `more than ${maxPoints} points in one message (TELEHUB_MAX_POINTS_PER_MESSAGE)`,
+        };
       }
     }
     if (metrics === 0) return invalid(`${where}no metrics in the object`);

@@ -9,12 +9,41 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom
 export class HubMetrics {
   readonly registry = new Registry();
 
-  readonly connections = new Gauge({ name: 'telehub_connections', help: 'Live device sessions by transport', labelNames: ['transport'], registers: [this.registry] });
-  readonly connects = new Counter({ name: 'telehub_connects_total', help: 'Device sessions opened', labelNames: ['transport'], registers: [this.registry] });
-  readonly authFailures = new Counter({ name: 'telehub_auth_failures_total', help: 'Refused device authentications by reason', labelNames: ['transport', 'reason'], registers: [this.registry] });
-  readonly messagesReceived = new Counter({ name: 'telehub_messages_received_total', help: 'Accepted device messages', labelNames: ['transport', 'kind'], registers: [this.registry] });
-  readonly messagesRejected = new Counter({ name: 'telehub_messages_rejected_total', help: 'Rejected device messages by reason', labelNames: ['transport', 'reason'], registers: [this.registry] });
-  readonly rowsWritten = new Counter({ name: 'telehub_rows_written_total', help: 'Telemetry rows committed', registers: [this.registry] });
+  readonly connections = new Gauge({
+    name: 'telehub_connections',
+    help: 'Live device sessions by transport',
+    labelNames: ['transport'],
+    registers: [this.registry],
+  });
+  readonly connects = new Counter({
+    name: 'telehub_connects_total',
+    help: 'Device sessions opened',
+    labelNames: ['transport'],
+    registers: [this.registry],
+  });
+  readonly authFailures = new Counter({
+    name: 'telehub_auth_failures_total',
+    help: 'Refused device authentications by reason',
+    labelNames: ['transport', 'reason'],
+    registers: [this.registry],
+  });
+  readonly messagesReceived = new Counter({
+    name: 'telehub_messages_received_total',
+    help: 'Accepted device messages',
+    labelNames: ['transport', 'kind'],
+    registers: [this.registry],
+  });
+  readonly messagesRejected = new Counter({
+    name: 'telehub_messages_rejected_total',
+    help: 'Rejected device messages by reason',
+    labelNames: ['transport', 'reason'],
+    registers: [this.registry],
+  });
+  readonly rowsWritten = new Counter({
+    name: 'telehub_rows_written_total',
+    help: 'Telemetry rows committed',
+    registers: [this.registry],
+  });
   /** Set by the ingest service: read at scrape time. */
   pendingRowsSource: () => number = () => 0;
   readonly rowsPending: Gauge = new Gauge({
@@ -23,9 +52,23 @@ export class HubMetrics {
     registers: [this.registry],
     collect: (): void => this.rowsPending.set(this.pendingRowsSource()),
   });
-  readonly batchRows = new Histogram({ name: 'telehub_batch_rows', help: 'Rows per ingest batch', buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10000], registers: [this.registry] });
-  readonly flushSeconds = new Histogram({ name: 'telehub_flush_duration_seconds', help: 'Time to commit one ingest batch', buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], registers: [this.registry] });
-  readonly backPressurePauses = new Counter({ name: 'telehub_backpressure_pauses_total', help: 'Times device reads were paused because the ingest backlog passed the high-water mark', registers: [this.registry] });
+  readonly batchRows = new Histogram({
+    name: 'telehub_batch_rows',
+    help: 'Rows per ingest batch',
+    buckets: [1, 10, 100, 500, 1000, 2500, 5000, 10000],
+    registers: [this.registry],
+  });
+  readonly flushSeconds = new Histogram({
+    name: 'telehub_flush_duration_seconds',
+    help: 'Time to commit one ingest batch',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
+    registers: [this.registry],
+  });
+  readonly backPressurePauses = new Counter({
+    name: 'telehub_backpressure_pauses_total',
+    help: 'Times device reads were paused because the ingest backlog passed the high-water mark',
+    registers: [this.registry],
+  });
 
   constructor() {
     // Includes nodejs_eventloop_lag_seconds and process memory/CPU.

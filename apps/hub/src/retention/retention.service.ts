@@ -32,7 +32,8 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
   async deleteExpired(): Promise<number> {
     try {
       const deleted = await deleteExpiredTelemetry(this.database, this.config.retentionDays);
-      if (deleted > 0) this.logger.info({ deleted, retentionDays: this.config.retentionDays }, 'expired telemetry deleted');
+      if (deleted > 0)
+        this.logger.info({ deleted, retentionDays: this.config.retentionDays }, 'expired telemetry deleted');
       return deleted;
     } catch (error) {
       this.logger.warn({ err: error }, 'retention: could not delete expired telemetry');

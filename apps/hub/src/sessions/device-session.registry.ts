@@ -47,6 +47,16 @@ export class DeviceSessionRegistry implements OnModuleDestroy {
     return this.sessions.get(deviceId)?.connection;
   }
 
+  /** Last-seen for traffic outside a session (HTTP). Written with the next coalesced update. */
+  markSeen(deviceId: string): void {
+    this.seen.add(deviceId);
+  }
+
+  /** Credentials changed (token revoked, device disabled or deleted): end its live session at once. */
+  revoke(deviceId: string, reason: 'token_revoked' | 'not_authorized'): void {
+    this.sessions.get(deviceId)?.connection.close(reason);
+  }
+
   /** A device authenticated: close its previous session (takeover) and record it online. */
   async open(connection: DeviceConnection): Promise<void> {
     const previous = this.sessions.get(connection.deviceId);
@@ -119,7 +129,9 @@ export class DeviceSessionRegistry implements OnModuleDestroy {
     this.underPressure = high;
     this.logger.warn(
       { sessions: this.sessions.size },
-      high ? 'ingest backlog above high-water mark: pausing device reads' : 'ingest backlog drained: resuming device reads',
+      high
+        ? 'ingest backlog above high-water mark: pausing device reads'
+        : 'ingest backlog drained: resuming device reads',
     );
     for (const state of this.sessions.values()) {
       if (high) this.pause(state, 'pressure');

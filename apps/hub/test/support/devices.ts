@@ -15,7 +15,9 @@ export async function provisionDevice(hub: TestHub, name = 'device'): Promise<Pr
 export async function countRows(hub: TestHub, deviceId: string, metric?: string): Promise<number> {
   const sql = hub.database.client.sql;
   const [row] = metric
-    ? await sql<{ count: number }[]>`SELECT count(*)::int AS count FROM telemetry WHERE device_id = ${deviceId} AND metric = ${metric}`
+    ? await sql<
+        { count: number }[]
+      >`SELECT count(*)::int AS count FROM telemetry WHERE device_id = ${deviceId} AND metric = ${metric}`
     : await sql<{ count: number }[]>`SELECT count(*)::int AS count FROM telemetry WHERE device_id = ${deviceId}`;
   return row?.count ?? 0;
 }
@@ -31,7 +33,10 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 3000): 
   }
 }
 
-export async function deviceEvents(hub: TestHub, deviceId: string): Promise<{ type: string; detail: Record<string, unknown> }[]> {
+export async function deviceEvents(
+  hub: TestHub,
+  deviceId: string,
+): Promise<{ type: string; detail: Record<string, unknown> }[]> {
   return hub.database.client.sql<{ type: string; detail: Record<string, unknown> }[]>`
     SELECT type, detail FROM device_events WHERE device_id = ${deviceId} ORDER BY id`;
 }

@@ -42,6 +42,8 @@ export interface TestHubOptions {
    * TELEHUB_LOG_LEVEL and TELEHUB_LOG_FORMAT from `env`.
    */
   logDestination?: NodeJS.WritableStream;
+  /** The hub serves HTTPS (a TLS certificate is configured in `env`). */
+  https?: boolean;
 }
 
 export interface ApiResponse {
@@ -81,7 +83,7 @@ export async function startTestHub(env: Record<string, string> = {}, options: Te
     if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
-  const baseUrl = `http://127.0.0.1:${hub.httpPort}`;
+  const baseUrl = `${options.https ? 'https' : 'http'}://127.0.0.1:${hub.httpPort}`;
   return {
     hub,
     baseUrl,

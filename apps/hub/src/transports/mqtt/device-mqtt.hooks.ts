@@ -74,7 +74,12 @@ export class DeviceMqttHooks implements MqttSessionHooks {
     const topic = classifyDeviceTopic(message.topic, connection.deviceId);
     const { ingest, registry } = this.services;
     if (topic.kind !== 'telemetry' && topic.kind !== 'state') {
-      ingest.recordRejected(connection.deviceId, this.transport, 'not_authorized', `may not publish to ${message.topic}`);
+      ingest.recordRejected(
+        connection.deviceId,
+        this.transport,
+        'not_authorized',
+        `may not publish to ${message.topic}`,
+      );
       return { kind: 'not_authorized' };
     }
     await registry.admit(connection);
@@ -90,7 +95,12 @@ export class DeviceMqttHooks implements MqttSessionHooks {
     if (classifyDeviceTopic(filter, connection.deviceId).kind === 'commands') {
       return { granted: true, qos: qos === 0 ? 0 : 1 };
     }
-    this.services.ingest.recordRejected(connection.deviceId, this.transport, 'not_authorized', `may not subscribe to ${filter}`);
+    this.services.ingest.recordRejected(
+      connection.deviceId,
+      this.transport,
+      'not_authorized',
+      `may not subscribe to ${filter}`,
+    );
     return { granted: false };
   }
 
@@ -99,7 +109,12 @@ export class DeviceMqttHooks implements MqttSessionHooks {
     const connection = this.connection;
     if (!connection) return;
     if (classifyDeviceTopic(will.topic, connection.deviceId).kind !== 'state') {
-      this.services.ingest.recordRejected(connection.deviceId, this.transport, 'not_authorized', `will on ${will.topic} ignored`);
+      this.services.ingest.recordRejected(
+        connection.deviceId,
+        this.transport,
+        'not_authorized',
+        `will on ${will.topic} ignored`,
+      );
       return;
     }
     void this.services.ingest.reportState(connection.deviceId, this.transport, will.payload).catch(() => undefined);

@@ -20,7 +20,9 @@ export class MqttDeviceConnection implements DeviceConnection {
   }
 
   close(reason: CloseReason): void {
-    this.session.close(reason === 'token_revoked' ? 'not_authorized' : reason === 'server_overloaded' ? 'server_busy' : reason);
+    this.session.close(
+      reason === 'token_revoked' ? 'not_authorized' : reason === 'server_overloaded' ? 'server_busy' : reason,
+    );
   }
 
   drain(): Promise<void> {

@@ -57,7 +57,11 @@ export class MqttListener implements DeviceListener, OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     const { devices, mqtt, http } = this.config;
     if (devices.plainListeners) {
-      this.tcpPort = await this.listen(createServer((socket) => this.accept(socket, 'mqtt')), mqtt.port, http.host);
+      this.tcpPort = await this.listen(
+        createServer((socket) => this.accept(socket, 'mqtt')),
+        mqtt.port,
+        http.host,
+      );
       this.logger.info({ port: this.tcpPort }, `MQTT listening on mqtt://localhost:${this.tcpPort}`);
     }
     if (devices.tls) {
@@ -89,7 +93,13 @@ export class MqttListener implements DeviceListener, OnApplicationBootstrap {
       if (counted) this.pendingHandshakes -= 1;
       counted = false;
     };
-    const services = { deviceAuth: this.deviceAuth, registry: this.registry, ingest: this.ingest, recorder: this.recorder, metrics: this.metrics };
+    const services = {
+      deviceAuth: this.deviceAuth,
+      registry: this.registry,
+      ingest: this.ingest,
+      recorder: this.recorder,
+      metrics: this.metrics,
+    };
     const hooks = new DeviceMqttHooks(services, transport, remoteAddress, () => session);
     const session: MqttSession = new MqttSession(
       stream,
