@@ -108,7 +108,8 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function findFreePort(): Promise<number> {
+/** A TCP port free on 127.0.0.1 right now (the OS picks it). */
+export function findFreePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const probe = createServer();
     probe.once('error', reject);

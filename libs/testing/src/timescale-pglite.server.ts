@@ -1,4 +1,4 @@
-import { createServer } from 'node:net';
+import { findFreePort } from '@telehub/db';
 
 export interface TimescalePglite {
   readonly url: string;
@@ -17,7 +17,7 @@ export async function startTimescalePglite(): Promise<TimescalePglite> {
     import('@electric-sql/pglite-socket'),
   ]);
   const db = await PGlite.create({ extensions: { timescaledb } });
-  const port = await freePort();
+  const port = await findFreePort();
   const server = new PGLiteSocketServer({ db, port, host: '127.0.0.1' });
   await server.start();
   return {
@@ -27,17 +27,4 @@ export async function startTimescalePglite(): Promise<TimescalePglite> {
       await db.close();
     },
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }

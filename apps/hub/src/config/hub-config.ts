@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import type { TelemetryWriterOptions } from '../ingest/telemetry-writer.js';
 import { ConfigSchema } from './config.schema.js';
 
 /** The hub's validated settings, grouped by concern. The only thing in the app that read process.env. */
@@ -28,14 +29,7 @@ export interface HubConfig {
     rateLimitDisconnectMs: number;
     lastSeenIntervalMs: number;
   };
-  ingest: {
-    batchRows: number;
-    batchMs: number;
-    maxInflight: number;
-    highWaterRows: number;
-    lowWaterRows: number;
-    retryMaxMs: number;
-  };
+  ingest: TelemetryWriterOptions;
   shutdownTimeoutMs: number;
 }
 
