@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { DevicePresenceRepository } from '@telehub/db';
 import type { Logger } from 'pino';
 import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
@@ -23,7 +23,7 @@ interface SessionState {
  * last-seen coalescing, per-device rate limiting and global back-pressure, all transport-agnostic.
  */
 @Injectable()
-export class DeviceSessionRegistry implements OnModuleDestroy {
+export class DeviceSessionRegistry implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly sessions = new Map<string, SessionState>();
   private readonly seen = new Set<string>();
   private readonly seenTimer: NodeJS.Timeout;
@@ -37,6 +37,13 @@ export class DeviceSessionRegistry implements OnModuleDestroy {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.seenTimer = setInterval(() => void this.flushLastSeen(), config.devices.lastSeenIntervalMs).unref();
+  }
+
+  /** Sessions this node held before a crash or kill are gone: do not leave their devices shown online. */
+  async onApplicationBootstrap(): Promise<void> {
+    const stale = await this.presence.markNodeOffline(this.config.nodeId, 'hub_restart');
+    if (stale > 0)
+      this.logger.info({ devices: stale }, 'devices left online by an earlier run of this node marked offline');
   }
 
   get size(): number {
