@@ -72,6 +72,13 @@ describe('MQTT ingest with MQTT.js', () => {
     await client.publishAsync('devices/me/state', JSON.stringify({ led: 'off' }), { qos: 1 });
     const detail = await hub.api('GET', `/api/v1/devices/${device.id}`);
     expect(detail.body.state).toEqual({ fw: '1.4.2', led: 'off' });
+    // Reports in flight together are still merged in the order they were sent.
+    await Promise.all(
+      Array.from({ length: 20 }, (_, n) =>
+        client.publishAsync('devices/me/state', JSON.stringify({ step: n }), { qos: 1 }),
+      ),
+    );
+    expect((await hub.api('GET', `/api/v1/devices/${device.id}`)).body.state.step).toBe(19);
     expect(detail.body.latest.temp.value).toBe(3);
   });
 

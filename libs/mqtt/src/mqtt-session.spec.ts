@@ -1,8 +1,7 @@
 import { generate, type IPublishPacket } from 'mqtt-packet';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CloseReason } from './close-reason.js';
-import type { InboundMessage, PublishOutcome } from './mqtt-session.types.js';
-import { connectSession, type Deferred, deferred, settle } from './testing/session-harness.js';
+import { connectSession, manualPublishes, settle } from './testing/session-harness.js';
 
 const publish = (messageId: number, payload: Buffer = Buffer.from('{}')): IPublishPacket => ({
   cmd: 'publish',
@@ -13,16 +12,6 @@ const publish = (messageId: number, payload: Buffer = Buffer.from('{}')): IPubli
   dup: false,
   retain: false,
 });
-
-function manualPublishes() {
-  const calls: Array<{ message: InboundMessage; outcome: Deferred<PublishOutcome> }> = [];
-  const onPublish = (_session: unknown, message: InboundMessage) => {
-    const outcome = deferred<PublishOutcome>();
-    calls.push({ message, outcome });
-    return outcome.promise;
-  };
-  return { calls, hooks: { onPublish } };
-}
 
 describe('MqttSession', () => {
   afterEach(() => {

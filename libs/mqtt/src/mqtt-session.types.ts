@@ -80,7 +80,7 @@ export type SubscribeDecision = { granted: true; qos: 0 | 1 } | { granted: false
 
 export interface MqttSessionHooks {
   /** Called once with the CONNECT packet; no later packet is processed until it settles. */
-  authenticate(request: AuthenticateRequest): Promise<AuthenticateResult>;
+  authenticate(request: AuthenticateRequest, session: MqttSession): Promise<AuthenticateResult>;
   /** Called for every inbound PUBLISH; its PUBACK/PUBREC is written only after the promise resolves. */
   onPublish(session: MqttSession, message: InboundMessage): Promise<PublishOutcome>;
   /** Access decision per SUBSCRIBE filter; the granted QoS is min(requested, decision.qos). */

@@ -3,10 +3,13 @@ import { type DeviceCredential, DeviceTokenRepository } from '@telehub/db';
 import type { Logger } from 'pino';
 import { hashesEqual, hashToken, looksLikeToken } from '../auth/token-codec.js';
 import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
+import { DeviceEventRecorder } from '../events/device-event.recorder.js';
 import { LOGGER } from '../logging/logger.token.js';
+import { HubMetrics } from '../metrics/hub-metrics.js';
 import { BatchedLoader } from './batched-loader.js';
 
 export type DeviceAuthFailure =
+  | 'missing_token'
   | 'malformed_token'
   | 'unknown_token'
   | 'token_revoked'
@@ -16,6 +19,13 @@ export type DeviceAuthFailure =
 export type DeviceAuthResult =
   | { ok: true; deviceId: string; tokenId: string }
   | { ok: false; reason: DeviceAuthFailure; deviceId?: string };
+
+/** Who is trying to authenticate, for the record of a refusal. */
+export interface AuthAttempt {
+  transport: string;
+  remoteAddress?: string;
+  clientId?: string;
+}
 
 interface CacheEntry {
   credential: DeviceCredential | undefined;
@@ -40,6 +50,8 @@ export class DeviceAuthService implements OnModuleDestroy {
 
   constructor(
     private readonly tokens: DeviceTokenRepository,
+    private readonly recorder: DeviceEventRecorder,
+    private readonly metrics: HubMetrics,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -50,7 +62,21 @@ export class DeviceAuthService implements OnModuleDestroy {
     this.flushTimer = setInterval(() => void this.flushLastUsed(), LAST_USED_FLUSH_MS).unref();
   }
 
-  async authenticate(token: string, now = Date.now()): Promise<DeviceAuthResult> {
+  /** Checks a device token; a refusal is counted and recorded in the device's events (or unattributed ones). */
+  async authenticate(token: string | undefined, attempt: AuthAttempt): Promise<DeviceAuthResult> {
+    const result = await this.check(token);
+    if (!result.ok) this.recordFailure(attempt, result.reason, result.deviceId);
+    return result;
+  }
+
+  /** Counts a refused device authentication by reason and keeps it in the device's events. */
+  recordFailure(attempt: AuthAttempt, reason: string, deviceId: string | undefined): void {
+    this.metrics.authFailures.inc({ transport: attempt.transport, reason });
+    this.recorder.record(deviceId ?? null, 'auth_failed', { ...attempt, reason });
+  }
+
+  private async check(token: string | undefined, now = Date.now()): Promise<DeviceAuthResult> {
+    if (!token) return { ok: false, reason: 'missing_token' };
     if (!looksLikeToken(token, 'device')) return { ok: false, reason: 'malformed_token' };
     const hash = hashToken(token);
     const key = hash.toString('hex');

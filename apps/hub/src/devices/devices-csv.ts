@@ -1,4 +1,4 @@
-import type { CreateDeviceRequest, DeviceWithToken } from '@telehub/contracts';
+import type { DeviceWithToken } from '@telehub/contracts';
 import { parse } from 'csv-parse/sync';
 import { ApiError } from '../common/api-error.js';
 
@@ -37,5 +37,3 @@ export function formatDevicesCsv(devices: DeviceWithToken[]): string {
   const quote = (value: string) => (/[",\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value);
   return `id,name,token\n${devices.map((device) => [device.id, quote(device.name), device.token].join(',')).join('\n')}\n`;
 }
-
-export type { CreateDeviceRequest };

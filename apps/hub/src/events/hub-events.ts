@@ -1,18 +1,13 @@
 import { EventEmitter } from 'node:events';
-
-export interface CommittedPoint {
-  deviceId: string;
-  metric: string;
-  time: number;
-  value: number;
-}
+import type { TelemetryBatch } from '@telehub/db';
 
 /**
  * What the hub tells the rest of itself (admin channel, metrics) after the fact. Every event is plain
  * JSON-serializable data, so a later step can carry it between hub processes over PostgreSQL NOTIFY.
  */
 export type HubEvent =
-  | { type: 'telemetry'; points: CommittedPoint[]; committedAt: number }
+  /** One committed ingest batch, columnar as written (row i of each array is one sample): no object per row. */
+  | { type: 'telemetry'; batch: TelemetryBatch; committedAt: number }
   | { type: 'presence'; deviceId: string; online: boolean; transport: string; reason?: string; at: number }
   | { type: 'state'; deviceId: string; state: Record<string, unknown>; updatedAt: number }
   | { type: 'device_event'; deviceId: string | null; eventType: string; detail: Record<string, unknown>; at: number };

@@ -7,7 +7,13 @@ import { HubEvents } from '../events/hub-events.js';
 import { LOGGER } from '../logging/logger.token.js';
 import { HubMetrics } from '../metrics/hub-metrics.js';
 import { DeviceSessionRegistry } from '../sessions/device-session.registry.js';
-import { type PayloadErrorCode, parseJson, toStatePatch, toTelemetryPoints } from './telemetry-payload.js';
+import {
+  type PayloadErrorCode,
+  type PayloadResult,
+  parseJson,
+  toStatePatch,
+  toTelemetryPoints,
+} from './telemetry-payload.js';
 import { TelemetryWriter, WriterClosedError } from './telemetry-writer.js';
 
 export type IngestOutcome =
@@ -21,7 +27,8 @@ export type IngestOutcome =
 @Injectable()
 export class IngestService {
   readonly writer: TelemetryWriter;
-  private readonly pressureListeners = new Set<(high: boolean) => void>();
+  /** Per device, the tail of its state merges: reports are merged in the order they arrived. */
+  private readonly stateMerges = new Map<string, Promise<unknown>>();
 
   constructor(
     telemetry: TelemetryRepository,
@@ -35,13 +42,13 @@ export class IngestService {
   ) {
     this.writer = new TelemetryWriter(config.ingest, {
       writeBatch: (batch, latest) => telemetry.insertBatchWithLatest(batch, latest),
-      onCommitted: (points, committedAt) => {
-        metrics.rowsWritten.inc(points.length);
-        hubEvents.emit({ type: 'telemetry', points, committedAt });
+      onCommitted: (batch, committedAt) => {
+        metrics.rowsWritten.inc(batch.times.length);
+        hubEvents.emit({ type: 'telemetry', batch, committedAt });
       },
       onPressure: (high) => {
         if (high) metrics.backPressurePauses.inc();
-        for (const listener of this.pressureListeners) listener(high);
+        registry.setPressure(high);
       },
       onFlush: (rows, durationMs) => {
         metrics.batchRows.observe(rows);
@@ -52,18 +59,13 @@ export class IngestService {
     metrics.pendingRowsSource = () => this.writer.pendingRows;
   }
 
-  onPressure(listener: (high: boolean) => void): void {
-    this.pressureListeners.add(listener);
-  }
-
-  /** `payload`: the raw bytes (MQTT, HTTP) or already-parsed JSON (a WebSocket frame's `data`). */
   async ingestTelemetry(
     deviceId: string,
     transport: string,
-    payload: Buffer | string | { json: unknown },
+    payload: DevicePayload,
     receivedAt = Date.now(),
   ): Promise<IngestOutcome> {
-    const json = isParsed(payload) ? { ok: true as const, value: payload.json } : parseJson(payload);
+    const json = toJson(payload);
     if (!json.ok) return this.reject(deviceId, transport, 'telemetry', json.code, json.message);
     const points = toTelemetryPoints(json.value, receivedAt, this.config.devices.maxPointsPerMessage);
     if (!points.ok) return this.reject(deviceId, transport, 'telemetry', points.code, points.message);
@@ -79,19 +81,32 @@ export class IngestService {
     return { ok: true, rows: points.value.length };
   }
 
-  async reportState(
-    deviceId: string,
-    transport: string,
-    payload: Buffer | string | { json: unknown },
-  ): Promise<IngestOutcome> {
-    const json = isParsed(payload) ? { ok: true as const, value: payload.json } : parseJson(payload);
+  async reportState(deviceId: string, transport: string, payload: DevicePayload): Promise<IngestOutcome> {
+    const json = toJson(payload);
     if (!json.ok) return this.reject(deviceId, transport, 'state', json.code, json.message);
     const patch = toStatePatch(json.value);
     if (!patch.ok) return this.reject(deviceId, transport, 'state', patch.code, patch.message);
     this.metrics.messagesReceived.inc({ transport, kind: 'state' });
-    const merged = await this.presence.mergeReportedState(deviceId, patch.value);
-    if (merged) this.hubEvents.emit({ type: 'state', deviceId, state: merged.state, updatedAt: merged.updatedAt });
+    await this.inOrder(deviceId, async () => {
+      const merged = await this.presence.mergeReportedState(deviceId, patch.value);
+      if (merged) this.hubEvents.emit({ type: 'state', deviceId, state: merged.state, updatedAt: merged.updatedAt });
+    });
     return { ok: true, rows: 0 };
+  }
+
+  /**
+   * Runs a device's state merges one after another: transports handle a device's messages concurrently,
+   * and two reports of the same key must land in the order they were sent.
+   */
+  private inOrder(deviceId: string, merge: () => Promise<void>): Promise<void> {
+    const previous = this.stateMerges.get(deviceId) ?? Promise.resolve();
+    const current = previous.catch(() => undefined).then(merge);
+    this.stateMerges.set(deviceId, current);
+    const forget = () => {
+      if (this.stateMerges.get(deviceId) === current) this.stateMerges.delete(deviceId);
+    };
+    current.then(forget, forget);
+    return current;
   }
 
   /** For messages refused before they reach ingest (wrong topic, too large). */
@@ -118,6 +133,10 @@ export class IngestService {
   }
 }
 
-function isParsed(payload: Buffer | string | { json: unknown }): payload is { json: unknown } {
-  return typeof payload === 'object' && !Buffer.isBuffer(payload);
+/** A device message as sent: raw bytes (MQTT, HTTP) or JSON a transport has already parsed (WebSocket frames). */
+export type DevicePayload = Buffer | string | { json: unknown };
+
+function toJson(payload: DevicePayload): PayloadResult<unknown> {
+  if (typeof payload === 'object' && !Buffer.isBuffer(payload)) return { ok: true, value: payload.json };
+  return parseJson(payload);
 }

@@ -3,7 +3,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type TelemetryBatch, TelemetryRepository } from '@telehub/db';
 import { createTestDatabase, type TestDatabase } from '@telehub/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { CommittedPoint } from '../events/hub-events.js';
 import type { TelemetryPoint } from './telemetry-payload.js';
 import { TelemetryWriter, type TelemetryWriterOptions, WriterClosedError } from './telemetry-writer.js';
 
@@ -94,10 +93,13 @@ describe('TelemetryWriter against PostgreSQL', () => {
   }
 
   it('commits rows from several devices and writes; each write resolves once its rows are visible', async () => {
+    type CommittedPoint = { deviceId: string; time: number };
     const committed: CommittedPoint[][] = [];
     const writer = new TelemetryWriter(options({ batchRows: 40 }), {
       writeBatch,
-      onCommitted: (points) => committed.push(points),
+      // Copied out of the columnar batch into one point per row, to check them one by one.
+      onCommitted: (batch) =>
+        committed.push(batch.deviceIds.map((deviceId, row) => ({ deviceId, time: batch.times[row]! }))),
     });
     const devices = [randomUUID(), randomUUID(), randomUUID()];
     const writes: Promise<number>[] = [];

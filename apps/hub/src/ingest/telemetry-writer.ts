@@ -1,5 +1,4 @@
 import type { TelemetryBatch } from '@telehub/db';
-import type { CommittedPoint } from '../events/hub-events.js';
 import { backoffDelay } from './backoff.js';
 import { newestPerMetric } from './newest-per-metric.js';
 import type { TelemetryPoint } from './telemetry-payload.js';
@@ -25,8 +24,8 @@ export interface TelemetryWriterOptions {
 export interface TelemetryWriterHooks {
   /** The hub passes TelemetryRepository.insertBatchWithLatest. */
   writeBatch(batch: TelemetryBatch, latest: TelemetryBatch): Promise<void>;
-  /** After commit, once per batch, points in arrival order (feeds live dashboards). */
-  onCommitted?(points: CommittedPoint[], committedAt: number): void;
+  /** After commit, once per batch, its rows in arrival order (feeds live dashboards). Do not modify it. */
+  onCommitted?(batch: TelemetryBatch, committedAt: number): void;
   /** Only on transitions. */
   onPressure?(high: boolean): void;
   /** Per committed batch: its rows and how long the successful writeBatch call took. */
@@ -249,9 +248,8 @@ export class TelemetryWriter {
     }
     const { onCommitted, onFlush } = this.hooks;
     if (onCommitted) {
-      const points = committedPoints(batch.data);
       const committedAt = Date.now();
-      this.safely('onCommitted', () => onCommitted(points, committedAt));
+      this.safely('onCommitted', () => onCommitted(batch.data, committedAt));
     }
     if (onFlush) this.safely('onFlush', () => onFlush(rows, durationMs));
     this.updatePressure();
@@ -335,13 +333,4 @@ function appendRows(data: TelemetryBatch, deviceId: string, points: TelemetryPoi
     metrics.push(point.metric);
     values.push(point.value);
   }
-}
-
-function committedPoints(data: TelemetryBatch): CommittedPoint[] {
-  const { times, deviceIds, metrics, values } = data;
-  const points: CommittedPoint[] = [];
-  for (let row = 0; row < times.length; row++) {
-    points.push({ deviceId: deviceIds[row]!, metric: metrics[row]!, time: times[row]!, value: values[row]! });
-  }
-  return points;
 }

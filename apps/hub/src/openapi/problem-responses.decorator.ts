@@ -12,15 +12,19 @@ const descriptions: Record<number, string> = {
   429: 'Too many requests or a limit reached',
 };
 
-/** Documents the Problem Details error responses a route can give. */
-export function ProblemResponses(...statuses: number[]) {
+/**
+ * Documents the Problem Details error responses a route can give: a status alone takes the common
+ * description; `[status, description]` says what that status means on this route.
+ */
+export function ProblemResponses(...responses: (number | [status: number, description: string])[]) {
   return applyDecorators(
-    ...statuses.map((status) =>
-      ApiResponse({
+    ...responses.map((response) => {
+      const [status, description] = typeof response === 'number' ? [response, descriptions[response]] : response;
+      return ApiResponse({
         status,
-        description: descriptions[status] ?? 'Error',
+        description: description ?? 'Error',
         content: { [PROBLEM_CONTENT_TYPE]: { schema: openApiSchema(ProblemDetailsSchema) } },
-      }),
-    ),
+      });
+    }),
   );
 }

@@ -5,6 +5,7 @@ import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
 import { DeviceEventRecorder } from '../events/device-event.recorder.js';
 import { HubEvents } from '../events/hub-events.js';
 import { LOGGER } from '../logging/logger.token.js';
+import { HubMetrics } from '../metrics/hub-metrics.js';
 import type { CloseReason, DeviceConnection } from './device-connection.js';
 import { TokenBucket } from './token-bucket.js';
 
@@ -28,11 +29,14 @@ export class DeviceSessionRegistry implements OnApplicationBootstrap, OnModuleDe
   private readonly seen = new Set<string>();
   private readonly seenTimer: NodeJS.Timeout;
   private underPressure = false;
+  /** Connections whose token is being checked: they count against TELEHUB_MAX_CONNECTIONS too. */
+  private handshakes = 0;
 
   constructor(
     private readonly presence: DevicePresenceRepository,
     private readonly recorder: DeviceEventRecorder,
     private readonly hubEvents: HubEvents,
+    private readonly metrics: HubMetrics,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -54,7 +58,22 @@ export class DeviceSessionRegistry implements OnApplicationBootstrap, OnModuleDe
     return this.sessions.get(deviceId)?.connection;
   }
 
-  /** Last-seen for traffic outside a session (HTTP). Written with the next coalesced update. */
+  /**
+   * A place for a new connection while its token is checked, or undefined when sessions and handshakes
+   * already reach TELEHUB_MAX_CONNECTIONS. Call the returned release when the handshake is over, either way.
+   */
+  reserveHandshake(): (() => void) | undefined {
+    if (this.sessions.size + this.handshakes >= this.config.devices.maxConnections) return undefined;
+    this.handshakes += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.handshakes -= 1;
+    };
+  }
+
+  /** The device was heard from (accepted telemetry, any transport). Written with the next coalesced update. */
   markSeen(deviceId: string): void {
     this.seen.add(deviceId);
   }
@@ -81,6 +100,8 @@ export class DeviceSessionRegistry implements OnApplicationBootstrap, OnModuleDe
     }
     if (this.underPressure) this.pause(state, 'pressure');
     const { deviceId, transport, connectedAt } = connection;
+    this.metrics.connects.inc({ transport });
+    this.metrics.connections.inc({ transport });
     this.recorder.record(deviceId, 'connected', { transport, node: this.config.nodeId }, connectedAt);
     this.hubEvents.emit({ type: 'presence', deviceId, online: true, transport, at: connectedAt });
     await this.presence.markOnline(deviceId, this.config.nodeId, transport, connectedAt).catch((error: unknown) => {
@@ -93,6 +114,7 @@ export class DeviceSessionRegistry implements OnApplicationBootstrap, OnModuleDe
     const { deviceId, transport, connectedAt } = connection;
     const state = this.sessions.get(deviceId);
     const now = Date.now();
+    this.metrics.connections.dec({ transport });
     this.recorder.record(deviceId, 'disconnected', { transport, reason }, now);
     if (state?.connection !== connection) return;
     this.clearRateTimer(state);
@@ -111,7 +133,6 @@ export class DeviceSessionRegistry implements OnApplicationBootstrap, OnModuleDe
   admit(connection: DeviceConnection): Promise<void> | undefined {
     const state = this.sessions.get(connection.deviceId);
     if (state?.connection !== connection) return undefined;
-    this.seen.add(connection.deviceId);
     const waitMs = state.bucket.take();
     if (waitMs === 0) return undefined;
     if (state.bucket.persistentlyOverLimit()) {

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, ne, or, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import { type DeviceTokenRow, devices, deviceTokens } from '../schema/index.js';
 
@@ -48,17 +48,16 @@ export class DeviceTokenRepository {
 
   /** Rotation: the device's other live tokens expire at `at` (or keep an earlier expiry they already have). */
   async expireOthers(deviceId: string, keepTokenId: string, at: Date): Promise<DeviceTokenRow[]> {
-    // Raw sql`` fragments bypass the column's Date encoding, so pass the instant as text with a cast.
-    const atParam = sql`${at.toISOString()}::timestamptz`;
+    // Tokens that already expire before `at` are left out by the condition, so the rest simply get `at`.
     return this.db
       .update(deviceTokens)
-      .set({ expiresAt: sql`least(coalesce(${deviceTokens.expiresAt}, ${atParam}), ${atParam})` })
+      .set({ expiresAt: at })
       .where(
         and(
           eq(deviceTokens.deviceId, deviceId),
           ne(deviceTokens.id, keepTokenId),
           isNull(deviceTokens.revokedAt),
-          or(isNull(deviceTokens.expiresAt), sql`${deviceTokens.expiresAt} > ${atParam}`),
+          or(isNull(deviceTokens.expiresAt), gt(deviceTokens.expiresAt, at)),
         ),
       )
       .returning();

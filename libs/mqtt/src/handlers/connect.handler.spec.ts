@@ -61,18 +61,24 @@ describe('CONNECT', () => {
     const assigned = h.connack.properties?.assignedClientIdentifier;
     expect(assigned).toMatch(/^telehub-[0-9a-f-]{36}$/);
     expect(h.session.clientId).toBe(assigned);
-    expect(authenticate).toHaveBeenCalledWith(expect.objectContaining({ clientId: '', protocolVersion: 5 }));
+    expect(authenticate).toHaveBeenCalledWith(expect.objectContaining({ clientId: '', protocolVersion: 5 }), h.session);
   });
 
-  it('passes credentials to authenticate', async () => {
+  it('passes credentials and the session to authenticate', async () => {
     const authenticate = vi.fn(async (): Promise<AuthenticateResult> => ({ ok: true, deviceId: 'd' }));
-    await connectSession({ connect: { username: 'dev-7', password: Buffer.from('token') }, hooks: { authenticate } });
-    expect(authenticate).toHaveBeenCalledWith({
-      clientId: 'client-1',
-      username: 'dev-7',
-      password: Buffer.from('token'),
-      protocolVersion: 4,
+    const h = await connectSession({
+      connect: { username: 'dev-7', password: Buffer.from('token') },
+      hooks: { authenticate },
     });
+    expect(authenticate).toHaveBeenCalledWith(
+      {
+        clientId: 'client-1',
+        username: 'dev-7',
+        password: Buffer.from('token'),
+        protocolVersion: 4,
+      },
+      h.session,
+    );
   });
 
   it('caps the keep-alive of an MQTT 5 client with Server Keep Alive', async () => {

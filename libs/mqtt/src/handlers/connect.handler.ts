@@ -100,7 +100,7 @@ function callAuthenticate(
 ): Promise<AuthenticateResult> {
   try {
     const { clientId, username, password } = packet;
-    return Promise.resolve(conn.hooks.authenticate({ clientId, username, password, protocolVersion }));
+    return Promise.resolve(conn.hooks.authenticate({ clientId, username, password, protocolVersion }, conn.session));
   } catch (error) {
     return Promise.reject(error);
   }

@@ -1,7 +1,7 @@
 import type { IPublishPacket } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
-import type { InboundMessage, PublishOutcome } from '../mqtt-session.types.js';
-import { connectSession, type Deferred, deferred, settle } from '../testing/session-harness.js';
+import type { PublishOutcome } from '../mqtt-session.types.js';
+import { connectSession, manualPublishes, settle } from '../testing/session-harness.js';
 
 const publish = (messageId: number | undefined, overrides: Partial<IPublishPacket> = {}): IPublishPacket => ({
   cmd: 'publish',
@@ -13,17 +13,6 @@ const publish = (messageId: number | undefined, overrides: Partial<IPublishPacke
   retain: false,
   ...overrides,
 });
-
-/** Hooks whose onPublish promises the test settles by hand. */
-function manualPublishes() {
-  const calls: Array<{ message: InboundMessage; outcome: Deferred<PublishOutcome> }> = [];
-  const onPublish = (_session: unknown, message: InboundMessage) => {
-    const outcome = deferred<PublishOutcome>();
-    calls.push({ message, outcome });
-    return outcome.promise;
-  };
-  return { calls, hooks: { onPublish } };
-}
 
 const accepted: PublishOutcome = { kind: 'accepted' };
 

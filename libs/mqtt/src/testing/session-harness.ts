@@ -116,3 +116,14 @@ export function deferred<T = PublishOutcome>(): Deferred<T> {
 export function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
+
+/** Hooks whose onPublish promises the test settles by hand. */
+export function manualPublishes() {
+  const calls: Array<{ message: InboundMessage; outcome: Deferred<PublishOutcome> }> = [];
+  const onPublish = (_session: unknown, message: InboundMessage) => {
+    const outcome = deferred<PublishOutcome>();
+    calls.push({ message, outcome });
+    return outcome.promise;
+  };
+  return { calls, hooks: { onPublish } };
+}

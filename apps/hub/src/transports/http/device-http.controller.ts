@@ -1,6 +1,5 @@
-import { applyDecorators, Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { PROBLEM_CONTENT_TYPE, ProblemDetailsSchema } from '@telehub/contracts';
+import { Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { z } from 'zod';
 import { bearerToken } from '../../admin-auth/bearer-token.js';
@@ -8,9 +7,8 @@ import { Public } from '../../admin-auth/public.decorator.js';
 import { ApiError } from '../../common/api-error.js';
 import { HUB_CONFIG, type HubConfig } from '../../config/hub-config.js';
 import { DeviceAuthService } from '../../device-auth/device-auth.service.js';
-import { DeviceEventRecorder } from '../../events/device-event.recorder.js';
 import { type IngestOutcome, IngestService } from '../../ingest/ingest.service.js';
-import { HubMetrics } from '../../metrics/hub-metrics.js';
+import { ProblemResponses } from '../../openapi/problem-responses.decorator.js';
 import { openApiSchema } from '../../openapi/zod-openapi.js';
 import { readBody } from './device-http.body.js';
 
@@ -39,25 +37,15 @@ const IngestResultSchema = z
   .meta({ id: 'IngestResult' });
 type IngestResult = z.infer<typeof IngestResultSchema>;
 
-const problemDescriptions: Record<number, string> = {
-  400: 'The body is not JSON (`invalid_json`) or not a valid message (`invalid_payload`)',
-  401: 'Missing or invalid device token',
-  413: 'Body over TELEHUB_MAX_MESSAGE_BYTES (`message_too_large`) or too many points (`too_many_points`)',
-  415: 'Content-Encoding other than identity',
-  503: 'The hub is shutting down (`unavailable`); retry after Retry-After seconds, on this or another hub',
-};
-
-function DeviceProblemResponses() {
-  return applyDecorators(
-    ...Object.entries(problemDescriptions).map(([status, description]) =>
-      ApiResponse({
-        status: Number(status),
-        description,
-        content: { [PROBLEM_CONTENT_TYPE]: { schema: openApiSchema(ProblemDetailsSchema) } },
-      }),
-    ),
+// What each error status means on the device ingest routes.
+const DeviceProblemResponses = () =>
+  ProblemResponses(
+    [400, 'The body is not JSON (`invalid_json`) or not a valid message (`invalid_payload`)'],
+    [401, 'Missing or invalid device token'],
+    [413, 'Body over TELEHUB_MAX_MESSAGE_BYTES (`message_too_large`) or too many points (`too_many_points`)'],
+    [415, 'Content-Encoding other than identity'],
+    [503, 'The hub is shutting down (`unavailable`); retry after Retry-After seconds, on this or another hub'],
   );
-}
 
 /**
  * Device ingest over plain HTTP, for devices that wake, send and sleep. Authenticated by the device token
@@ -72,8 +60,6 @@ export class DeviceHttpController {
   constructor(
     private readonly deviceAuth: DeviceAuthService,
     private readonly ingest: IngestService,
-    private readonly recorder: DeviceEventRecorder,
-    private readonly metrics: HubMetrics,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
   ) {}
 
@@ -111,16 +97,11 @@ export class DeviceHttpController {
 
   private async authenticate(request: Request): Promise<string> {
     const token = bearerToken(request.headers.authorization);
-    const result = token
-      ? await this.deviceAuth.authenticate(token)
-      : ({ ok: false, reason: 'missing_token' } as const);
-    if (result.ok) return result.deviceId;
-    this.metrics.authFailures.inc({ transport: TRANSPORT, reason: result.reason });
-    this.recorder.record('deviceId' in result ? (result.deviceId ?? null) : null, 'auth_failed', {
+    const result = await this.deviceAuth.authenticate(token, {
       transport: TRANSPORT,
-      reason: result.reason,
       remoteAddress: request.socket.remoteAddress,
     });
+    if (result.ok) return result.deviceId;
     throw ApiError.unauthorized(
       token
         ? 'the device token is not valid (unknown, revoked or expired, or the device is disabled)'

@@ -11,9 +11,7 @@ import type {
   WillMessage,
 } from '@telehub/mqtt';
 import type { DeviceAuthService } from '../../device-auth/device-auth.service.js';
-import type { DeviceEventRecorder } from '../../events/device-event.recorder.js';
 import type { IngestOutcome, IngestService } from '../../ingest/ingest.service.js';
-import type { HubMetrics } from '../../metrics/hub-metrics.js';
 import type { DeviceTransport } from '../../sessions/device-connection.js';
 import type { DeviceSessionRegistry } from '../../sessions/device-session.registry.js';
 import { classifyDeviceTopic } from './device-topics.js';
@@ -23,8 +21,6 @@ export interface DeviceMqttServices {
   deviceAuth: DeviceAuthService;
   registry: DeviceSessionRegistry;
   ingest: IngestService;
-  recorder: DeviceEventRecorder;
-  metrics: HubMetrics;
 }
 
 /**
@@ -38,33 +34,34 @@ export class DeviceMqttHooks implements MqttSessionHooks {
     private readonly services: DeviceMqttServices,
     private readonly transport: DeviceTransport,
     private readonly remoteAddress: string | undefined,
-    private readonly session: () => MqttSession,
+    /** Called once the CONNECT was answered or the connection ended, whichever comes first. */
+    private readonly handshakeOver: () => void,
   ) {}
 
-  async authenticate(request: AuthenticateRequest): Promise<AuthenticateResult> {
-    const { deviceAuth, registry, recorder, metrics } = this.services;
+  async authenticate(request: AuthenticateRequest, session: MqttSession): Promise<AuthenticateResult> {
+    try {
+      return await this.authenticateDevice(request, session);
+    } finally {
+      this.handshakeOver();
+    }
+  }
+
+  private async authenticateDevice(request: AuthenticateRequest, session: MqttSession): Promise<AuthenticateResult> {
+    const { deviceAuth, registry } = this.services;
     // The token is the password. Clients that can only set a username (some gateways) may put it there.
     const password = request.password?.toString('utf8');
     const tokenInUsername = !password && request.username?.startsWith('thd_');
-    const token = tokenInUsername ? request.username! : (password ?? '');
-    const result = await deviceAuth.authenticate(token);
+    const token = tokenInUsername ? request.username : password;
+    const attempt = { transport: this.transport, remoteAddress: this.remoteAddress, clientId: request.clientId };
+    const result = await deviceAuth.authenticate(token, attempt);
+    if (!result.ok) return { ok: false, reason: 'bad_credentials' };
     // Otherwise the username is optional; when given it must name the token's own device (or be `me`).
     const username = tokenInUsername ? undefined : request.username;
-    const mismatch = result.ok && username && username !== result.deviceId && username !== 'me';
-    const refusal = !result.ok ? result.reason : mismatch ? 'username_mismatch' : undefined;
-    if (refusal || !result.ok) {
-      metrics.authFailures.inc({ transport: this.transport, reason: refusal });
-      recorder.record(result.deviceId ?? null, 'auth_failed', {
-        transport: this.transport,
-        reason: refusal,
-        clientId: request.clientId,
-        remoteAddress: this.remoteAddress,
-      });
+    if (username && username !== result.deviceId && username !== 'me') {
+      deviceAuth.recordFailure(attempt, 'username_mismatch', result.deviceId);
       return { ok: false, reason: 'bad_credentials' };
     }
-    this.connection = new MqttDeviceConnection(this.session(), result.deviceId, this.transport);
-    metrics.connects.inc({ transport: this.transport });
-    metrics.connections.inc({ transport: this.transport });
+    this.connection = new MqttDeviceConnection(session, result.deviceId, this.transport);
     await registry.open(this.connection);
     return { ok: true, deviceId: result.deviceId };
   }
@@ -121,9 +118,9 @@ export class DeviceMqttHooks implements MqttSessionHooks {
   }
 
   onClose(_session: MqttSession, reason: CloseReason, detail?: string): void {
+    this.handshakeOver();
     const connection = this.connection;
     if (!connection) return;
-    this.services.metrics.connections.dec({ transport: this.transport });
     this.services.registry.closed(connection, detail ? `${reason}: ${detail}` : reason);
   }
 }

@@ -4,20 +4,18 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createServer as createTlsServer } from 'node:tls';
 import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
-import { MqttSession } from '@telehub/mqtt';
+import { MqttSession, type MqttSessionOptions } from '@telehub/mqtt';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { HUB_CONFIG, type HubConfig } from '../../config/hub-config.js';
 import { DeviceAuthService } from '../../device-auth/device-auth.service.js';
-import { DeviceEventRecorder } from '../../events/device-event.recorder.js';
 import { IngestService } from '../../ingest/ingest.service.js';
 import { LOGGER } from '../../logging/logger.token.js';
-import { HubMetrics } from '../../metrics/hub-metrics.js';
 import type { DeviceTransport } from '../../sessions/device-connection.js';
 import { DeviceSessionRegistry } from '../../sessions/device-session.registry.js';
 import type { DeviceListener } from '../device-listener.js';
 import { UpgradeRouter } from '../upgrade-router.js';
-import { DeviceMqttHooks } from './device-mqtt.hooks.js';
+import { DeviceMqttHooks, type DeviceMqttServices } from './device-mqtt.hooks.js';
 
 export const MQTT_WEBSOCKET_PATH = '/mqtt';
 
@@ -30,28 +28,32 @@ export class MqttListener implements DeviceListener, OnApplicationBootstrap {
   private readonly servers: Server[] = [];
   private readonly wsServer: WebSocketServer;
   private accepting = true;
-  private pendingHandshakes = 0;
+  private readonly services: DeviceMqttServices;
+  private readonly sessionOptions: MqttSessionOptions;
   tcpPort: number | undefined;
   tlsPort: number | undefined;
 
   constructor(
-    private readonly deviceAuth: DeviceAuthService,
+    deviceAuth: DeviceAuthService,
     private readonly registry: DeviceSessionRegistry,
-    private readonly ingest: IngestService,
-    private readonly recorder: DeviceEventRecorder,
-    private readonly metrics: HubMetrics,
-    private readonly upgrades: UpgradeRouter,
+    ingest: IngestService,
+    upgrades: UpgradeRouter,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
+    this.services = { deviceAuth, registry, ingest };
+    this.sessionOptions = {
+      maxPacketSize: config.devices.maxMessageBytes,
+      connectTimeoutMs: config.devices.connectTimeoutMs,
+      keepAliveGraceFactor: 1.5, // [MQTT-3.1.2-24]
+    };
     this.wsServer = new WebSocketServer({
       noServer: true,
       maxPayload: config.devices.maxMessageBytes + 16,
       perMessageDeflate: config.devices.perMessageDeflate,
       handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
     });
-    this.upgrades.register(MQTT_WEBSOCKET_PATH, (request, socket, head) => this.upgrade(request, socket, head));
-    ingest.onPressure((high) => registry.setPressure(high));
+    upgrades.register(MQTT_WEBSOCKET_PATH, (request, socket, head) => this.upgrade(request, socket, head));
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -82,49 +84,14 @@ export class MqttListener implements DeviceListener, OnApplicationBootstrap {
   }
 
   private accept(stream: Duplex, transport: DeviceTransport, remoteAddress = (stream as Socket).remoteAddress): void {
-    if (!this.accepting || this.registry.size + this.pendingHandshakes >= this.config.devices.maxConnections) {
+    const release = this.accepting ? this.registry.reserveHandshake() : undefined;
+    if (!release) {
       stream.destroy();
       return;
     }
     if ('setNoDelay' in stream) (stream as Socket).setNoDelay(true);
-    this.pendingHandshakes += 1;
-    let counted = true;
-    const settle = () => {
-      if (counted) this.pendingHandshakes -= 1;
-      counted = false;
-    };
-    const services = {
-      deviceAuth: this.deviceAuth,
-      registry: this.registry,
-      ingest: this.ingest,
-      recorder: this.recorder,
-      metrics: this.metrics,
-    };
-    const hooks = new DeviceMqttHooks(services, transport, remoteAddress, () => session);
-    const session: MqttSession = new MqttSession(
-      stream,
-      {
-        maxPacketSize: this.config.devices.maxMessageBytes,
-        connectTimeoutMs: this.config.devices.connectTimeoutMs,
-        keepAliveGraceFactor: 1.5,
-      },
-      {
-        authenticate: async (request) => {
-          try {
-            return await hooks.authenticate(request);
-          } finally {
-            settle();
-          }
-        },
-        onPublish: (s, message) => hooks.onPublish(s, message),
-        authorizeSubscribe: (s, filter, qos) => hooks.authorizeSubscribe(s, filter, qos),
-        onWill: (s, will) => hooks.onWill(s, will),
-        onClose: (s, reason, detail) => {
-          settle();
-          hooks.onClose(s, reason, detail);
-        },
-      },
-    );
+    const hooks = new DeviceMqttHooks(this.services, transport, remoteAddress, release);
+    new MqttSession(stream, this.sessionOptions, hooks);
   }
 
   private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {

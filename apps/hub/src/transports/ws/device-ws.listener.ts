@@ -7,10 +7,8 @@ import { type WebSocket, WebSocketServer } from 'ws';
 import { bearerToken } from '../../admin-auth/bearer-token.js';
 import { HUB_CONFIG, type HubConfig } from '../../config/hub-config.js';
 import { DeviceAuthService } from '../../device-auth/device-auth.service.js';
-import { DeviceEventRecorder } from '../../events/device-event.recorder.js';
 import { IngestService } from '../../ingest/ingest.service.js';
 import { LOGGER } from '../../logging/logger.token.js';
-import { HubMetrics } from '../../metrics/hub-metrics.js';
 import type { CloseReason } from '../../sessions/device-connection.js';
 import { DeviceSessionRegistry } from '../../sessions/device-session.registry.js';
 import type { DeviceListener } from '../device-listener.js';
@@ -32,15 +30,11 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
   private readonly sessions = new Set<DeviceWsSession>();
   private readonly pingTimer: NodeJS.Timeout;
   private accepting = true;
-  /** Handshakes waiting for their token check: they count against TELEHUB_MAX_CONNECTIONS too. */
-  private pendingHandshakes = 0;
 
   constructor(
     private readonly deviceAuth: DeviceAuthService,
     private readonly registry: DeviceSessionRegistry,
     private readonly ingest: IngestService,
-    private readonly recorder: DeviceEventRecorder,
-    private readonly metrics: HubMetrics,
     upgrades: UpgradeRouter,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -82,7 +76,8 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
       rejectUpgrade(socket, 503, { code: 'shutting_down', detail: 'the hub is shutting down' }, { 'Retry-After': '5' });
       return;
     }
-    if (this.registry.size + this.pendingHandshakes >= this.config.devices.maxConnections) {
+    const release = this.registry.reserveHandshake();
+    if (!release) {
       rejectUpgrade(
         socket,
         503,
@@ -94,7 +89,6 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
     // The device may hang up while its token is checked; that must not be an uncaught 'error'.
     const ignoreError = () => undefined;
     socket.on('error', ignoreError);
-    this.pendingHandshakes += 1;
     let deviceId: string | undefined;
     try {
       deviceId = await this.authenticate(request);
@@ -103,7 +97,7 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
       rejectUpgrade(socket, 503, { code: 'unavailable', detail: 'could not check the token; try again' });
       return;
     } finally {
-      this.pendingHandshakes -= 1;
+      release();
     }
     if (deviceId === undefined) {
       rejectUpgrade(
@@ -125,21 +119,14 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
     this.server.handleUpgrade(request, socket, head, (websocket) => this.open(websocket, id));
   }
 
-  /** The device id for the request's token, or undefined after recording why not. */
+  /** The device id for the request's token, or undefined (the refusal is recorded by DeviceAuthService). */
   private async authenticate(request: IncomingMessage): Promise<string | undefined> {
     const token = bearerToken(request.headers.authorization) ?? queryToken(request.url);
-    const result = token
-      ? await this.deviceAuth.authenticate(token)
-      : ({ ok: false, reason: 'missing_token' } as const);
-    if (result.ok) return result.deviceId;
-    const deviceId = 'deviceId' in result ? (result.deviceId ?? null) : null;
-    this.metrics.authFailures.inc({ transport: TRANSPORT, reason: result.reason });
-    this.recorder.record(deviceId, 'auth_failed', {
+    const result = await this.deviceAuth.authenticate(token, {
       transport: TRANSPORT,
-      reason: result.reason,
       remoteAddress: request.socket.remoteAddress,
     });
-    return undefined;
+    return result.ok ? result.deviceId : undefined;
   }
 
   private open(websocket: WebSocket, deviceId: string): void {
@@ -151,8 +138,6 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
       maxMessageBytes: this.config.devices.maxMessageBytes,
     });
     this.sessions.add(session);
-    this.metrics.connects.inc({ transport: TRANSPORT });
-    this.metrics.connections.inc({ transport: TRANSPORT });
     void session.ended.then((reason) => this.ended(session, reason));
     // open() registers the session synchronously (closing a previous one: takeover) before it awaits the
     // presence write, so frames arriving meanwhile are already admitted against this session.
@@ -164,7 +149,6 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
 
   private ended(session: DeviceWsSession, reason: CloseReason): void {
     this.sessions.delete(session);
-    this.metrics.connections.dec({ transport: TRANSPORT });
     this.registry.closed(session, reason);
     this.logger.debug({ deviceId: session.deviceId, reason }, 'device WebSocket closed');
   }

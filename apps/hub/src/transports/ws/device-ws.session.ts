@@ -35,8 +35,6 @@ export class DeviceWsSession implements DeviceConnection {
   readonly ended: Promise<CloseReason>;
   /** Resolves when the answer to every frame read so far has been sent (or dropped with the session). */
   private answered: Promise<void> = Promise.resolve();
-  /** State merges run one after another, so two reports of the same key land in frame order. */
-  private stateMerged: Promise<unknown> = Promise.resolve();
   private closeReason: CloseReason | undefined;
   private isEnded = false;
   private alive = true;
@@ -154,10 +152,10 @@ export class DeviceWsSession implements DeviceConnection {
   private ingest(frame: DeviceFrame, receivedAt: number): Promise<IngestOutcome> {
     const { ingest } = this.services;
     const payload = { json: frame.data };
-    if (frame.type === 'telemetry') return ingest.ingestTelemetry(this.deviceId, TRANSPORT, payload, receivedAt);
-    const merged = this.stateMerged.then(() => ingest.reportState(this.deviceId, TRANSPORT, payload));
-    this.stateMerged = merged.catch(() => undefined);
-    return merged;
+    // State reports of one device are merged in arrival order by IngestService.
+    return frame.type === 'telemetry'
+      ? ingest.ingestTelemetry(this.deviceId, TRANSPORT, payload, receivedAt)
+      : ingest.reportState(this.deviceId, TRANSPORT, payload);
   }
 
   private send(answer: HubFrame | undefined): void {
