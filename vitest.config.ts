@@ -21,6 +21,7 @@ export default defineConfig({
     alias: {
       '@telehub/contracts': lib('contracts'),
       '@telehub/db': lib('db'),
+      '@telehub/device-client': lib('device-client'),
       '@telehub/mqtt': lib('mqtt'),
       '@telehub/testing': lib('testing'),
     },

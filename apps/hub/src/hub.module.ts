@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { AdminAuthModule } from './admin-auth/admin-auth.module.js';
+import { CommandsModule } from './commands/commands.module.js';
 import { HUB_CONFIG, type HubConfig } from './config/hub-config.js';
 import { DatabaseModule } from './database/database.module.js';
 import type { HubDatabase } from './database/open-database.js';
@@ -38,6 +39,7 @@ export class HubModule {
         AdminAuthModule,
         HealthModule,
         DevicesModule,
+        CommandsModule,
         TransportsModule,
       ],
       controllers: [MetricsController],

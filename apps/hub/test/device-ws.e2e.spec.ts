@@ -248,7 +248,7 @@ describe('JSON over WebSocket at /v1/devices/ws', () => {
       { type: 'ack', seq: 3 },
       { type: 'error', seq: 4, code: 'invalid_frame', message: expect.any(String) },
       { type: 'error', code: 'invalid_frame', message: expect.stringContaining('"seq"') },
-      { type: 'error', seq: 6, code: 'unsupported', message: expect.any(String) },
+      { type: 'error', seq: 6, code: 'invalid_frame', message: expect.stringContaining('"id"') },
       { type: 'error', seq: 7, code: 'invalid_payload', message: expect.any(String) },
       { type: 'error', code: 'invalid_frame', message: expect.stringContaining('binary') },
       { type: 'ack', seq: 9 },
@@ -263,10 +263,10 @@ describe('JSON over WebSocket at /v1/devices/ws', () => {
       'invalid_frame',
       'invalid_frame',
       'invalid_frame',
+      'invalid_frame',
       'invalid_json',
       'invalid_payload',
       'invalid_payload',
-      'unsupported',
     ]);
     socket.close();
   });

@@ -1,3 +1,4 @@
+export * from './command.schemas.js';
 export * from './device.schemas.js';
 export * from './problem.js';
 export * from './token.schemas.js';

@@ -4,6 +4,7 @@ export * from './embedded-postgres.server.js';
 export * from './migrate.js';
 export * from './migrations-folder.js';
 export * from './repositories/admin-token.repository.js';
+export * from './repositories/command.repository.js';
 export * from './repositories/device.repository.js';
 export * from './repositories/device-event.repository.js';
 export * from './repositories/device-presence.repository.js';

@@ -81,6 +81,11 @@ export class MqttSession {
     this.conn.resume();
   }
 
+  /** How many more QoS 1 publishes may be sent before the client's Receive Maximum is reached [MQTT-3.3.4-9]. */
+  get outboundCapacity(): number {
+    return Math.max(0, this.conn.clientReceiveMaximum - this.conn.outbound.size);
+  }
+
   /**
    * Server-to-client publish, QoS 0 or 1. Returns the packet id for QoS 1 (onOutboundAck fires with `tag` on
    * PUBACK) and undefined for QoS 0. Throws MqttSessionError when the message cannot be sent.

@@ -60,6 +60,12 @@ export type PublishOutcome =
   | { kind: 'invalid_payload'; message: string }
   /** v5: PUBACK/PUBREC 0x87; v4 (and QoS 0): the connection is closed, 3.1.1 has no negative ack [MQTT-3.3.5-2]. */
   | { kind: 'not_authorized' }
+  /**
+   * The hub understood the message and refuses it (e.g. a result for a command that is not the device's).
+   * v5: PUBACK/PUBREC with `reasonCode` (≥ 0x80); v4: acknowledged normally, since 3.1.1 has no negative ack
+   * and closing would make the device resend it forever.
+   */
+  | { kind: 'refused'; reasonCode: number; message: string }
   /** Not acknowledged; the session closes (v5 DISCONNECT 0x8B when shuttingDown, else 0x89 Server busy). */
   | { kind: 'unavailable'; shuttingDown?: boolean };
 

@@ -25,6 +25,9 @@ export function releasePublishAck(conn: MqttConnection, publish: ReleasedPublish
         // 3.1.1 has no negative ack: acknowledge, or the device would resend the same bad payload forever.
         writeAck(conn, publish, v5 ? ReasonCode.payloadFormatInvalid : ReasonCode.success, outcome.message);
         break;
+      case 'refused':
+        writeAck(conn, publish, v5 ? outcome.reasonCode : ReasonCode.success, outcome.message);
+        break;
       case 'not_authorized':
         // 3.1.1 must ack positively or close [MQTT-3.3.5-2]; QoS 0 has no ack to carry a reason code in v5 either.
         if (v5 && publish.qos !== 0) writeAck(conn, publish, ReasonCode.notAuthorized);

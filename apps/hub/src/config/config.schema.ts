@@ -51,6 +51,14 @@ export const ConfigSchema = z.object({
   TELEHUB_RATE_LIMIT_DISCONNECT_MS: positiveInt.default(30_000),
   TELEHUB_LAST_SEEN_INTERVAL_MS: positiveInt.default(5_000),
 
+  // Commands
+  TELEHUB_COMMAND_MAX_QUEUED: positiveInt.default(1_000),
+  TELEHUB_COMMAND_MAX_PARAMS_BYTES: positiveInt.default(16 * 1024),
+  TELEHUB_COMMAND_DEFAULT_TTL_SECONDS: positiveInt.default(24 * 3600),
+  TELEHUB_COMMAND_MAX_TTL_SECONDS: positiveInt.default(30 * 24 * 3600),
+  TELEHUB_COMMAND_MAX_WAIT_SECONDS: positiveInt.default(60),
+  TELEHUB_COMMAND_SWEEP_INTERVAL_MS: positiveInt.default(1_000),
+
   // Ingest pipeline
   TELEHUB_INGEST_BATCH_ROWS: positiveInt.default(5_000),
   TELEHUB_INGEST_BATCH_MS: positiveInt.default(20),

@@ -30,6 +30,15 @@ export interface HubConfig {
     lastSeenIntervalMs: number;
   };
   ingest: TelemetryWriterOptions;
+  commands: {
+    /** Commands not yet final per device; one more is refused with 429. */
+    maxQueuedPerDevice: number;
+    maxParamsBytes: number;
+    defaultTtlSeconds: number;
+    maxTtlSeconds: number;
+    maxWaitSeconds: number;
+    sweepIntervalMs: number;
+  };
   shutdownTimeoutMs: number;
 }
 
@@ -92,6 +101,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       highWaterRows: c.TELEHUB_INGEST_HIGH_WATER_ROWS,
       lowWaterRows: Math.min(c.TELEHUB_INGEST_LOW_WATER_ROWS, c.TELEHUB_INGEST_HIGH_WATER_ROWS),
       retryMaxMs: c.TELEHUB_INGEST_RETRY_MAX_MS,
+    },
+    commands: {
+      maxQueuedPerDevice: c.TELEHUB_COMMAND_MAX_QUEUED,
+      maxParamsBytes: c.TELEHUB_COMMAND_MAX_PARAMS_BYTES,
+      defaultTtlSeconds: Math.min(c.TELEHUB_COMMAND_DEFAULT_TTL_SECONDS, c.TELEHUB_COMMAND_MAX_TTL_SECONDS),
+      maxTtlSeconds: c.TELEHUB_COMMAND_MAX_TTL_SECONDS,
+      maxWaitSeconds: c.TELEHUB_COMMAND_MAX_WAIT_SECONDS,
+      sweepIntervalMs: c.TELEHUB_COMMAND_SWEEP_INTERVAL_MS,
     },
     shutdownTimeoutMs: c.TELEHUB_SHUTDOWN_TIMEOUT_MS,
   };

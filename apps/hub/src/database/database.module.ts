@@ -1,6 +1,7 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import {
   AdminTokenRepository,
+  CommandRepository,
   type DatabaseClient,
   DeviceEventRepository,
   DevicePresenceRepository,
@@ -18,6 +19,7 @@ const repositories = [
   { provide: TelemetryRepository, make: (client: DatabaseClient) => new TelemetryRepository(client) },
   { provide: DeviceEventRepository, make: (client: DatabaseClient) => new DeviceEventRepository(client) },
   { provide: DevicePresenceRepository, make: (client: DatabaseClient) => new DevicePresenceRepository(client) },
+  { provide: CommandRepository, make: (client: DatabaseClient) => new CommandRepository(client) },
 ];
 
 /** Hands the opened database and its repositories to the features. Opening and closing happen in create-hub. */

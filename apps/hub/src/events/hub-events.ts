@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { TelemetryBatch } from '@telehub/db';
+import type { CommandNotice, TelemetryBatch } from '@telehub/db';
 
 /**
  * What the hub tells the rest of itself (admin channel, metrics) after the fact. Every event is plain
@@ -10,7 +10,9 @@ export type HubEvent =
   | { type: 'telemetry'; batch: TelemetryBatch; committedAt: number }
   | { type: 'presence'; deviceId: string; online: boolean; transport: string; reason?: string; at: number }
   | { type: 'state'; deviceId: string; state: Record<string, unknown>; updatedAt: number }
-  | { type: 'device_event'; deviceId: string | null; eventType: string; detail: Record<string, unknown>; at: number };
+  | { type: 'device_event'; deviceId: string | null; eventType: string; detail: Record<string, unknown>; at: number }
+  /** A command's status changed, in any hub process on this database (it arrives through NOTIFY). */
+  | ({ type: 'command' } & CommandNotice);
 
 export type HubEventType = HubEvent['type'];
 export type HubEventOf<T extends HubEventType> = Extract<HubEvent, { type: T }>;

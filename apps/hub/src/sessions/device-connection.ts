@@ -1,3 +1,5 @@
+import type { CommandMessage } from '@telehub/contracts';
+
 /** Why a device session ended; transports map these to MQTT reason codes and WebSocket close codes. */
 export type CloseReason =
   | 'client_disconnect'
@@ -28,4 +30,10 @@ export interface DeviceConnection {
   close(reason: CloseReason): void;
   /** Resolves when every message read so far has been handled and acknowledged. */
   drain(): Promise<void>;
+  /** The device listens for commands now (MQTT: once subscribed to its commands topic; WebSocket: always). */
+  readonly acceptsCommands: boolean;
+  /** How many more commands may be written before the device acknowledges some (MQTT Receive Maximum). */
+  readonly commandCapacity: number;
+  /** Writes a command to the device; false when the connection cannot take it (closing, window full). */
+  sendCommand(command: CommandMessage): boolean;
 }

@@ -58,6 +58,11 @@ export class DeviceSessionRegistry implements OnApplicationBootstrap, OnModuleDe
     return this.sessions.get(deviceId)?.connection;
   }
 
+  /** The devices with a live session on this hub process. */
+  deviceIds(): string[] {
+    return [...this.sessions.keys()];
+  }
+
   /**
    * A place for a new connection while its token is checked, or undefined when sessions and handshakes
    * already reach TELEHUB_MAX_CONNECTIONS. Call the returned release when the handshake is over, either way.

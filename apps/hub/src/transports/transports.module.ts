@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CommandsModule } from '../commands/commands.module.js';
 import { DeviceAuthModule } from '../device-auth/device-auth.module.js';
 import { DeviceSessionsModule } from '../sessions/device-sessions.module.js';
 import { DeviceGateway } from './device-gateway.service.js';
@@ -9,7 +10,7 @@ import { DeviceWsListener } from './ws/device-ws.listener.js';
 
 /** The ways devices reach the hub: MQTT (TCP, TLS, WebSocket), JSON over WebSocket, HTTP. */
 @Module({
-  imports: [DeviceAuthModule, DeviceSessionsModule],
+  imports: [DeviceAuthModule, DeviceSessionsModule, CommandsModule],
   controllers: [DeviceHttpController],
   providers: [UpgradeRouter, MqttListener, DeviceWsListener, DeviceGateway],
   exports: [DeviceGateway, UpgradeRouter],

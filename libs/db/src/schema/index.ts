@@ -1,4 +1,5 @@
 export * from './admin-tokens.table.js';
+export * from './commands.table.js';
 export * from './device-events.table.js';
 export * from './device-latest.table.js';
 export * from './device-tokens.table.js';

@@ -10,17 +10,20 @@ import type {
   SubscribeDecision,
   WillMessage,
 } from '@telehub/mqtt';
+import { ReasonCode } from '@telehub/mqtt';
+import type { CommandDeliveryService, ReplyOutcome } from '../../commands/command-delivery.service.js';
 import type { DeviceAuthService } from '../../device-auth/device-auth.service.js';
 import type { IngestOutcome, IngestService } from '../../ingest/ingest.service.js';
 import type { DeviceTransport } from '../../sessions/device-connection.js';
 import type { DeviceSessionRegistry } from '../../sessions/device-session.registry.js';
 import { classifyDeviceTopic } from './device-topics.js';
-import { MqttDeviceConnection } from './mqtt-device-connection.js';
+import { type CommandPublishTag, MqttDeviceConnection } from './mqtt-device-connection.js';
 
 export interface DeviceMqttServices {
   deviceAuth: DeviceAuthService;
   registry: DeviceSessionRegistry;
   ingest: IngestService;
+  commands: CommandDeliveryService;
 }
 
 /**
@@ -70,6 +73,10 @@ export class DeviceMqttHooks implements MqttSessionHooks {
     const connection = this.connection!;
     const topic = classifyDeviceTopic(message.topic, connection.deviceId);
     const { ingest, registry } = this.services;
+    if (topic.kind === 'command_result') {
+      await registry.admit(connection);
+      return this.commandResult(connection.deviceId, topic.commandId, message.payload);
+    }
     if (topic.kind !== 'telemetry' && topic.kind !== 'state') {
       ingest.recordRejected(
         connection.deviceId,
@@ -101,6 +108,34 @@ export class DeviceMqttHooks implements MqttSessionHooks {
     return { granted: false };
   }
 
+  /** Subscribed to its commands topic: the device gets what is waiting for it. */
+  onSubscribed(_session: MqttSession, filter: string): void {
+    const connection = this.connection;
+    if (connection && classifyDeviceTopic(filter, connection.deviceId).kind === 'commands') {
+      this.services.commands.connectionReady(connection);
+    }
+  }
+
+  /** PUBACK for a command: the device's transport has it ("delivered"). A failure reason code is not delivery. */
+  onOutboundAck(_session: MqttSession, _messageId: number, tag: unknown, reasonCode: number): void {
+    const connection = this.connection;
+    const commandId = (tag as CommandPublishTag | undefined)?.commandId;
+    if (!connection || !commandId || reasonCode >= 0x80) return;
+    void this.services.commands.acknowledged(connection.deviceId, commandId).catch(() => undefined);
+  }
+
+  private async commandResult(deviceId: string, commandId: string, payload: Buffer): Promise<PublishOutcome> {
+    let json: unknown;
+    try {
+      json = JSON.parse(payload.toString('utf8'));
+    } catch (error) {
+      const message = `a command result must be JSON: ${(error as Error).message}`;
+      this.services.ingest.recordRejected(deviceId, this.transport, 'invalid_json', message, { commandId });
+      return { kind: 'invalid_payload', message };
+    }
+    return toReplyPublishOutcome(await this.services.commands.recordResult(deviceId, commandId, json));
+  }
+
   /** A will is honoured only on the device's own state topic, e.g. {"online": false}. */
   onWill(_session: MqttSession, will: WillMessage): void {
     const connection = this.connection;
@@ -123,6 +158,14 @@ export class DeviceMqttHooks implements MqttSessionHooks {
     if (!connection) return;
     this.services.registry.closed(connection, detail ? `${reason}: ${detail}` : reason);
   }
+}
+
+/** MQTT 5 PUBACK reason codes for a refused result: 0x87 for another device's command, 0x80 otherwise. */
+function toReplyPublishOutcome(outcome: ReplyOutcome): PublishOutcome {
+  if (outcome.ok) return { kind: 'accepted' };
+  if (outcome.code === 'invalid_result') return { kind: 'invalid_payload', message: outcome.message };
+  const reasonCode = outcome.code === 'not_your_command' ? ReasonCode.notAuthorized : ReasonCode.unspecifiedError;
+  return { kind: 'refused', reasonCode, message: outcome.message };
 }
 
 function toPublishOutcome(outcome: IngestOutcome): PublishOutcome {

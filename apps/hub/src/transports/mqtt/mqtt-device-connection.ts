@@ -1,5 +1,12 @@
-import type { MqttSession } from '@telehub/mqtt';
+import type { CommandMessage } from '@telehub/contracts';
+import { type MqttSession, MqttSessionError } from '@telehub/mqtt';
 import type { CloseReason, DeviceConnection, DeviceTransport } from '../../sessions/device-connection.js';
+import { classifyDeviceTopic } from './device-topics.js';
+
+/** Sent with each command PUBLISH so the PUBACK can be matched to the command (onOutboundAck). */
+export interface CommandPublishTag {
+  commandId: string;
+}
 
 /** An MQTT session as the registry sees it. */
 export class MqttDeviceConnection implements DeviceConnection {
@@ -27,5 +34,53 @@ export class MqttDeviceConnection implements DeviceConnection {
 
   drain(): Promise<void> {
     return this.session.drain();
+  }
+
+  get acceptsCommands(): boolean {
+    return this.commandsSubscription() !== undefined;
+  }
+
+  get commandCapacity(): number {
+    const subscription = this.commandsSubscription();
+    if (!subscription) return 0;
+    return subscription.qos === 0 ? Number.POSITIVE_INFINITY : this.session.outboundCapacity;
+  }
+
+  /**
+   * Publishes on the filter the device subscribed with (`devices/{id}/commands` or `devices/me/commands`) so the
+   * topic matches its subscription, at the QoS it was granted (at most 1). MQTT 5 devices also get where to
+   * answer (Response Topic) and the command id as Correlation Data (MQTT 5 section 4.10).
+   */
+  sendCommand(command: CommandMessage): boolean {
+    const subscription = this.commandsSubscription();
+    if (!subscription) return false;
+    try {
+      const tag: CommandPublishTag = { commandId: command.id };
+      this.session.publish(
+        {
+          topic: subscription.filter,
+          payload: JSON.stringify(command),
+          qos: subscription.qos,
+          properties: {
+            responseTopic: `devices/${this.deviceId}/commands/${command.id}/result`,
+            correlationData: Buffer.from(command.id),
+            contentType: 'application/json',
+            payloadFormatIndicator: true,
+          },
+        },
+        tag,
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof MqttSessionError) return false;
+      throw error;
+    }
+  }
+
+  private commandsSubscription(): { filter: string; qos: 0 | 1 } | undefined {
+    for (const [filter, qos] of this.session.subscriptions) {
+      if (classifyDeviceTopic(filter, this.deviceId).kind === 'commands') return { filter, qos };
+    }
+    return undefined;
   }
 }

@@ -7,6 +7,7 @@ import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
 import { MqttSession, type MqttSessionOptions } from '@telehub/mqtt';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
+import { CommandDeliveryService } from '../../commands/command-delivery.service.js';
 import { HUB_CONFIG, type HubConfig } from '../../config/hub-config.js';
 import { DeviceAuthService } from '../../device-auth/device-auth.service.js';
 import { IngestService } from '../../ingest/ingest.service.js';
@@ -37,11 +38,12 @@ export class MqttListener implements DeviceListener, OnApplicationBootstrap {
     deviceAuth: DeviceAuthService,
     private readonly registry: DeviceSessionRegistry,
     ingest: IngestService,
+    commands: CommandDeliveryService,
     upgrades: UpgradeRouter,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.services = { deviceAuth, registry, ingest };
+    this.services = { deviceAuth, registry, ingest, commands };
     this.sessionOptions = {
       maxPacketSize: config.devices.maxMessageBytes,
       connectTimeoutMs: config.devices.connectTimeoutMs,

@@ -37,13 +37,32 @@ describe('parseDeviceFrame', () => {
     expect((parsed as { seq?: number }).seq).toBe(seq);
   });
 
-  it('answers the reserved command types with unsupported', () => {
+  const commandId = '0196a1f2-7c3e-7a00-8000-000000000001';
+
+  it('parses command acknowledgements and results, with or without seq', () => {
+    expect(parseDeviceFrame(`{"type":"command_ack","id":"${commandId}"}`)).toEqual({
+      ok: true,
+      frame: { type: 'command_ack', id: commandId },
+    });
+    expect(
+      parseDeviceFrame(`{"type":"command_result","id":"${commandId}","seq":4,"status":"ok","result":{"uptime":5}}`),
+    ).toEqual({
+      ok: true,
+      frame: { type: 'command_result', id: commandId, seq: 4, payload: { status: 'ok', result: { uptime: 5 } } },
+    });
+  });
+
+  it('refuses command frames without a command id', () => {
     expect(parseDeviceFrame('{"type":"command_ack","seq":9}')).toMatchObject({
       ok: false,
-      code: 'unsupported',
+      code: 'invalid_frame',
       seq: 9,
     });
-    expect(parseDeviceFrame('{"type":"command_result","seq":10}')).toMatchObject({ code: 'unsupported', seq: 10 });
+    expect(parseDeviceFrame('{"type":"command_result","id":"reboot"}')).toMatchObject({
+      ok: false,
+      code: 'invalid_frame',
+      message: expect.stringContaining('"id"'),
+    });
   });
 });
 

@@ -3,6 +3,7 @@
  * WebSocket close codes the hub uses. No sockets here, so it is tested on strings (device-ws.frames.spec.ts).
  * docs/device-protocol.md describes the same contract for device authors.
  */
+import type { CommandMessage } from '@telehub/contracts';
 import type { CloseReason } from '../../sessions/device-connection.js';
 
 export const DEVICE_WS_PATH = '/v1/devices/ws';
@@ -12,19 +13,28 @@ export const WS_PING_INTERVAL_MS = 30_000;
 
 export type DeviceFrame =
   | { type: 'telemetry'; seq: number; data: unknown }
-  | { type: 'state'; seq: number; data: unknown };
+  | { type: 'state'; seq: number; data: unknown }
+  /** The device has the command. `seq` is optional here: with one, the hub answers with ack/error. */
+  | { type: 'command_ack'; id: string; seq?: number }
+  /** The device's answer: status "ok" or "error", with a result and/or an error text (checked by commands). */
+  | { type: 'command_result'; id: string; seq?: number; payload: unknown };
 
-export type FrameErrorCode = 'invalid_json' | 'invalid_frame' | 'unsupported';
+export type FrameErrorCode = 'invalid_json' | 'invalid_frame';
 
 export type ParsedFrame =
   | { ok: true; frame: DeviceFrame }
   | { ok: false; code: FrameErrorCode; message: string; seq?: number };
 
-/** What the hub sends back for each frame, in the order the frames arrived. */
-export type HubFrame = { type: 'ack'; seq: number } | { type: 'error'; seq?: number; code: string; message: string };
+/**
+ * What the hub sends back for each frame, in the order the frames arrived (an error about a command frame
+ * names the command), and the commands it sends on its own.
+ */
+export type HubFrame =
+  | { type: 'ack'; seq: number }
+  | { type: 'error'; seq?: number; id?: string; code: string; message: string }
+  | ({ type: 'command' } & CommandMessage);
 
-// Reserved for the commands feature: devices that already speak it get a clear "not yet", not a bug report.
-const RESERVED_TYPES = new Set(['command_ack', 'command_result']);
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Parses one text frame: `{"type":"telemetry"|"state","seq":<integer>,"data":…}`. `data` is checked by
@@ -45,28 +55,52 @@ export function parseDeviceFrame(text: string): ParsedFrame {
     };
   }
   const { type, seq, data } = value as Record<string, unknown>;
+  if (type === 'command_ack' || type === 'command_result') return parseCommandFrame(value as Record<string, unknown>);
   if (!Number.isSafeInteger(seq)) {
     return { ok: false, code: 'invalid_frame', message: `"seq" must be an integer, got ${describe(seq)}` };
   }
   const known = { seq: seq as number };
   if (type === 'telemetry' || type === 'state') return { ok: true, frame: { type, seq: known.seq, data } };
-  if (typeof type === 'string' && RESERVED_TYPES.has(type)) {
-    return { ok: false, code: 'unsupported', message: `frames of type "${type}" are not supported yet`, ...known };
-  }
   return {
     ok: false,
     code: 'invalid_frame',
-    message: `"type" must be "telemetry" or "state", got ${describe(type)}`,
+    message: `"type" must be "telemetry", "state", "command_ack" or "command_result", got ${describe(type)}`,
     ...known,
   };
+}
+
+/** `{"type":"command_ack","id"}` and `{"type":"command_result","id","status","result","error"}`, `seq` optional. */
+function parseCommandFrame(frame: Record<string, unknown>): ParsedFrame {
+  const { type, id, seq } = frame;
+  if (seq !== undefined && !Number.isSafeInteger(seq)) {
+    return { ok: false, code: 'invalid_frame', message: `"seq" must be an integer when given, got ${describe(seq)}` };
+  }
+  const known = seq === undefined ? {} : { seq: seq as number };
+  if (typeof id !== 'string' || !UUID.test(id)) {
+    return {
+      ok: false,
+      code: 'invalid_frame',
+      message: `"id" must be the command's id, got ${describe(id)}`,
+      ...known,
+    };
+  }
+  if (type === 'command_ack') return { ok: true, frame: { type, id, ...known } };
+  const { type: _type, id: _id, seq: _seq, ...payload } = frame;
+  return { ok: true, frame: { type: 'command_result', id, ...known, payload } };
 }
 
 export function ackFrame(seq: number): HubFrame {
   return { type: 'ack', seq };
 }
 
-export function errorFrame(code: string, message: string, seq?: number): HubFrame {
-  return seq === undefined ? { type: 'error', code, message } : { type: 'error', seq, code, message };
+export function errorFrame(code: string, message: string, seq?: number, commandId?: string): HubFrame {
+  return {
+    type: 'error',
+    ...(seq === undefined ? {} : { seq }),
+    ...(commandId === undefined ? {} : { id: commandId }),
+    code,
+    message,
+  };
 }
 
 /**

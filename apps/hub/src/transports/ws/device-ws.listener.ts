@@ -5,6 +5,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { bearerToken } from '../../admin-auth/bearer-token.js';
+import { CommandDeliveryService } from '../../commands/command-delivery.service.js';
 import { HUB_CONFIG, type HubConfig } from '../../config/hub-config.js';
 import { DeviceAuthService } from '../../device-auth/device-auth.service.js';
 import { IngestService } from '../../ingest/ingest.service.js';
@@ -35,6 +36,7 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
     private readonly deviceAuth: DeviceAuthService,
     private readonly registry: DeviceSessionRegistry,
     private readonly ingest: IngestService,
+    private readonly commands: CommandDeliveryService,
     upgrades: UpgradeRouter,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -130,10 +132,11 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
   }
 
   private open(websocket: WebSocket, deviceId: string): void {
-    const { registry, ingest, logger } = this;
+    const { registry, ingest, commands, logger } = this;
     const session = new DeviceWsSession(websocket, deviceId, {
       registry,
       ingest,
+      commands,
       logger,
       maxMessageBytes: this.config.devices.maxMessageBytes,
     });
@@ -144,6 +147,7 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
     void registry.open(session).catch((error: unknown) => {
       logger.warn({ err: error, deviceId }, 'could not register the device session');
     });
+    commands.connectionReady(session);
     logger.debug({ deviceId }, 'device connected over WebSocket');
   }
 

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import type { WebSocket } from 'ws';
+import type { CommandDeliveryService } from '../../commands/command-delivery.service.js';
 import type { IngestOutcome, IngestService } from '../../ingest/ingest.service.js';
 import type { DeviceSessionRegistry } from '../../sessions/device-session.registry.js';
 import { DeviceWsSession } from './device-ws.session.js';
@@ -52,6 +53,7 @@ function makeSession(ingest: Partial<IngestService> = {}) {
   const services = {
     registry: { admit: () => undefined } as unknown as DeviceSessionRegistry,
     ingest: { recordRejected: vi.fn(), ...ingest } as unknown as IngestService,
+    commands: {} as CommandDeliveryService,
     logger: pino({ level: 'silent' }),
     maxMessageBytes: 1024,
   };

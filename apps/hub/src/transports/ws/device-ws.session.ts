@@ -1,5 +1,7 @@
+import type { CommandMessage } from '@telehub/contracts';
 import type { Logger } from 'pino';
 import { type RawData, WebSocket } from 'ws';
+import type { CommandDeliveryService } from '../../commands/command-delivery.service.js';
 import type { IngestOutcome, IngestService } from '../../ingest/ingest.service.js';
 import type { CloseReason, DeviceConnection } from '../../sessions/device-connection.js';
 import type { DeviceSessionRegistry } from '../../sessions/device-session.registry.js';
@@ -16,12 +18,15 @@ import {
 export interface DeviceWsServices {
   registry: DeviceSessionRegistry;
   ingest: IngestService;
+  commands: CommandDeliveryService;
   logger: Logger;
   /** TELEHUB_MAX_MESSAGE_BYTES, for the message that explains a 1009 close. */
   maxMessageBytes: number;
 }
 
 const TRANSPORT = 'ws';
+/** Commands written ahead of the device's acknowledgements; more wait in the outbox until it acks some. */
+const COMMAND_WINDOW = 100;
 
 /**
  * One device on the JSON WebSocket protocol, as the registry sees it (DeviceConnection) and as the device
@@ -38,6 +43,7 @@ export class DeviceWsSession implements DeviceConnection {
   private closeReason: CloseReason | undefined;
   private isEnded = false;
   private alive = true;
+  private unacknowledgedCommands = new Set<string>();
   private markEnded!: (reason: CloseReason) => void;
 
   constructor(
@@ -76,6 +82,21 @@ export class DeviceWsSession implements DeviceConnection {
     // The closing handshake needs the device's close frame (RFC 6455 §5.5.1), which a paused socket never reads.
     this.websocket.resume();
     this.websocket.close(status.code, status.reason);
+  }
+
+  get acceptsCommands(): boolean {
+    return this.closeReason === undefined && !this.isEnded && this.websocket.readyState === WebSocket.OPEN;
+  }
+
+  get commandCapacity(): number {
+    return Math.max(0, COMMAND_WINDOW - this.unacknowledgedCommands.size);
+  }
+
+  sendCommand(command: CommandMessage): boolean {
+    if (!this.acceptsCommands) return false;
+    this.unacknowledgedCommands.add(command.id);
+    this.send({ type: 'command', ...command });
+    return true;
   }
 
   terminate(reason: CloseReason): void {
@@ -137,6 +158,7 @@ export class DeviceWsSession implements DeviceConnection {
       return errorFrame(parsed.code, parsed.message, parsed.seq);
     }
     const { frame } = parsed;
+    if (frame.type === 'command_ack' || frame.type === 'command_result') return this.commandReply(frame);
     try {
       const outcome = await this.ingest(frame, receivedAt);
       return outcome.ok ? ackFrame(frame.seq) : errorFrame(outcome.code, outcome.message, frame.seq);
@@ -149,7 +171,19 @@ export class DeviceWsSession implements DeviceConnection {
     }
   }
 
-  private ingest(frame: DeviceFrame, receivedAt: number): Promise<IngestOutcome> {
+  /** Answered only when the frame carries a seq, or when it is refused. */
+  private async commandReply(frame: Extract<DeviceFrame, { id: string }>): Promise<HubFrame | undefined> {
+    const { commands } = this.services;
+    this.unacknowledgedCommands.delete(frame.id);
+    const outcome =
+      frame.type === 'command_ack'
+        ? await commands.acknowledged(this.deviceId, frame.id)
+        : await commands.recordResult(this.deviceId, frame.id, frame.payload);
+    if (outcome.ok) return frame.seq === undefined ? undefined : ackFrame(frame.seq);
+    return errorFrame(outcome.code, outcome.message, frame.seq, frame.id);
+  }
+
+  private ingest(frame: Extract<DeviceFrame, { data: unknown }>, receivedAt: number): Promise<IngestOutcome> {
     const { ingest } = this.services;
     const payload = { json: frame.data };
     // State reports of one device are merged in arrival order by IngestService.

@@ -1,0 +1,200 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { CommandResultPayloadSchema } from '@telehub/contracts';
+import { type CommandNotice, type CommandRecord, CommandRepository } from '@telehub/db';
+import type { Logger } from 'pino';
+import { DeviceEventRecorder } from '../events/device-event.recorder.js';
+import { HubEvents } from '../events/hub-events.js';
+import { LOGGER } from '../logging/logger.token.js';
+import type { DeviceConnection } from '../sessions/device-connection.js';
+import { DeviceSessionRegistry } from '../sessions/device-session.registry.js';
+import { commandMessage } from './command.presenter.js';
+import { KeyedSerialQueue } from './keyed-serial-queue.js';
+
+/** Commands read per query while delivering to one device. */
+const DELIVERY_PAGE = 100;
+
+export type ReplyRefusal = 'unknown_command' | 'not_your_command' | 'command_final' | 'invalid_result';
+export type ReplyOutcome = { ok: true } | { ok: false; code: ReplyRefusal; message: string };
+
+/**
+ * Moves commands between the outbox table and the device connections of this hub process.
+ *
+ * Every status change, made by any hub process, arrives here through PostgreSQL NOTIFY: it is re-emitted on
+ * the in-process event stream, and a new command for a device connected to this process is delivered at once.
+ * A device that connects (or subscribes to its commands topic) gets what is waiting for it, oldest first.
+ * Steps of one device run one after another (sent, then delivered, then the result), so they commit in order.
+ */
+@Injectable()
+export class CommandDeliveryService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly perDevice = new KeyedSerialQueue();
+  /** What each connection has already been sent: a new command must not resend the older ones to it. */
+  private readonly sentOn = new WeakMap<DeviceConnection, Set<string>>();
+  /** Devices with commands waiting for a free slot in their window. */
+  private readonly windowFull = new Set<string>();
+  private unlisten: (() => Promise<void>) | undefined;
+  private listening = false;
+
+  constructor(
+    private readonly commands: CommandRepository,
+    private readonly registry: DeviceSessionRegistry,
+    private readonly hubEvents: HubEvents,
+    private readonly recorder: DeviceEventRecorder,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.unlisten = await this.commands.listen(
+      (notice) => this.onNotice(notice),
+      () => this.onListen(),
+    );
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await this.unlisten?.().catch(() => undefined);
+  }
+
+  /** A device session can take commands now: send it what is waiting. */
+  connectionReady(connection: DeviceConnection): void {
+    this.deliver(connection.deviceId);
+  }
+
+  /** The device's transport acknowledged a command (MQTT PUBACK, WebSocket command_ack). */
+  acknowledged(deviceId: string, commandId: string): Promise<ReplyOutcome> {
+    return this.perDevice.run(deviceId, async () => {
+      const moved = await this.commands.transition([commandId], { to: 'delivered', from: ['sent'], deviceId });
+      if (moved.length > 0) {
+        // A window slot is free again (MQTT Receive Maximum): what did not fit goes out now.
+        if (this.windowFull.delete(deviceId)) this.deliver(deviceId);
+        return { ok: true };
+      }
+      const current = await this.commands.findById(commandId);
+      // Acknowledging twice (a resent command) is harmless.
+      if (current?.deviceId === deviceId && (current.status === 'delivered' || current.status === 'queued')) {
+        return { ok: true };
+      }
+      return this.refuse(deviceId, commandId, current, 'command_ack');
+    });
+  }
+
+  /** The device's answer: `payload` is the JSON it sent ({"status":"ok"|"error","result":…,"error":"…"}). */
+  recordResult(deviceId: string, commandId: string, payload: unknown): Promise<ReplyOutcome> {
+    const parsed = CommandResultPayloadSchema.safeParse(payload);
+    if (!parsed.success) {
+      const message = `a result is {"status":"ok"|"error","result":…,"error":"…"}: ${parsed.error.issues
+        .map((issue) => `${issue.path.join('.') || 'payload'}: ${issue.message}`)
+        .join('; ')}`;
+      this.recordRefusal(deviceId, commandId, 'invalid_result', message);
+      return Promise.resolve({ ok: false, code: 'invalid_result', message });
+    }
+    const { status, result, error } = parsed.data;
+    return this.perDevice.run(deviceId, async () => {
+      const [moved] = await this.commands.transition([commandId], {
+        to: status === 'ok' ? 'succeeded' : 'failed',
+        from: ['queued', 'sent', 'delivered'],
+        deviceId,
+        result: result ?? null,
+        error: status === 'error' ? (error ?? 'failed without an error message') : undefined,
+      });
+      if (moved) return { ok: true };
+      return this.refuse(deviceId, commandId, await this.commands.findById(commandId), 'command_result');
+    });
+  }
+
+  private onNotice(notice: CommandNotice): void {
+    this.hubEvents.emit({ type: 'command', ...notice });
+    if (notice.status === 'queued') this.deliver(notice.deviceId);
+  }
+
+  /** Notices sent while the listening connection was down are lost: look at the table for every local device. */
+  private onListen(): void {
+    if (!this.listening) {
+      this.listening = true;
+      return;
+    }
+    this.logger.info('command notifications reconnected: checking every connected device for waiting commands');
+    for (const deviceId of this.registry.deviceIds()) this.deliver(deviceId);
+  }
+
+  private deliver(deviceId: string): void {
+    if (!this.registry.get(deviceId)?.acceptsCommands) return;
+    void this.perDevice.run(deviceId, () => this.deliverNow(deviceId));
+  }
+
+  /**
+   * Marks the waiting commands `sent`, then writes them, so a fast PUBACK always finds the command `sent`.
+   * If the connection drops after the mark, they stay `sent` and go out again on the next connection.
+   */
+  private async deliverNow(deviceId: string): Promise<void> {
+    try {
+      for (;;) {
+        const connection = this.registry.get(deviceId);
+        if (!connection?.acceptsCommands) return;
+        const alreadySent = this.sentTo(connection);
+        const limit = DELIVERY_PAGE + alreadySent.size;
+        const page = await this.commands.pendingForDevice(deviceId, limit);
+        const waiting = page.filter((command) => !alreadySent.has(command.id));
+        const batch = waiting.slice(0, Math.min(connection.commandCapacity, DELIVERY_PAGE));
+        if (batch.length > 0) {
+          const marked = await this.commands.transition(
+            batch.map((command) => command.id),
+            { to: 'sent', from: ['queued', 'sent'], deviceId },
+          );
+          if (this.registry.get(deviceId) !== connection) return;
+          if (!this.write(connection, marked)) {
+            this.windowFull.add(deviceId);
+            return;
+          }
+        }
+        if (waiting.length > batch.length) {
+          // The device's window is full (MQTT Receive Maximum): the rest goes out as it acknowledges.
+          if (batch.length === 0 || connection.commandCapacity === 0) {
+            this.windowFull.add(deviceId);
+            return;
+          }
+          continue;
+        }
+        if (page.length < limit) return;
+      }
+    } catch (error) {
+      this.logger.warn({ err: error, deviceId }, 'could not deliver commands; they stay queued');
+    }
+  }
+
+  /** Writes in creation order; stops at the first that does not fit. True when all were written. */
+  private write(connection: DeviceConnection, commands: CommandRecord[]): boolean {
+    const sent = this.sentTo(connection);
+    for (const command of commands) {
+      if (!connection.sendCommand(commandMessage(command))) return false;
+      sent.add(command.id);
+    }
+    return true;
+  }
+
+  private sentTo(connection: DeviceConnection): Set<string> {
+    let sent = this.sentOn.get(connection);
+    if (!sent) {
+      sent = new Set();
+      this.sentOn.set(connection, sent);
+    }
+    return sent;
+  }
+
+  private refuse(
+    deviceId: string,
+    commandId: string,
+    current: CommandRecord | undefined,
+    frame: 'command_ack' | 'command_result',
+  ): ReplyOutcome {
+    const outcome: ReplyOutcome = !current
+      ? { ok: false, code: 'unknown_command', message: `there is no command ${commandId}` }
+      : current.deviceId !== deviceId
+        ? { ok: false, code: 'not_your_command', message: `command ${commandId} is not for this device` }
+        : { ok: false, code: 'command_final', message: `command ${commandId} is already ${current.status}` };
+    this.recordRefusal(deviceId, commandId, outcome.code, `${frame}: ${outcome.message}`);
+    return outcome;
+  }
+
+  private recordRefusal(deviceId: string, commandId: string, code: ReplyRefusal, message: string): void {
+    this.recorder.record(deviceId, 'command_reply_refused', { commandId, code, message });
+  }
+}
