@@ -38,7 +38,7 @@ async function connectDevice(hub: TestHub, device: ProvisionedDevice, options: I
 async function pubackReason(client: MqttClient, topic: string, payload: string): Promise<number> {
   try {
     const packet = await client.publishAsync(topic, payload, { qos: 1 });
-    return packet?.reasonCode ?? 0;
+    return (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0;
   } catch (error) {
     return (error as { code: number }).code;
   }

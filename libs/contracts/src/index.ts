@@ -1,3 +1,4 @@
+export * from './admin-protocol.js';
 export * from './command.schemas.js';
 export * from './device.schemas.js';
 export * from './problem.js';

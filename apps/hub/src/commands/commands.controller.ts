@@ -30,8 +30,8 @@ import { CommandService } from './command.service.js';
 
 @ApiTags('commands')
 @ApiBearerAuth()
-@Controller('api/v1/devices/:id/commands')
-@ApiParam({ name: 'id', description: 'Device id' })
+@Controller('api/v1/devices/:deviceId/commands')
+@ApiParam({ name: 'deviceId', description: 'Device id' })
 export class CommandsController {
   constructor(private readonly commands: CommandService) {}
 
@@ -50,7 +50,7 @@ export class CommandsController {
   })
   @ProblemResponses(400, 401, 404, [429, 'The device already has TELEHUB_COMMAND_MAX_QUEUED unfinished commands'])
   async create(
-    @Param('id', new ZodValidationPipe(DeviceIdParamSchema)) deviceId: string,
+    @Param('deviceId', new ZodValidationPipe(DeviceIdParamSchema)) deviceId: string,
     @Query(new ZodValidationPipe(CreateCommandQuerySchema)) query: z.output<typeof CreateCommandQuerySchema>,
     @Body(new ZodValidationPipe(CreateCommandRequestSchema)) body: z.output<typeof CreateCommandRequestSchema>,
     @Req() request: Request,
@@ -78,7 +78,7 @@ export class CommandsController {
   @ApiOkResponse({ schema: openApiSchema(CommandPageSchema) })
   @ProblemResponses(400, 401, 404)
   async list(
-    @Param('id', new ZodValidationPipe(DeviceIdParamSchema)) deviceId: string,
+    @Param('deviceId', new ZodValidationPipe(DeviceIdParamSchema)) deviceId: string,
     @Query(new ZodValidationPipe(ListCommandsQuerySchema)) query: z.output<typeof ListCommandsQuerySchema>,
   ): Promise<CommandPage> {
     const { rows, hasMore } = await this.commands.list(deviceId, query);
@@ -90,7 +90,7 @@ export class CommandsController {
   @ApiOkResponse({ schema: openApiSchema(CommandSchema) })
   @ProblemResponses(400, 401, 404)
   async get(
-    @Param('id', new ZodValidationPipe(DeviceIdParamSchema)) deviceId: string,
+    @Param('deviceId', new ZodValidationPipe(DeviceIdParamSchema)) deviceId: string,
     @Param('commandId', new ZodValidationPipe(CommandIdParamSchema)) commandId: string,
   ): Promise<Command> {
     return presentCommand(await this.commands.get(deviceId, commandId));
@@ -102,7 +102,7 @@ export class CommandsController {
   @ApiOkResponse({ schema: openApiSchema(CommandSchema) })
   @ProblemResponses(400, 401, 404, [409, 'The command is already finished'])
   async cancel(
-    @Param('id', new ZodValidationPipe(DeviceIdParamSchema)) deviceId: string,
+    @Param('deviceId', new ZodValidationPipe(DeviceIdParamSchema)) deviceId: string,
     @Param('commandId', new ZodValidationPipe(CommandIdParamSchema)) commandId: string,
   ): Promise<Command> {
     return presentCommand(await this.commands.cancel(deviceId, commandId));

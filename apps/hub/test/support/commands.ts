@@ -1,5 +1,5 @@
-import type { ApiResponse, TestHub } from './test-hub.js';
 import { eventually } from './devices.js';
+import type { ApiResponse, TestHub } from './test-hub.js';
 
 export interface CommandBody {
   name: string;

@@ -182,6 +182,27 @@ describe('PUBLISH', () => {
       expect(puback).not.toHaveProperty('properties');
     });
 
+    const refused: PublishOutcome = { kind: 'refused', reasonCode: 0x87, message: 'not your command' };
+
+    it('refused, 5: PUBACK with the given reason code and reason string; the session goes on', async () => {
+      const h = await connectSession({ protocolVersion: 5, hooks: { onPublish: async () => refused } });
+      h.client.send(publish(1));
+      expect(await h.client.next()).toMatchObject({
+        cmd: 'puback',
+        messageId: 1,
+        reasonCode: 0x87,
+        properties: { reasonString: 'not your command' },
+      });
+      expect(h.session.isConnected).toBe(true);
+    });
+
+    it('refused, 3.1.1: acknowledged normally (there is no negative ack) and the session goes on', async () => {
+      const h = await connectSession({ protocolVersion: 4, hooks: { onPublish: async () => refused } });
+      h.client.send(publish(1));
+      expect(await h.client.next()).toEqual(expect.objectContaining({ cmd: 'puback', messageId: 1 }));
+      expect(h.session.isConnected).toBe(true);
+    });
+
     it('not_authorized, 3.1.1: closes without acknowledging [MQTT-3.3.5-2]', async () => {
       const h = await connectSession({
         protocolVersion: 4,
