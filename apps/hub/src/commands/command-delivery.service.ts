@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { DeviceEventRecorder } from '../events/device-event.recorder.js';
 import { HubEvents } from '../events/hub-events.js';
 import { LOGGER } from '../logging/logger.token.js';
+import { HubMetrics } from '../metrics/hub-metrics.js';
 import type { DeviceConnection } from '../sessions/device-connection.js';
 import { DeviceSessionRegistry } from '../sessions/device-session.registry.js';
 import { commandMessage } from './command.presenter.js';
@@ -39,6 +40,7 @@ export class CommandDeliveryService implements OnApplicationBootstrap, OnModuleD
     private readonly registry: DeviceSessionRegistry,
     private readonly hubEvents: HubEvents,
     private readonly recorder: DeviceEventRecorder,
+    private readonly metrics: HubMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -101,6 +103,7 @@ export class CommandDeliveryService implements OnApplicationBootstrap, OnModuleD
   }
 
   private onNotice(notice: CommandNotice): void {
+    this.metrics.commandTransitions.inc({ status: notice.status });
     this.hubEvents.emit({ type: 'command', ...notice });
     if (notice.status === 'queued') this.deliver(notice.deviceId);
   }

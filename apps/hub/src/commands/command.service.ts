@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { type CreateCommandRequest, isFinalCommandStatus, type ListCommandsQuery } from '@telehub/contracts';
 import { type CommandRecord, CommandRepository, DeviceRepository, OPEN_COMMAND_STATUSES } from '@telehub/db';
 import { ApiError } from '../common/api-error.js';
@@ -10,13 +10,20 @@ const utf8 = new TextEncoder();
 
 /** What admins do with commands: create (optionally waiting for the result), read, list, cancel. */
 @Injectable()
-export class CommandService {
+export class CommandService implements OnModuleDestroy {
+  /** Ends every `?wait` at shutdown: requests are answered with the command as it stands, not cut off. */
+  private readonly shutdown = new AbortController();
+
   constructor(
     private readonly commands: CommandRepository,
     private readonly devices: DeviceRepository,
     private readonly hubEvents: HubEvents,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
   ) {}
+
+  onModuleDestroy(): void {
+    this.shutdown.abort();
+  }
 
   /** `created` is false when the idempotency key named an existing command, which is returned instead. */
   async create(deviceId: string, request: CreateCommandRequest): Promise<{ command: CommandRecord; created: boolean }> {
@@ -78,12 +85,13 @@ export class CommandService {
         },
       ]);
     }
-    if (isFinalCommandStatus(command.status) || seconds <= 0) return command;
+    if (isFinalCommandStatus(command.status) || seconds <= 0 || this.shutdown.signal.aborted) return command;
     await new Promise<void>((resolve) => {
       const finish = () => {
         clearTimeout(timer);
         unsubscribe();
         signal?.removeEventListener('abort', finish);
+        this.shutdown.signal.removeEventListener('abort', finish);
         resolve();
       };
       const timer = setTimeout(finish, seconds * 1000);
@@ -91,6 +99,7 @@ export class CommandService {
         if (event.id === command.id && isFinalCommandStatus(event.status)) finish();
       });
       signal?.addEventListener('abort', finish);
+      this.shutdown.signal.addEventListener('abort', finish);
       // The result may have landed between creation and subscribing: look once more.
       void this.commands.findById(command.id).then((current) => {
         if (current && isFinalCommandStatus(current.status)) finish();

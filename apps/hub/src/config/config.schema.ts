@@ -59,6 +59,16 @@ export const ConfigSchema = z.object({
   TELEHUB_COMMAND_MAX_WAIT_SECONDS: positiveInt.default(60),
   TELEHUB_COMMAND_SWEEP_INTERVAL_MS: positiveInt.default(1_000),
 
+  // Admin WebSocket channel
+  TELEHUB_ADMIN_WS_AUTH_TIMEOUT_MS: positiveInt.default(5_000),
+  TELEHUB_ADMIN_WS_RATE: z.coerce.number().positive().max(1000).default(10),
+  TELEHUB_ADMIN_WS_MAX_RATE: z.coerce.number().positive().max(1000).default(50),
+  TELEHUB_ADMIN_WS_MAX_BUFFER_BYTES: positiveInt.default(1024 * 1024),
+  TELEHUB_ADMIN_WS_MAX_PENDING_POINTS: positiveInt.default(50_000),
+  TELEHUB_ADMIN_WS_MAX_SUBSCRIPTIONS: positiveInt.default(50),
+  TELEHUB_ADMIN_WS_MAX_MESSAGE_BYTES: positiveInt.default(64 * 1024),
+  TELEHUB_ADMIN_WS_PING_INTERVAL_MS: positiveInt.default(15_000),
+
   // Ingest pipeline
   TELEHUB_INGEST_BATCH_ROWS: positiveInt.default(5_000),
   TELEHUB_INGEST_BATCH_MS: positiveInt.default(20),

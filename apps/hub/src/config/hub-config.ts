@@ -39,6 +39,18 @@ export interface HubConfig {
     maxWaitSeconds: number;
     sweepIntervalMs: number;
   };
+  adminChannel: {
+    authTimeoutMs: number;
+    /** Live messages per second per subscription, unless the subscription asks for another (up to maxRate). */
+    defaultRate: number;
+    maxRate: number;
+    /** A connection with more unsent bytes than this is lagging: its subscriptions keep only the newest points. */
+    maxBufferBytes: number;
+    maxPendingPoints: number;
+    maxSubscriptions: number;
+    maxMessageBytes: number;
+    pingIntervalMs: number;
+  };
   shutdownTimeoutMs: number;
 }
 
@@ -109,6 +121,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxTtlSeconds: c.TELEHUB_COMMAND_MAX_TTL_SECONDS,
       maxWaitSeconds: c.TELEHUB_COMMAND_MAX_WAIT_SECONDS,
       sweepIntervalMs: c.TELEHUB_COMMAND_SWEEP_INTERVAL_MS,
+    },
+    adminChannel: {
+      authTimeoutMs: c.TELEHUB_ADMIN_WS_AUTH_TIMEOUT_MS,
+      defaultRate: Math.min(c.TELEHUB_ADMIN_WS_RATE, c.TELEHUB_ADMIN_WS_MAX_RATE),
+      maxRate: c.TELEHUB_ADMIN_WS_MAX_RATE,
+      maxBufferBytes: c.TELEHUB_ADMIN_WS_MAX_BUFFER_BYTES,
+      maxPendingPoints: c.TELEHUB_ADMIN_WS_MAX_PENDING_POINTS,
+      maxSubscriptions: c.TELEHUB_ADMIN_WS_MAX_SUBSCRIPTIONS,
+      maxMessageBytes: c.TELEHUB_ADMIN_WS_MAX_MESSAGE_BYTES,
+      pingIntervalMs: c.TELEHUB_ADMIN_WS_PING_INTERVAL_MS,
     },
     shutdownTimeoutMs: c.TELEHUB_SHUTDOWN_TIMEOUT_MS,
   };

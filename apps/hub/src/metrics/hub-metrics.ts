@@ -69,6 +69,17 @@ export class HubMetrics {
     help: 'Times device reads were paused because the ingest backlog passed the high-water mark',
     registers: [this.registry],
   });
+  readonly commandTransitions = new Counter({
+    name: 'telehub_command_transitions_total',
+    help: 'Command status changes seen by this hub (any hub may have made them), by new status',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
+  readonly adminConnections = new Gauge({
+    name: 'telehub_admin_connections',
+    help: 'Open admin WebSocket connections',
+    registers: [this.registry],
+  });
 
   constructor() {
     // Includes nodejs_eventloop_lag_seconds and process memory/CPU.
