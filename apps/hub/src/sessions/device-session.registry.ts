@@ -7,6 +7,7 @@ import { HubEvents } from '../events/hub-events.js';
 import { LOGGER } from '../logging/logger.token.js';
 import { HubMetrics } from '../metrics/hub-metrics.js';
 import type { CloseReason, DeviceConnection } from './device-connection.js';
+import { PresenceWriter } from './presence-writer.js';
 import { TokenBucket } from './token-bucket.js';
 
 type PauseCause = 'pressure' | 'rate' | 'shutdown';
@@ -28,6 +29,7 @@ export class DeviceSessionRegistry implements OnApplicationBootstrap, OnModuleDe
   private readonly sessions = new Map<string, SessionState>();
   private readonly seen = new Set<string>();
   private readonly seenTimer: NodeJS.Timeout;
+  private readonly presenceWriter: PresenceWriter;
   private underPressure = false;
   /** Connections whose token is being checked: they count against TELEHUB_MAX_CONNECTIONS too. */
   private handshakes = 0;
@@ -40,6 +42,10 @@ export class DeviceSessionRegistry implements OnApplicationBootstrap, OnModuleDe
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
+    this.presenceWriter = new PresenceWriter({
+      write: (changes) => presence.applyPresence(changes),
+      onError: (error, changes) => logger.warn({ err: error, changes }, 'could not record presence'),
+    });
     this.seenTimer = setInterval(() => void this.flushLastSeen(), config.devices.lastSeenIntervalMs).unref();
   }
 
@@ -109,9 +115,8 @@ export class DeviceSessionRegistry implements OnApplicationBootstrap, OnModuleDe
     this.metrics.connections.inc({ transport });
     this.recorder.record(deviceId, 'connected', { transport, node: this.config.nodeId }, connectedAt);
     this.hubEvents.emit({ type: 'presence', deviceId, online: true, transport, at: connectedAt });
-    await this.presence.markOnline(deviceId, this.config.nodeId, transport, connectedAt).catch((error: unknown) => {
-      this.logger.warn({ err: error, deviceId }, 'could not record presence');
-    });
+    const node = this.config.nodeId;
+    await this.presenceWriter.apply({ deviceId, online: true, node, transport, connectedAt, at: connectedAt });
   }
 
   /** A session ended. Only the current session of a device marks it offline (not one taken over). */
@@ -126,9 +131,8 @@ export class DeviceSessionRegistry implements OnApplicationBootstrap, OnModuleDe
     this.sessions.delete(deviceId);
     this.seen.delete(deviceId);
     this.hubEvents.emit({ type: 'presence', deviceId, online: false, transport, reason, at: now });
-    void this.presence.markOffline(deviceId, connectedAt, reason, now).catch((error: unknown) => {
-      this.logger.warn({ err: error, deviceId }, 'could not record presence');
-    });
+    const node = this.config.nodeId;
+    void this.presenceWriter.apply({ deviceId, online: false, node, transport, connectedAt, reason, at: now });
   }
 
   /**
@@ -196,6 +200,7 @@ export class DeviceSessionRegistry implements OnApplicationBootstrap, OnModuleDe
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.seenTimer);
     for (const state of this.sessions.values()) this.clearRateTimer(state);
+    await this.presenceWriter.flush();
     await this.flushLastSeen();
   }
 

@@ -1,26 +1,50 @@
 import type { DatabaseClient } from '../client.js';
 
+/** A device session began (online) or ended (offline, with its reason); times are epoch ms. */
+export interface PresenceChange {
+  deviceId: string;
+  online: boolean;
+  node: string;
+  transport: string;
+  /** When the session (that began or ended) was opened. */
+  connectedAt: number;
+  reason?: string;
+  at: number;
+}
+
 /** Online/offline, last-seen and reported state: the parts of a device row that devices change. */
 export class DevicePresenceRepository {
   constructor(private readonly client: DatabaseClient) {}
 
-  async markOnline(deviceId: string, node: string, transport: string, at: number): Promise<void> {
-    await this.client.sql`
-      UPDATE devices SET online = true, connected_node = ${node}, transport = ${transport},
-        connected_at = to_timestamp(${at} / 1000.0), last_seen_at = to_timestamp(${at} / 1000.0)
-      WHERE id = ${deviceId}`;
-  }
-
   /**
-   * Marks the device offline unless a newer session (a takeover, possibly on another hub) has since
-   * marked it online: the connected_at of the session that ended must still be the one on record.
+   * Sessions that began or ended, many devices in one statement (one commit for a burst of connects). Each
+   * device at most once, its latest change. Going offline applies only while the session that ended is still
+   * the one on record (its connected_at): a newer session (a takeover, possibly on another hub) is left alone.
    */
-  async markOffline(deviceId: string, connectedAt: number, reason: string, at: number): Promise<boolean> {
-    const result = await this.client.sql`
-      UPDATE devices SET online = false, disconnected_at = to_timestamp(${at} / 1000.0),
-        disconnect_reason = ${reason}, last_seen_at = greatest(last_seen_at, to_timestamp(${at} / 1000.0))
-      WHERE id = ${deviceId} AND connected_at = to_timestamp(${connectedAt} / 1000.0)`;
-    return result.count > 0;
+  async applyPresence(changes: PresenceChange[]): Promise<void> {
+    if (changes.length === 0) return;
+    // Sorted so concurrent batches (several hubs) lock device rows in the same order.
+    const sorted = [...changes].sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
+    // Booleans travel as 0/1: postgres.js does not serialize boolean arrays.
+    await this.client.sql`
+      UPDATE devices AS d SET
+        online = c.online_flag = 1,
+        connected_node = CASE WHEN c.online_flag = 1 THEN c.node ELSE d.connected_node END,
+        transport = CASE WHEN c.online_flag = 1 THEN c.transport ELSE d.transport END,
+        connected_at = CASE WHEN c.online_flag = 1 THEN to_timestamp(c.connected_at / 1000.0) ELSE d.connected_at END,
+        disconnected_at = CASE WHEN c.online_flag = 1 THEN d.disconnected_at ELSE to_timestamp(c.at / 1000.0) END,
+        disconnect_reason = CASE WHEN c.online_flag = 1 THEN d.disconnect_reason ELSE c.reason END,
+        last_seen_at = greatest(d.last_seen_at, to_timestamp(c.at / 1000.0))
+      FROM unnest(
+        ${sorted.map((change) => change.deviceId)}::uuid[],
+        ${sorted.map((change) => (change.online ? 1 : 0))}::int[],
+        ${sorted.map((change) => change.node)}::text[],
+        ${sorted.map((change) => change.transport)}::text[],
+        ${sorted.map((change) => change.connectedAt)}::float8[],
+        ${sorted.map((change) => change.reason ?? null)}::text[],
+        ${sorted.map((change) => change.at)}::float8[]
+      ) AS c (device_id, online_flag, node, transport, connected_at, reason, at)
+      WHERE d.id = c.device_id AND (c.online_flag = 1 OR d.connected_at = to_timestamp(c.connected_at / 1000.0))`;
   }
 
   /** After a crash, sessions this node held are gone: mark those devices offline. */
