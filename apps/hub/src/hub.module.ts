@@ -1,17 +1,20 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { AdminAuthModule } from './admin-auth/admin-auth.module.js';
+import { AdminChannelModule } from './admin-channel/admin-channel.module.js';
 import { CommandsModule } from './commands/commands.module.js';
 import { HUB_CONFIG, type HubConfig } from './config/hub-config.js';
 import { DatabaseModule } from './database/database.module.js';
 import type { HubDatabase } from './database/open-database.js';
 import { DevicesModule } from './devices/devices.module.js';
 import { HubEvents } from './events/hub-events.js';
+import { FleetModule } from './fleet/fleet.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LOGGER } from './logging/logger.token.js';
 import { HubMetrics } from './metrics/hub-metrics.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { RetentionService } from './retention/retention.service.js';
+import { TelemetryModule } from './telemetry/telemetry.module.js';
 import { TransportsModule } from './transports/transports.module.js';
 
 @Module({})
@@ -40,7 +43,10 @@ export class HubModule {
         HealthModule,
         DevicesModule,
         CommandsModule,
+        TelemetryModule,
+        FleetModule,
         TransportsModule,
+        AdminChannelModule,
       ],
       controllers: [MetricsController],
       providers: [RetentionService],

@@ -68,6 +68,12 @@ export const ConfigSchema = z.object({
   TELEHUB_ADMIN_WS_MAX_SUBSCRIPTIONS: positiveInt.default(50),
   TELEHUB_ADMIN_WS_MAX_MESSAGE_BYTES: positiveInt.default(64 * 1024),
   TELEHUB_ADMIN_WS_PING_INTERVAL_MS: positiveInt.default(15_000),
+  TELEHUB_ADMIN_WS_STALL_TIMEOUT_MS: positiveInt.default(30_000),
+
+  // Telemetry history
+  TELEHUB_HISTORY_MAX_POINTS: positiveInt.default(10_000),
+  TELEHUB_HISTORY_CSV_MAX_EXPORTS: positiveInt.default(2),
+  TELEHUB_HISTORY_CSV_STALL_TIMEOUT_MS: positiveInt.default(60_000),
 
   // Ingest pipeline
   TELEHUB_INGEST_BATCH_ROWS: positiveInt.default(5_000),

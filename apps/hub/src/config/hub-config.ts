@@ -50,6 +50,16 @@ export interface HubConfig {
     maxSubscriptions: number;
     maxMessageBytes: number;
     pingIntervalMs: number;
+    /** A connection whose unsent data stays above maxBufferBytes this long is not reading: it is closed. */
+    stallTimeoutMs: number;
+  };
+  history: {
+    /** Points per series a JSON history answer may hold (buckets or raw rows); CSV streams, so has no limit. */
+    maxPoints: number;
+    /** CSV exports streaming at once: each holds a database connection for as long as its client reads. */
+    csvMaxExports: number;
+    /** A CSV export whose client reads nothing for this long is aborted, releasing its connection. */
+    csvStallTimeoutMs: number;
   };
   shutdownTimeoutMs: number;
 }
@@ -131,6 +141,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxSubscriptions: c.TELEHUB_ADMIN_WS_MAX_SUBSCRIPTIONS,
       maxMessageBytes: c.TELEHUB_ADMIN_WS_MAX_MESSAGE_BYTES,
       pingIntervalMs: c.TELEHUB_ADMIN_WS_PING_INTERVAL_MS,
+      stallTimeoutMs: c.TELEHUB_ADMIN_WS_STALL_TIMEOUT_MS,
+    },
+    history: {
+      maxPoints: c.TELEHUB_HISTORY_MAX_POINTS,
+      csvMaxExports: c.TELEHUB_HISTORY_CSV_MAX_EXPORTS,
+      csvStallTimeoutMs: c.TELEHUB_HISTORY_CSV_STALL_TIMEOUT_MS,
     },
     shutdownTimeoutMs: c.TELEHUB_SHUTDOWN_TIMEOUT_MS,
   };

@@ -7,7 +7,13 @@ import type { CommandNotice, TelemetryBatch } from '@telehub/db';
  */
 export type HubEvent =
   /** One committed ingest batch, columnar as written (row i of each array is one sample): no object per row. */
-  | { type: 'telemetry'; batch: TelemetryBatch; committedAt: number }
+  | {
+      type: 'telemetry';
+      batch: TelemetryBatch;
+      committedAt: number;
+      /** Device messages whose last rows are in this batch (for message rates); rows are `batch.times.length`. */
+      messages?: number;
+    }
   | { type: 'presence'; deviceId: string; online: boolean; transport: string; reason?: string; at: number }
   | { type: 'state'; deviceId: string; state: Record<string, unknown>; updatedAt: number }
   | { type: 'device_event'; deviceId: string | null; eventType: string; detail: Record<string, unknown>; at: number }

@@ -42,9 +42,9 @@ export class IngestService {
   ) {
     this.writer = new TelemetryWriter(config.ingest, {
       writeBatch: (batch, latest) => telemetry.insertBatchWithLatest(batch, latest),
-      onCommitted: (batch, committedAt) => {
+      onCommitted: (batch, committedAt, messages) => {
         metrics.rowsWritten.inc(batch.times.length);
-        hubEvents.emit({ type: 'telemetry', batch, committedAt });
+        hubEvents.emit({ type: 'telemetry', batch, committedAt, messages });
       },
       onPressure: (high) => {
         if (high) metrics.backPressurePauses.inc();

@@ -24,8 +24,11 @@ export interface TelemetryWriterOptions {
 export interface TelemetryWriterHooks {
   /** The hub passes TelemetryRepository.insertBatchWithLatest. */
   writeBatch(batch: TelemetryBatch, latest: TelemetryBatch): Promise<void>;
-  /** After commit, once per batch, its rows in arrival order (feeds live dashboards). Do not modify it. */
-  onCommitted?(batch: TelemetryBatch, committedAt: number): void;
+  /**
+   * After commit, once per batch, its rows in arrival order (feeds live dashboards). Do not modify it.
+   * `messages`: the write() calls whose last rows are in this batch (a split write counts once, in its last batch).
+   */
+  onCommitted?(batch: TelemetryBatch, committedAt: number, messages: number): void;
   /** Only on transitions. */
   onPressure?(high: boolean): void;
   /** Per committed batch: its rows and how long the successful writeBatch call took. */
@@ -58,6 +61,8 @@ interface Ticket {
 class Batch {
   readonly data: TelemetryBatch = { times: [], deviceIds: [], metrics: [], values: [] };
   readonly tickets: Ticket[] = [];
+  /** write() calls that end in this batch. */
+  messages = 0;
   /** Computed on the first attempt and kept, so a retry sends exactly the same statement. */
   latest: TelemetryBatch | undefined;
 
@@ -133,8 +138,9 @@ export class TelemetryWriter {
       resolve = settle;
     });
     const ticket: Ticket = { parts: 0, resolve };
+    let batch = this.open;
     for (let from = 0; from < count; ) {
-      const batch = this.open;
+      batch = this.open;
       const to = Math.min(count, from + batchRows - batch.rows);
       appendRows(batch.data, deviceId, points, from, to);
       batch.tickets.push(ticket);
@@ -142,6 +148,7 @@ export class TelemetryWriter {
       from = to;
       if (batch.rows >= batchRows) this.seal();
     }
+    batch.messages += 1;
     this.uncommitted += count;
     this.updatePressure();
     if (this.queue.length > 0) this.pump();
@@ -249,7 +256,7 @@ export class TelemetryWriter {
     const { onCommitted, onFlush } = this.hooks;
     if (onCommitted) {
       const committedAt = Date.now();
-      this.safely('onCommitted', () => onCommitted(batch.data, committedAt));
+      this.safely('onCommitted', () => onCommitted(batch.data, committedAt, batch.messages));
     }
     if (onFlush) this.safely('onFlush', () => onFlush(rows, durationMs));
     this.updatePressure();

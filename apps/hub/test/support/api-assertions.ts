@@ -9,7 +9,7 @@ export const ADMIN_TOKEN = /^tha_[A-Za-z0-9_-]{43}$/;
 /** Any device or admin token anywhere in a text. */
 export const ANY_TOKEN = /th[da]_[A-Za-z0-9_-]{43}/;
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-/** The provisioning routes, as the OpenAPI document names them; each needs the admin token. */
+/** The admin API's routes, as the OpenAPI document names them; each needs the admin token. */
 export const ADMIN_ROUTES = [
   'GET /api/v1/devices',
   'POST /api/v1/devices',
@@ -20,6 +20,12 @@ export const ADMIN_ROUTES = [
   'GET /api/v1/devices/{deviceId}/tokens',
   'POST /api/v1/devices/{deviceId}/tokens',
   'DELETE /api/v1/devices/{deviceId}/tokens/{tokenId}',
+  'GET /api/v1/devices/{deviceId}/commands',
+  'POST /api/v1/devices/{deviceId}/commands',
+  'GET /api/v1/devices/{deviceId}/commands/{commandId}',
+  'POST /api/v1/devices/{deviceId}/commands/{commandId}/cancel',
+  'GET /api/v1/devices/{deviceId}/telemetry',
+  'GET /api/v1/fleet/summary',
 ];
 /** A well-formed UUID that no device or token has (ids are version 7; this is version 4). */
 export const UNKNOWN_ID = '3f1d9c2e-8b7a-4c6d-9e5f-0a1b2c3d4e5f';

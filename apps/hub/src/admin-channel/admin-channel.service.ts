@@ -1,0 +1,213 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { ADMIN_CLOSE, ADMIN_WS_PATH, type AdminCommandMessage, type AdminServerMessage } from '@telehub/contracts';
+import type { TelemetryBatch } from '@telehub/db';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import { AdminTokenService } from '../admin-auth/admin-token.service.js';
+import { bearerToken } from '../admin-auth/bearer-token.js';
+import { presentCommand } from '../commands/command.presenter.js';
+import { CommandService } from '../commands/command.service.js';
+import { ApiError } from '../common/api-error.js';
+import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
+import { type HubEventOf, HubEvents } from '../events/hub-events.js';
+import { FleetSummaryService } from '../fleet/fleet-summary.service.js';
+import { LOGGER } from '../logging/logger.token.js';
+import { HubMetrics } from '../metrics/hub-metrics.js';
+import { UpgradeRouter } from '../transports/upgrade-router.js';
+import { AdminSession, type AdminSessionServices, coded } from './admin-session.js';
+import type { LiveSubscription } from './live-subscription.js';
+import { SubscriptionSnapshotService } from './subscription-snapshot.service.js';
+
+const FLEET_INTERVAL_MS = 1000;
+
+/**
+ * The admin WebSocket channel at /v1/admin/ws: accepts connections, keeps an index of subscriptions by
+ * device, and fans the hub's events out to them (committed telemetry, presence, state, device events,
+ * command status), plus a fleet summary every second. Per-connection logic lives in AdminSession.
+ */
+@Injectable()
+export class AdminChannelService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly server: WebSocketServer;
+  private readonly sessions = new Set<AdminSession>();
+  private readonly byDevice = new Map<string, Set<LiveSubscription>>();
+  private readonly allDevices = new Set<LiveSubscription>();
+  private readonly owners = new Map<LiveSubscription, AdminSession>();
+  private readonly sessionServices: AdminSessionServices;
+  private readonly unsubscribeEvents: (() => void)[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private accepting = true;
+
+  constructor(
+    upgrades: UpgradeRouter,
+    private readonly adminTokens: AdminTokenService,
+    private readonly commands: CommandService,
+    snapshots: SubscriptionSnapshotService,
+    private readonly fleet: FleetSummaryService,
+    private readonly hubEvents: HubEvents,
+    private readonly metrics: HubMetrics,
+    @Inject(HUB_CONFIG) private readonly config: HubConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.server = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      maxPayload: config.adminChannel.maxMessageBytes,
+    });
+    this.sessionServices = {
+      config: config.adminChannel,
+      nodeId: config.nodeId,
+      logger,
+      verifyToken: (token) => adminTokens.verify(token),
+      snapshot: (request) => snapshots.snapshot(request),
+      createCommand: (message) => this.createCommand(message),
+      register: (subscription, session) => this.register(subscription, session),
+      unregister: (subscription) => this.unregister(subscription),
+    };
+    upgrades.register(ADMIN_WS_PATH, (request, socket, head) => void this.upgrade(request, socket, head));
+  }
+
+  onApplicationBootstrap(): void {
+    const events = this.hubEvents;
+    this.unsubscribeEvents.push(
+      events.on('telemetry', (event) => this.onTelemetry(event.batch)),
+      events.on('presence', (event) => this.relay(event.deviceId, { ...event, type: 'presence' })),
+      events.on('state', (event) => this.relay(event.deviceId, { ...event, type: 'state' })),
+      events.on('device_event', (event) => this.relay(event.deviceId, { ...event, type: 'device_event' })),
+      events.on('command', (event) => void this.onCommandStatus(event)),
+    );
+    this.timers = [
+      setInterval(() => void this.broadcastFleet(), FLEET_INTERVAL_MS).unref(),
+      setInterval(() => {
+        for (const session of this.sessions) session.heartbeat();
+      }, this.config.adminChannel.pingIntervalMs).unref(),
+    ];
+  }
+
+  onModuleDestroy(): void {
+    this.accepting = false;
+    for (const stop of this.unsubscribeEvents.splice(0)) stop();
+    for (const timer of this.timers) clearInterval(timer);
+    for (const session of this.sessions) session.close(ADMIN_CLOSE.serverShutdown, 'server shutting down');
+    this.sessions.clear();
+  }
+
+  get connectionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** A token in an Authorization header authenticates at once; otherwise the first message must be `auth`. */
+  private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const headerToken = bearerToken(request.headers.authorization);
+    const byHeader = headerToken !== undefined && (await this.adminTokens.verify(headerToken));
+    if (!this.accepting || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
+    this.server.handleUpgrade(request, socket, head, (websocket) => {
+      const session = new AdminSession(websocket, this.sessionServices, byHeader);
+      this.sessions.add(session);
+      this.metrics.adminConnections.inc();
+      websocket.once('close', () => {
+        this.sessions.delete(session);
+        this.metrics.adminConnections.dec();
+      });
+    });
+  }
+
+  private register(subscription: LiveSubscription, session: AdminSession): void {
+    this.owners.set(subscription, session);
+    const devices = subscription.deviceIds;
+    if (devices === undefined) {
+      this.allDevices.add(subscription);
+      return;
+    }
+    for (const deviceId of devices) {
+      let subscriptions = this.byDevice.get(deviceId);
+      if (!subscriptions) {
+        subscriptions = new Set();
+        this.byDevice.set(deviceId, subscriptions);
+      }
+      subscriptions.add(subscription);
+    }
+  }
+
+  private unregister(subscription: LiveSubscription): void {
+    this.owners.delete(subscription);
+    this.allDevices.delete(subscription);
+    for (const deviceId of subscription.deviceIds ?? []) {
+      const subscriptions = this.byDevice.get(deviceId);
+      subscriptions?.delete(subscription);
+      if (subscriptions?.size === 0) this.byDevice.delete(deviceId);
+    }
+  }
+
+  /** One committed batch: each row goes to the subscriptions of its device, then each touched one is scheduled. */
+  private onTelemetry(batch: TelemetryBatch): void {
+    if (this.owners.size === 0) return;
+    const touched = new Set<LiveSubscription>();
+    const { times, deviceIds, metrics, values } = batch;
+    for (let index = 0; index < times.length; index += 1) {
+      const deviceId = deviceIds[index] as string;
+      const subscriptions = this.byDevice.get(deviceId);
+      if (!subscriptions && this.allDevices.size === 0) continue;
+      const metric = metrics[index] as string;
+      const time = times[index] as number;
+      const value = values[index] as number;
+      for (const subscription of subscriptions ?? []) {
+        if (subscription.add(deviceId, metric, time, value)) touched.add(subscription);
+      }
+      for (const subscription of this.allDevices) {
+        if (subscription.add(deviceId, metric, time, value)) touched.add(subscription);
+      }
+    }
+    for (const subscription of touched) this.owners.get(subscription)?.schedule(subscription);
+  }
+
+  private relay(deviceId: string | null, message: AdminServerMessage): void {
+    for (const session of this.sessions) {
+      if (session.wantsEventsFor(deviceId)) session.send(message);
+    }
+  }
+
+  /** Final statuses carry the whole command (result, error, timeline), read once for every interested session. */
+  private async onCommandStatus(event: HubEventOf<'command'>): Promise<void> {
+    const interested = [...this.sessions].filter(
+      (session) => session.sentCommand(event.id) || session.wantsEventsFor(event.deviceId),
+    );
+    if (interested.length === 0) return;
+    const { type: _type, ...notice } = event;
+    const final = ['succeeded', 'failed', 'expired', 'cancelled'].includes(event.status);
+    const command = final ? await this.commands.get(event.deviceId, event.id).catch(() => undefined) : undefined;
+    const message: AdminServerMessage = {
+      type: 'command_status',
+      ...notice,
+      ...(command ? { command: presentCommand(command) } : {}),
+    };
+    for (const session of interested) session.send(message);
+  }
+
+  private async createCommand(message: AdminCommandMessage): Promise<ReturnType<typeof presentCommand>> {
+    const { type: _type, ref: _ref, deviceId, ...request } = message;
+    try {
+      const { command } = await this.commands.create(deviceId, request);
+      return presentCommand(command);
+    } catch (error) {
+      if (error instanceof ApiError) throw coded(error.code, error.detail ?? error.title);
+      throw error;
+    }
+  }
+
+  private async broadcastFleet(): Promise<void> {
+    const authenticated = [...this.sessions].filter((session) => session.isAuthenticated);
+    if (authenticated.length === 0) return;
+    try {
+      const summary = await this.fleet.summary();
+      const message: AdminServerMessage = { type: 'fleet', at: Date.now(), ...summary };
+      for (const session of authenticated) session.send(message);
+    } catch (error) {
+      this.logger.debug({ err: error }, 'could not read the fleet summary');
+    }
+  }
+}

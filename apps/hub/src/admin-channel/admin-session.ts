@@ -1,0 +1,313 @@
+import {
+  ADMIN_CLOSE,
+  type AdminClientMessage,
+  AdminClientMessageSchema,
+  type AdminCommandMessage,
+  type AdminServerMessage,
+  type AdminSnapshotMessage,
+  type AdminSubscribeMessage,
+  type Command,
+} from '@telehub/contracts';
+import type { Logger } from 'pino';
+import { type RawData, WebSocket } from 'ws';
+import type { HubConfig } from '../config/hub-config.js';
+import { LiveSubscription } from './live-subscription.js';
+
+/** A snapshot plus, per series, the time of its newest point (what live points must be newer than). */
+export interface SubscriptionSnapshot {
+  message: Omit<AdminSnapshotMessage, 'type' | 'id'>;
+  newest: ReadonlyMap<string, number>;
+}
+
+/** What a session needs from the hub; the channel passes these in, so the session knows nothing of Nest. */
+export interface AdminSessionServices {
+  config: HubConfig['adminChannel'];
+  nodeId: string;
+  logger: Logger;
+  verifyToken(token: string): Promise<boolean>;
+  snapshot(request: AdminSubscribeMessage): Promise<SubscriptionSnapshot>;
+  createCommand(message: AdminCommandMessage): Promise<Command>;
+  /** Adds the subscription to the channel's index (live points start buffering) or removes it. */
+  register(subscription: LiveSubscription, session: AdminSession): void;
+  unregister(subscription: LiveSubscription): void;
+}
+
+/** Thrown by services with a stable code the client sees in an `error` message. */
+export interface CodedError {
+  code: string;
+  message: string;
+}
+
+/**
+ * One admin WebSocket connection: authentication, its subscriptions, flushing their live points at their
+ * rate, and relaying events. Every message is one JSON object (libs/contracts/src/admin-protocol.ts).
+ */
+export class AdminSession {
+  private authenticated = false;
+  private alive = true;
+  private closed = false;
+  private readonly subscriptions = new Map<string, LiveSubscription>();
+  private readonly flushTimers = new Map<LiveSubscription, NodeJS.Timeout>();
+  /** Commands sent from this connection: their status is pushed here even without a subscription. */
+  private readonly ownCommands = new Set<string>();
+  private readonly authTimer: NodeJS.Timeout | undefined;
+  /** Since when more than TELEHUB_ADMIN_WS_MAX_BUFFER_BYTES have been waiting unsent; undefined: not backed up. */
+  private backedUpSince: number | undefined;
+
+  constructor(
+    private readonly websocket: WebSocket,
+    private readonly services: AdminSessionServices,
+    authenticatedByHeader: boolean,
+  ) {
+    websocket.on('message', (data, isBinary) => void this.onMessage(data, isBinary));
+    websocket.on('pong', () => {
+      this.alive = true;
+    });
+    websocket.on('error', (error) => services.logger.debug({ err: error }, 'admin WebSocket error'));
+    websocket.once('close', () => this.onClosed());
+    if (authenticatedByHeader) {
+      this.authenticate();
+    } else {
+      // Nothing but `auth` is accepted before authentication, and not for long.
+      this.authTimer = setTimeout(
+        () => this.close(ADMIN_CLOSE.authRequired, 'authentication timeout'),
+        services.config.authTimeoutMs,
+      );
+    }
+  }
+
+  get isAuthenticated(): boolean {
+    return this.authenticated && !this.closed;
+  }
+
+  /** Whether an event about `deviceId` goes to this connection. */
+  wantsEventsFor(deviceId: string | null): boolean {
+    if (!this.isAuthenticated) return false;
+    for (const subscription of this.subscriptions.values()) {
+      if (subscription.events && subscription.coversDevice(deviceId)) return true;
+    }
+    return false;
+  }
+
+  sentCommand(commandId: string): boolean {
+    return this.ownCommands.has(commandId);
+  }
+
+  send(message: AdminServerMessage): void {
+    if (this.closed || this.websocket.readyState !== WebSocket.OPEN) return;
+    if (this.isStalled()) {
+      this.close(1013, 'client stopped reading');
+      return;
+    }
+    this.websocket.send(JSON.stringify(message));
+  }
+
+  /** Points were added to `subscription`: send them now, or when its rate allows, or newest-only if lagging. */
+  schedule(subscription: LiveSubscription): void {
+    if (!subscription.isLive || this.flushTimers.has(subscription)) return;
+    const wait = subscription.lastFlushAt + subscription.intervalMs - Date.now();
+    if (wait <= 0) {
+      this.flush(subscription);
+      return;
+    }
+    this.flushTimers.set(
+      subscription,
+      setTimeout(() => {
+        this.flushTimers.delete(subscription);
+        this.flush(subscription);
+      }, wait),
+    );
+  }
+
+  /** WebSocket ping (RFC 6455 §5.5.2); a connection that did not answer the previous one is dead. */
+  heartbeat(): void {
+    if (this.closed) return;
+    if (!this.alive) {
+      this.websocket.terminate();
+      return;
+    }
+    this.alive = false;
+    this.websocket.ping();
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.websocket.close(code, reason);
+    this.onClosed();
+  }
+
+  /**
+   * A client may fall behind for a while (a big snapshot, a slow link): its points are thinned meanwhile. One
+   * that stays behind for TELEHUB_ADMIN_WS_STALL_TIMEOUT_MS is not reading at all and would only hold memory.
+   */
+  private isStalled(now = Date.now()): boolean {
+    if (this.websocket.bufferedAmount <= this.services.config.maxBufferBytes) {
+      this.backedUpSince = undefined;
+      return false;
+    }
+    this.backedUpSince ??= now;
+    return now - this.backedUpSince > this.services.config.stallTimeoutMs;
+  }
+
+  private flush(subscription: LiveSubscription): void {
+    if (this.closed || !this.subscriptions.has(subscription.id) || !subscription.hasPending) return;
+    if (this.isStalled()) {
+      this.close(1013, 'client stopped reading');
+      return;
+    }
+    if (this.backedUpSince !== undefined) {
+      // The client is behind: keep only the newest points and look again after one interval.
+      subscription.keepNewestOnly();
+      subscription.lastFlushAt = Date.now();
+      this.schedule(subscription);
+      return;
+    }
+    const { series, dropped } = subscription.take(Date.now());
+    if (dropped > 0) this.send({ type: 'lagged', id: subscription.id, dropped });
+    if (series.length > 0) this.send({ type: 'points', id: subscription.id, series });
+  }
+
+  private async onMessage(data: RawData, isBinary: boolean): Promise<void> {
+    this.alive = true;
+    const message = this.parse(data, isBinary);
+    if (!message) return;
+    if (!this.authenticated) {
+      if (message.type !== 'auth') {
+        this.close(ADMIN_CLOSE.authRequired, 'authenticate first: {"type":"auth","token":"…"}');
+        return;
+      }
+      if (await this.services.verifyToken(message.token)) this.authenticate();
+      else this.close(ADMIN_CLOSE.authFailed, 'invalid admin token');
+      return;
+    }
+    try {
+      await this.handle(message);
+    } catch (error) {
+      const coded = error as Partial<CodedError>;
+      const id = 'id' in message ? message.id : 'ref' in message ? message.ref : undefined;
+      this.services.logger.debug({ err: error, type: message.type }, 'admin channel request failed');
+      this.send({
+        type: 'error',
+        ...(id === undefined ? {} : { id }),
+        code: coded.code ?? 'internal_error',
+        message: coded.message ?? 'the hub could not do this',
+      });
+    }
+  }
+
+  private async handle(message: AdminClientMessage): Promise<void> {
+    switch (message.type) {
+      case 'auth':
+        return; // already authenticated: harmless
+      case 'ping':
+        this.send({ type: 'pong', ...(message.ref === undefined ? {} : { ref: message.ref }), at: Date.now() });
+        return;
+      case 'subscribe':
+        return this.subscribe(message);
+      case 'unsubscribe':
+        this.unsubscribe(message.id);
+        this.send({ type: 'unsubscribed', id: message.id });
+        return;
+      case 'command': {
+        const command = await this.services.createCommand(message);
+        this.ownCommands.add(command.id);
+        this.send({
+          type: 'command_created',
+          ...(message.ref === undefined ? {} : { ref: message.ref }),
+          command,
+        });
+        return;
+      }
+    }
+  }
+
+  private async subscribe(message: AdminSubscribeMessage): Promise<void> {
+    const { config } = this.services;
+    // Reusing an id replaces that subscription.
+    this.unsubscribe(message.id);
+    if (this.subscriptions.size >= config.maxSubscriptions) {
+      throw coded(
+        'too_many_subscriptions',
+        `at most ${config.maxSubscriptions} subscriptions per connection (TELEHUB_ADMIN_WS_MAX_SUBSCRIPTIONS)`,
+      );
+    }
+    const rate = Math.min(message.maxRate ?? config.defaultRate, config.maxRate);
+    const subscription = new LiveSubscription({
+      id: message.id,
+      devices: message.devices === '*' ? undefined : new Set(message.devices),
+      metrics: message.metrics === '*' ? undefined : new Set(message.metrics),
+      events: message.events ?? true,
+      intervalMs: 1000 / rate,
+      maxPendingPoints: config.maxPendingPoints,
+    });
+    // Registered before the history is read, so nothing committed meanwhile is missed (see LiveSubscription).
+    this.subscriptions.set(message.id, subscription);
+    this.services.register(subscription, this);
+    let snapshot: SubscriptionSnapshot;
+    try {
+      snapshot = await this.services.snapshot(message);
+    } catch (error) {
+      this.unsubscribe(message.id);
+      throw error;
+    }
+    if (this.subscriptions.get(message.id) !== subscription) return; // replaced or unsubscribed meanwhile
+    this.send({ type: 'snapshot', id: message.id, ...snapshot.message });
+    subscription.goLive(snapshot.newest);
+    this.schedule(subscription);
+  }
+
+  private unsubscribe(id: string): void {
+    const subscription = this.subscriptions.get(id);
+    if (!subscription) return;
+    this.subscriptions.delete(id);
+    clearTimeout(this.flushTimers.get(subscription));
+    this.flushTimers.delete(subscription);
+    this.services.unregister(subscription);
+  }
+
+  private authenticate(): void {
+    clearTimeout(this.authTimer);
+    this.authenticated = true;
+    this.send({ type: 'auth_ok', node: this.services.nodeId, defaultRate: this.services.config.defaultRate });
+  }
+
+  private parse(data: RawData, isBinary: boolean): AdminClientMessage | undefined {
+    if (isBinary) {
+      this.close(ADMIN_CLOSE.protocolError, 'send JSON in text frames');
+      return undefined;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data as ArrayBuffer).toString());
+    } catch {
+      this.reject('invalid_json', 'a message is one JSON object');
+      return undefined;
+    }
+    const parsed = AdminClientMessageSchema.safeParse(json);
+    if (parsed.success) return parsed.data;
+    const id = (json as { id?: unknown; ref?: unknown } | null)?.id ?? (json as { ref?: unknown } | null)?.ref;
+    const detail = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'message'}: ${issue.message}`);
+    this.reject('invalid_message', detail.join('; '), typeof id === 'string' ? id : undefined);
+    return undefined;
+  }
+
+  /** Before authentication a bad message closes the connection; after, it is answered with an error. */
+  private reject(code: string, message: string, id?: string): void {
+    if (!this.authenticated) {
+      this.close(ADMIN_CLOSE.authRequired, 'authenticate first: {"type":"auth","token":"…"}');
+      return;
+    }
+    this.send({ type: 'error', ...(id === undefined ? {} : { id }), code, message });
+  }
+
+  private onClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.authTimer);
+    for (const id of [...this.subscriptions.keys()]) this.unsubscribe(id);
+  }
+}
+
+export function coded(code: string, message: string): CodedError & Error {
+  return Object.assign(new Error(message), { code });
+}

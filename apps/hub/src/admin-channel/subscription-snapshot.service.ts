@@ -1,0 +1,70 @@
+import { Injectable } from '@nestjs/common';
+import type { AdminSubscribeMessage } from '@telehub/contracts';
+import { ApiError } from '../common/api-error.js';
+import { TelemetryHistoryService } from '../telemetry/telemetry-history.service.js';
+import { parseTime } from '../telemetry/time-range.js';
+import { coded, type SubscriptionSnapshot } from './admin-session.js';
+import { newestKey } from './live-subscription.js';
+
+/**
+ * The snapshot ends a little in the future: a device whose clock runs ahead still has its newest points in
+ * the snapshot rather than in neither snapshot nor live.
+ */
+const CLOCK_SKEW_MS = 60_000;
+
+/**
+ * A subscription's history: bucketed like the history API, read in one repeatable-read snapshot together
+ * with each series' newest row time (TelemetryHistoryRepository), which is where its live points start.
+ */
+@Injectable()
+export class SubscriptionSnapshotService {
+  constructor(private readonly history: TelemetryHistoryService) {}
+
+  async snapshot(request: AdminSubscribeMessage, now = Date.now()): Promise<SubscriptionSnapshot> {
+    const agg = request.agg ?? 'avg';
+    if (request.history === undefined) {
+      // Live only: everything committed since the subscription was registered is newer than its (empty) snapshot.
+      return {
+        message: { watermark: now, from: now, to: now, bucket: 'raw', bucketMs: 0, agg, series: [] },
+        newest: new Map(),
+      };
+    }
+    if (request.devices === '*') {
+      throw coded('history_needs_devices', 'history is for named devices; a "*" subscription is live only');
+    }
+    const from = parseTime(request.history, now);
+    if (!from.ok) throw coded('invalid_time', `history: ${from.message}`);
+    try {
+      const result = await this.history.query({
+        deviceIds: request.devices,
+        metrics: request.metrics,
+        from: new Date(from.ms),
+        to: new Date(now + CLOCK_SKEW_MS),
+        bucket: request.bucket,
+        agg,
+      });
+      const newest = new Map<string, number>();
+      let watermark: number | undefined;
+      for (const series of result.series) {
+        if (series.newest === null) continue;
+        newest.set(newestKey(series.deviceId, series.metric), series.newest);
+        watermark = Math.max(watermark ?? series.newest, series.newest);
+      }
+      return {
+        message: {
+          watermark: watermark ?? now,
+          from: result.from,
+          to: result.to,
+          bucket: result.bucket,
+          bucketMs: result.bucketMs,
+          agg: result.agg,
+          series: result.series.map(({ deviceId, metric, times, values }) => ({ deviceId, metric, times, values })),
+        },
+        newest,
+      };
+    } catch (error) {
+      if (error instanceof ApiError) throw coded(error.code, error.detail ?? error.title);
+      throw error;
+    }
+  }
+}
