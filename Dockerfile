@@ -17,19 +17,17 @@ WORKDIR /app
 # Do not let @scarf/scarf (pulled in by swagger-ui-dist) send install analytics.
 ENV SCARF_ANALYTICS=false
 
-# Copy only the manifests first so the `npm ci` layer stays cached until they change.
+# Copy only the manifests first so the install layer stays cached until they change. `npm install`, not
+# `npm ci`, as in the README: the lock file cannot list every platform's optional binaries (biome, swc).
 COPY package.json package-lock.json ./
-RUN npm ci
+RUN npm install --no-audit --no-fund
 
 COPY . .
 
-# `npm run build` compiles apps/hub/src and libs/ with SWC into dist/.
-# `build:admin` (Vite -> apps/admin/dist) is skipped while the script doesn't exist.
-# The `mkdir -p` makes sure apps/admin/dist exists, even if empty, so the
-# COPY --from=build below never fails.
+# `npm run build` compiles the hub and libs/ with SWC into dist/; `build:admin` builds the dashboard with Vite
+# into apps/admin/dist.
 RUN npm run build \
- && npm run build:admin --if-present \
- && mkdir -p apps/admin/dist
+ && npm run build:admin
 
 ############################
 # Runtime stage: production dependencies and compiled output only
@@ -46,7 +44,7 @@ WORKDIR /app
 # still gets installed (embedded-postgres is a regular dependency). It is unused
 # here because DATABASE_URL is always set.
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev \
+RUN npm install --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
 # Application files stay owned by root, so the `node` user can read them but not
@@ -54,7 +52,7 @@ RUN npm ci --omit=dev \
 COPY --from=build /app/dist ./dist
 # The migration runner reads the SQL files relative to the working directory (/app).
 COPY --from=build /app/migrations ./migrations
-# Dashboard assets. The folder may be empty until the admin app exists.
+# The dashboard's built assets (the hub serves them at /).
 COPY --from=build /app/apps/admin/dist ./apps/admin/dist
 
 # The writable data directory belongs to the unprivileged `node` user from the

@@ -1,0 +1,88 @@
+import type { Device } from '@telehub/contracts';
+import { useEffect, useState } from 'preact/hooks';
+import { DevicesIcon } from '../../components/icons.js';
+import { Labels } from '../../components/labels.js';
+import { RelativeTime } from '../../components/relative-time.js';
+import { StatusDot } from '../../components/status-dot.js';
+import { useHub } from '../../state/hub-context.js';
+import { withPresence } from '../../state/presence-cache.js';
+import { href } from '../../state/router.js';
+import { useStore } from '../../state/store.js';
+
+/** Devices the overview lists: the most recently seen ones. */
+const SHOWN = 6;
+/** The device page they are picked from. */
+const PAGE = 500;
+
+function bySeen(a: Device, b: Device): number {
+  return Number(b.online) - Number(a.online) || (b.lastSeenAt ?? '').localeCompare(a.lastSeenAt ?? '');
+}
+
+/** The devices seen most recently, with their online dot moving live. */
+export function ActiveDevices() {
+  const { api, socket, directory, presence } = useHub();
+  const connections = useStore(socket.connections);
+  const presenceChanges = useStore(presence.latest);
+  const [devices, setDevices] = useState<Device[] | null>(null);
+  const [total, setTotal] = useState(0);
+
+  // Again after a reconnect (`connections`): presence may have moved meanwhile.
+  useEffect(() => {
+    let cancelled = false;
+    api
+      .listDevices({ limit: PAGE })
+      .then((page) => {
+        if (cancelled) return;
+        directory.remember(page.items);
+        setTotal(page.items.length);
+        setDevices(page.items.sort(bySeen).slice(0, SHOWN));
+      })
+      .catch(() => undefined);
+    return () => {
+      cancelled = true;
+    };
+  }, [api, directory, connections]);
+
+  return (
+    <section class="card">
+      <header class="card-header">
+        <div>
+          <h2>
+            <DevicesIcon size={16} /> Recently active
+          </h2>
+          <p class="card-subtitle">The devices seen last</p>
+        </div>
+        <a class="button button-small" href={href({ page: 'devices' })}>
+          All devices{total > 0 ? ` (${total}${total === PAGE ? '+' : ''})` : ''}
+        </a>
+      </header>
+      {devices === null ? null : devices.length === 0 ? (
+        <p class="empty-note">
+          No devices yet. <a href={href({ page: 'devices' })}>Create one</a> to get a token and a snippet that sends
+          telemetry.
+        </p>
+      ) : (
+        <ul class="active-devices">
+          {devices
+            .map((device) => withPresence(device, presenceChanges.get(device.id)))
+            .map((device) => (
+              <li key={device.id}>
+                <a class="active-device" href={href({ page: 'device', id: device.id })}>
+                  <StatusDot online={device.online} disabled={device.disabled} />
+                  <span class="active-device-name">{device.name}</span>
+                  <Labels labels={device.labels} max={2} />
+                  <span class="active-device-seen">
+                    {device.online ? (
+                      <span class="online-text">online</span>
+                    ) : (
+                      <RelativeTime time={device.lastSeenAt} fallback="never seen" />
+                    )}
+                  </span>
+                </a>
+              </li>
+            ))}
+        </ul>
+      )}
+    </section>
+  );
+}

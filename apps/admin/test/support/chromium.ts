@@ -1,0 +1,46 @@
+import { type Browser, chromium, type Page } from 'playwright-core';
+
+/** Debian's Chromium; playwright-core drives it over CDP (no browser download). */
+export const CHROMIUM_PATH = process.env.TELEHUB_CHROMIUM ?? '/usr/bin/chromium';
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({
+    executablePath: CHROMIUM_PATH,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/**
+ * Every error the page logs or throws. Network errors are expected only while the test has the hub down on
+ * purpose: call `expectNetworkErrors(true)` for that window, and they are set aside instead of counted.
+ */
+export function watchConsole(page: Page) {
+  const errors: string[] = [];
+  const expectedNetworkErrors: string[] = [];
+  let networkDown = false;
+  const networkError =
+    /net::ERR_CONNECTION_(REFUSED|RESET|CLOSED)|WebSocket connection to .* failed|Failed to load resource/;
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    const text = message.text();
+    if (networkDown && networkError.test(text)) expectedNetworkErrors.push(text);
+    else errors.push(`console: ${text}`);
+  });
+  page.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
+  return {
+    errors,
+    expectedNetworkErrors,
+    expectNetworkErrors(down: boolean) {
+      networkDown = down;
+    },
+  };
+}
