@@ -34,7 +34,8 @@ export const AdminSubscribeMessageSchema = z.object({
   /** Chosen by the client; names the subscription in every message about it. Reusing an id replaces it. */
   id: z.string().min(1).max(100),
   devices: z.union([z.literal('*'), z.array(z.string().uuid()).min(1).max(1000)]),
-  metrics: z.union([z.literal('*'), z.array(z.string().min(1).max(200)).min(1).max(100)]),
+  /** An empty list: no telemetry, only the events of the devices (presence, state, device events, commands). */
+  metrics: z.union([z.literal('*'), z.array(z.string().min(1).max(200)).max(100)]),
   /** How far back the snapshot goes; omitted: no history, live only (the snapshot is then empty). */
   history: relativeOrAbsoluteTime.optional(),
   /** The snapshot's bucket ("raw", "10s", "1m", …); chosen for about 1,000 points per series when omitted. */

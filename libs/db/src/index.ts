@@ -14,4 +14,5 @@ export * from './repositories/telemetry.repository.js';
 export * from './repositories/telemetry-history.repository.js';
 export * from './retention.js';
 export * from './schema/index.js';
+export * from './snapshot-visibility.js';
 export * from './uuid-v7.js';

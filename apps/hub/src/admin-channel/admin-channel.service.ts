@@ -71,7 +71,7 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
   onApplicationBootstrap(): void {
     const events = this.hubEvents;
     this.unsubscribeEvents.push(
-      events.on('telemetry', (event) => this.onTelemetry(event.batch)),
+      events.on('telemetry', (event) => this.onTelemetry(event.batch, event.xid)),
       events.on('presence', (event) => this.relay(event.deviceId, { ...event, type: 'presence' })),
       events.on('state', (event) => this.relay(event.deviceId, { ...event, type: 'state' })),
       events.on('device_event', (event) => this.relay(event.deviceId, { ...event, type: 'device_event' })),
@@ -144,8 +144,18 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
   }
 
   /** One committed batch: each row goes to the subscriptions of its device, then each touched one is scheduled. */
-  private onTelemetry(batch: TelemetryBatch): void {
+  private onTelemetry(batch: TelemetryBatch, xid: string | undefined): void {
     if (this.owners.size === 0) return;
+    // Per subscription, once per batch: is this batch live for it, or already in its snapshot?
+    const live = new Map<LiveSubscription, boolean>();
+    const accepts = (subscription: LiveSubscription) => {
+      let accepted = live.get(subscription);
+      if (accepted === undefined) {
+        accepted = subscription.acceptsBatch(xid);
+        live.set(subscription, accepted);
+      }
+      return accepted;
+    };
     const touched = new Set<LiveSubscription>();
     const { times, deviceIds, metrics, values } = batch;
     for (let index = 0; index < times.length; index += 1) {
@@ -155,11 +165,10 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
       const metric = metrics[index] as string;
       const time = times[index] as number;
       const value = values[index] as number;
-      for (const subscription of subscriptions ?? []) {
-        if (subscription.add(deviceId, metric, time, value)) touched.add(subscription);
-      }
-      for (const subscription of this.allDevices) {
-        if (subscription.add(deviceId, metric, time, value)) touched.add(subscription);
+      for (const group of [subscriptions, this.allDevices]) {
+        for (const subscription of group ?? []) {
+          if (accepts(subscription) && subscription.add(deviceId, metric, time, value, xid)) touched.add(subscription);
+        }
       }
     }
     for (const subscription of touched) this.owners.get(subscription)?.schedule(subscription);

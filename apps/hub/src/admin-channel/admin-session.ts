@@ -11,12 +11,12 @@ import {
 import type { Logger } from 'pino';
 import { type RawData, WebSocket } from 'ws';
 import type { HubConfig } from '../config/hub-config.js';
-import { LiveSubscription } from './live-subscription.js';
+import { LiveSubscription, type SnapshotMembership } from './live-subscription.js';
 
-/** A snapshot plus, per series, the time of its newest point (what live points must be newer than). */
+/** A snapshot message, and which committed batches (by transaction id) the snapshot includes. */
 export interface SubscriptionSnapshot {
   message: Omit<AdminSnapshotMessage, 'type' | 'id'>;
-  newest: ReadonlyMap<string, number>;
+  includedInSnapshot: SnapshotMembership;
 }
 
 /** What a session needs from the hub; the channel passes these in, so the session knows nothing of Nest. */
@@ -252,7 +252,7 @@ export class AdminSession {
     }
     if (this.subscriptions.get(message.id) !== subscription) return; // replaced or unsubscribed meanwhile
     this.send({ type: 'snapshot', id: message.id, ...snapshot.message });
-    subscription.goLive(snapshot.newest);
+    subscription.goLive(snapshot.includedInSnapshot);
     this.schedule(subscription);
   }
 

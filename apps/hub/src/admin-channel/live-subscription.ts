@@ -22,16 +22,28 @@ export interface Flush {
 
 type PendingSeries = AdminSeries;
 
+interface BufferedPoint {
+  deviceId: string;
+  metric: string;
+  time: number;
+  value: number;
+  xid: string | undefined;
+}
+
+/** Whether the batch committed by this transaction is in the subscription's snapshot. */
+export type SnapshotMembership = (xid: string) => boolean;
+
 const seriesKey = (deviceId: string, metric: string) => `${deviceId}\u0000${metric}`;
 
 /**
  * One admin subscription's live points: filtered, gathered between flushes, coalesced to the subscription's
  * rate, and joined to its snapshot without gap or duplicate.
  *
- * Until the snapshot is sent the subscription is *buffering*: every matching committed point is kept. The
- * snapshot then names, per series, the newest time it includes; buffered and later points are passed on only
- * when strictly newer, so a point is either in the snapshot or live, never both and never neither (for a series
- * whose points arrive in time order, which is what devices send; a backfilled older point shows in history).
+ * Until the snapshot is read the subscription is *buffering*: every matching committed point is kept with the
+ * id of the transaction that committed it. The snapshot's reader then says which transactions it saw
+ * (`includedInSnapshot`); a point is passed on live only when its transaction was not among them, before or
+ * after going live. So every committed point is in the snapshot or live, never both and never neither, whatever
+ * the order batches commit in or the times devices give their points.
  *
  * No timers or sockets here: the session decides when to flush (rate and socket back-pressure).
  */
@@ -42,7 +54,8 @@ export class LiveSubscription {
   private readonly devices: ReadonlySet<string> | undefined;
   private readonly metrics: ReadonlySet<string> | undefined;
   private readonly maxPendingPoints: number;
-  private watermarks: ReadonlyMap<string, number> | undefined;
+  private includedInSnapshot: SnapshotMembership | undefined;
+  private buffered: BufferedPoint[] = [];
   private pending = new Map<string, PendingSeries>();
   private pendingPoints = 0;
   private dropped = 0;
@@ -59,7 +72,7 @@ export class LiveSubscription {
   }
 
   get isLive(): boolean {
-    return this.watermarks !== undefined;
+    return this.includedInSnapshot !== undefined;
   }
 
   get hasPending(): boolean {
@@ -79,11 +92,45 @@ export class LiveSubscription {
     return this.metrics === undefined || this.metrics.has(metric);
   }
 
-  /** A committed point of a covered device; returns whether it was kept. */
-  add(deviceId: string, metric: string, time: number, value: number): boolean {
+  /** Whether points committed by `xid` are live for this subscription: not in its snapshot (asked once a batch). */
+  acceptsBatch(xid: string | undefined): boolean {
+    if (this.includedInSnapshot === undefined || xid === undefined) return true;
+    return !this.includedInSnapshot(xid);
+  }
+
+  /** A committed point of a covered device, from a batch acceptsBatch() let through; returns whether it was kept. */
+  add(deviceId: string, metric: string, time: number, value: number, xid?: string): boolean {
     if (!this.coversMetric(metric)) return false;
+    if (this.includedInSnapshot === undefined) {
+      this.buffered.push({ deviceId, metric, time, value, xid });
+      // The snapshot query is slow or the fleet busy: keep the newest, count the rest as lag.
+      if (this.buffered.length > this.maxPendingPoints) {
+        this.buffered.shift();
+        this.dropped += 1;
+      }
+      return true;
+    }
+    this.push(deviceId, metric, time, value);
+    return true;
+  }
+
+  /** The snapshot was read: buffered points it did not include become live. */
+  goLive(includedInSnapshot: SnapshotMembership): void {
+    this.includedInSnapshot = includedInSnapshot;
+    const decided = new Map<string | undefined, boolean>();
+    for (const point of this.buffered) {
+      let live = decided.get(point.xid);
+      if (live === undefined) {
+        live = this.acceptsBatch(point.xid);
+        decided.set(point.xid, live);
+      }
+      if (live) this.push(point.deviceId, point.metric, point.time, point.value);
+    }
+    this.buffered = [];
+  }
+
+  private push(deviceId: string, metric: string, time: number, value: number): void {
     const key = seriesKey(deviceId, metric);
-    if (this.watermarks !== undefined && time <= (this.watermarks.get(key) ?? Number.NEGATIVE_INFINITY)) return false;
     let series = this.pending.get(key);
     if (!series) {
       series = { deviceId, metric, times: [], values: [] };
@@ -93,25 +140,6 @@ export class LiveSubscription {
     series.values.push(value);
     this.pendingPoints += 1;
     if (this.pendingPoints > this.maxPendingPoints) this.keepNewestOnly();
-    return true;
-  }
-
-  /**
-   * The snapshot went out: `newest` holds, per series it included, the time of its newest point. Buffered
-   * points not newer than that are in the snapshot already and are dropped here, without counting as lag.
-   */
-  goLive(newest: ReadonlyMap<string, number>): void {
-    this.watermarks = newest;
-    for (const [key, series] of this.pending) {
-      const mark = newest.get(key);
-      if (mark === undefined) continue;
-      const keep = series.times.map((time) => time > mark);
-      const before = series.times.length;
-      series.times = series.times.filter((_, index) => keep[index]);
-      series.values = series.values.filter((_, index) => keep[index]);
-      this.pendingPoints -= before - series.times.length;
-      if (series.times.length === 0) this.pending.delete(key);
-    }
   }
 
   /**
@@ -143,8 +171,4 @@ export class LiveSubscription {
     this.lastFlushAt = now;
     return flush;
   }
-}
-
-export function newestKey(deviceId: string, metric: string): string {
-  return seriesKey(deviceId, metric);
 }

@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { AdminSubscribeMessage } from '@telehub/contracts';
+import { committedBefore, parseSnapshot } from '@telehub/db';
 import { ApiError } from '../common/api-error.js';
 import { TelemetryHistoryService } from '../telemetry/telemetry-history.service.js';
 import { parseTime } from '../telemetry/time-range.js';
 import { coded, type SubscriptionSnapshot } from './admin-session.js';
-import { newestKey } from './live-subscription.js';
 
 /**
  * The snapshot ends a little in the future: a device whose clock runs ahead still has its newest points in
@@ -13,8 +13,8 @@ import { newestKey } from './live-subscription.js';
 const CLOCK_SKEW_MS = 60_000;
 
 /**
- * A subscription's history: bucketed like the history API, read in one repeatable-read snapshot together
- * with each series' newest row time (TelemetryHistoryRepository), which is where its live points start.
+ * A subscription's history: bucketed like the history API, read in one repeatable-read snapshot. The snapshot
+ * itself comes back too, so each committed batch can be told apart: in the history, or live.
  */
 @Injectable()
 export class SubscriptionSnapshotService {
@@ -22,11 +22,12 @@ export class SubscriptionSnapshotService {
 
   async snapshot(request: AdminSubscribeMessage, now = Date.now()): Promise<SubscriptionSnapshot> {
     const agg = request.agg ?? 'avg';
-    if (request.history === undefined) {
-      // Live only: everything committed since the subscription was registered is newer than its (empty) snapshot.
+    if (request.history === undefined || (request.metrics !== '*' && request.metrics.length === 0)) {
+      // Live only (or events only): everything committed since the subscription was registered is newer than
+      // its (empty) snapshot.
       return {
         message: { watermark: now, from: now, to: now, bucket: 'raw', bucketMs: 0, agg, series: [] },
-        newest: new Map(),
+        includedInSnapshot: () => false,
       };
     }
     if (request.devices === '*') {
@@ -34,6 +35,7 @@ export class SubscriptionSnapshotService {
     }
     const from = parseTime(request.history, now);
     if (!from.ok) throw coded('invalid_time', `history: ${from.message}`);
+    let snapshotText: string | undefined;
     try {
       const result = await this.history.query({
         deviceIds: request.devices,
@@ -42,13 +44,14 @@ export class SubscriptionSnapshotService {
         to: new Date(now + CLOCK_SKEW_MS),
         bucket: request.bucket,
         agg,
+        onSnapshot: (text) => {
+          snapshotText = text;
+        },
       });
-      const newest = new Map<string, number>();
+      const snapshot = parseSnapshot(snapshotText!);
       let watermark: number | undefined;
       for (const series of result.series) {
-        if (series.newest === null) continue;
-        newest.set(newestKey(series.deviceId, series.metric), series.newest);
-        watermark = Math.max(watermark ?? series.newest, series.newest);
+        if (series.newest !== null) watermark = Math.max(watermark ?? series.newest, series.newest);
       }
       return {
         message: {
@@ -60,7 +63,7 @@ export class SubscriptionSnapshotService {
           agg: result.agg,
           series: result.series.map(({ deviceId, metric, times, values }) => ({ deviceId, metric, times, values })),
         },
-        newest,
+        includedInSnapshot: (xid) => committedBefore(BigInt(xid), snapshot),
       };
     } catch (error) {
       if (error instanceof ApiError) throw coded(error.code, error.detail ?? error.title);

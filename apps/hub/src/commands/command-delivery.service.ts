@@ -105,6 +105,10 @@ export class CommandDeliveryService implements OnApplicationBootstrap, OnModuleD
   private onNotice(notice: CommandNotice): void {
     this.metrics.commandTransitions.inc({ status: notice.status });
     this.hubEvents.emit({ type: 'command', ...notice });
+    // The transition's device_events row was written by the statement that made it; this is its live copy.
+    const detail = { commandId: notice.id, name: notice.name, ...(notice.error ? { error: notice.error } : {}) };
+    const eventType = `command_${notice.status}`;
+    this.hubEvents.emit({ type: 'device_event', deviceId: notice.deviceId, eventType, detail, at: notice.at });
     if (notice.status === 'queued') this.deliver(notice.deviceId);
   }
 

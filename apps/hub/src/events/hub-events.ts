@@ -13,6 +13,8 @@ export type HubEvent =
       committedAt: number;
       /** Device messages whose last rows are in this batch (for message rates); rows are `batch.times.length`. */
       messages?: number;
+      /** The committing transaction's id (xid8, as text): tells whether a snapshot read includes this batch. */
+      xid?: string;
     }
   | { type: 'presence'; deviceId: string; online: boolean; transport: string; reason?: string; at: number }
   | { type: 'state'; deviceId: string; state: Record<string, unknown>; updatedAt: number }

@@ -42,9 +42,9 @@ export class IngestService {
   ) {
     this.writer = new TelemetryWriter(config.ingest, {
       writeBatch: (batch, latest) => telemetry.insertBatchWithLatest(batch, latest),
-      onCommitted: (batch, committedAt, messages) => {
+      onCommitted: (batch, committedAt, messages, xid) => {
         metrics.rowsWritten.inc(batch.times.length);
-        hubEvents.emit({ type: 'telemetry', batch, committedAt, messages });
+        hubEvents.emit({ type: 'telemetry', batch, committedAt, messages, xid });
       },
       onPressure: (high) => {
         if (high) metrics.backPressurePauses.inc();

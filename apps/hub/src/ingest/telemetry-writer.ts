@@ -23,12 +23,12 @@ export interface TelemetryWriterOptions {
 
 export interface TelemetryWriterHooks {
   /** The hub passes TelemetryRepository.insertBatchWithLatest. */
-  writeBatch(batch: TelemetryBatch, latest: TelemetryBatch): Promise<void>;
+  writeBatch(batch: TelemetryBatch, latest: TelemetryBatch): Promise<string | undefined | void>;
   /**
    * After commit, once per batch, its rows in arrival order (feeds live dashboards). Do not modify it.
    * `messages`: the write() calls whose last rows are in this batch (a split write counts once, in its last batch).
    */
-  onCommitted?(batch: TelemetryBatch, committedAt: number, messages: number): void;
+  onCommitted?(batch: TelemetryBatch, committedAt: number, messages: number, xid: string | undefined): void;
   /** Only on transitions. */
   onPressure?(high: boolean): void;
   /** Per committed batch: its rows and how long the successful writeBatch call took. */
@@ -232,19 +232,19 @@ export class TelemetryWriter {
     this.retryDue = false;
     batch.latest ??= newestPerMetric(batch.data);
     const started = performance.now();
-    let written: Promise<void>;
+    let written: Promise<string | undefined | void>;
     try {
       written = this.hooks.writeBatch(batch.data, batch.latest);
     } catch (error) {
       written = Promise.reject(error);
     }
     written.then(
-      () => this.committed(batch, performance.now() - started),
+      (xid) => this.committed(batch, performance.now() - started, xid ?? undefined),
       (error: unknown) => this.failed(batch, error),
     );
   }
 
-  private committed(batch: Batch, durationMs: number): void {
+  private committed(batch: Batch, durationMs: number, xid: string | undefined): void {
     this.inflight.delete(batch);
     const rows = batch.rows;
     this.uncommitted -= rows;
@@ -256,7 +256,7 @@ export class TelemetryWriter {
     const { onCommitted, onFlush } = this.hooks;
     if (onCommitted) {
       const committedAt = Date.now();
-      this.safely('onCommitted', () => onCommitted(batch.data, committedAt, batch.messages));
+      this.safely('onCommitted', () => onCommitted(batch.data, committedAt, batch.messages, xid));
     }
     if (onFlush) this.safely('onFlush', () => onFlush(rows, durationMs));
     this.updatePressure();

@@ -5,6 +5,7 @@ import {
   type HistoryAgg,
   type HistoryRow,
   type HistorySeries,
+  type SnapshotListener,
   TelemetryHistoryRepository,
   wholeBucketRange,
 } from '@telehub/db';
@@ -26,6 +27,8 @@ export interface HistoryRequest {
   bucket?: string;
   /** Default avg; ignored for raw. */
   agg?: HistoryAgg;
+  /** Told the database snapshot the figures were read in (see SnapshotListener). */
+  onSnapshot?: SnapshotListener;
 }
 
 export interface HistoryResult {
@@ -88,13 +91,13 @@ export class TelemetryHistoryService {
     const range = { deviceIds: request.deviceIds, metrics: request.metrics, fromMs, toMs };
 
     if (bucket === 'raw') {
-      const series = await this.history.raw({ ...range, rowsPerSeries: this.maxPoints + 1 });
+      const series = await this.history.raw({ ...range, rowsPerSeries: this.maxPoints + 1 }, request.onSnapshot);
       const overfull = series.find((item) => item.times.length > this.maxPoints);
       if (overfull) throw this.tooManyRawPoints(overfull.metric, rangeMs);
       return { from: fromMs, to: toMs, bucket: 'raw', bucketMs: 0, agg, series: this.inOrder(series, request) };
     }
     const whole = wholeBucketRange(fromMs, toMs, bucket.ms);
-    const series = await this.history.bucketed({ ...range, bucketMs: bucket.ms, agg });
+    const series = await this.history.bucketed({ ...range, bucketMs: bucket.ms, agg }, request.onSnapshot);
     return {
       from: whole.fromMs,
       to: whole.toMs,

@@ -78,6 +78,18 @@ export function wholeBucketRange(fromMs: number, toMs: number, bucketMs: number)
 /** The pool or a transaction: either runs a statement. */
 type Runner = Sql | TransactionSql;
 
+/**
+ * Told the snapshot (`pg_current_snapshot()`, "xmin:xmax:xip,…") a history read saw: with the transaction id
+ * of a committed batch (TelemetryRepository.insertBatchWithLatest) it tells whether the read includes it.
+ */
+export type SnapshotListener = (snapshot: string) => void;
+
+/** The first statement of a repeatable-read transaction fixes its snapshot: this one reports it. */
+async function currentSnapshot(tx: Sql | TransactionSql): Promise<string> {
+  const [row] = await tx<{ snapshot: string }[]>`SELECT pg_current_snapshot()::text AS snapshot`;
+  return row!.snapshot;
+}
+
 interface SeriesRow extends Row {
   device_id: string;
   metric: string;
@@ -113,9 +125,10 @@ export class TelemetryHistoryRepository {
    * range widened to whole buckets. Read in one repeatable-read snapshot with each series' newest row time,
    * so that time names exactly what the figures include.
    */
-  async bucketed(query: BucketedHistoryQuery): Promise<HistorySeries[]> {
+  async bucketed(query: BucketedHistoryQuery, onSnapshot?: SnapshotListener): Promise<HistorySeries[]> {
     const range = { ...query, ...wholeBucketRange(query.fromMs, query.toMs, query.bucketMs) };
     return this.client.sql.begin('ISOLATION LEVEL REPEATABLE READ READ ONLY', async (tx) => {
+      if (onSnapshot) onSnapshot(await currentSnapshot(tx));
       const series = toSeries(await this.bucketedStatement(tx, range));
       await this.fillNewest(tx, series, range);
       return series;
@@ -136,8 +149,9 @@ export class TelemetryHistoryRepository {
    * Raw rows, oldest first, at most `rowsPerSeries` per series, one series per (device, metric): for the
    * metrics named (empty series included) or, for '*', those with rows in the range.
    */
-  async raw(query: RawHistoryQuery): Promise<HistorySeries[]> {
+  async raw(query: RawHistoryQuery, onSnapshot?: SnapshotListener): Promise<HistorySeries[]> {
     return this.client.sql.begin('ISOLATION LEVEL REPEATABLE READ READ ONLY', async (tx) => {
+      if (onSnapshot) onSnapshot(await currentSnapshot(tx));
       const keys =
         query.metrics === '*'
           ? await this.seriesInRange(tx, query)

@@ -40,21 +40,26 @@ export class TelemetryRepository {
    * one round trip commits both atomically. `latest` must hold each (device, metric) once (an upsert cannot
    * touch a row twice) and be sorted, so concurrent batches lock device_latest rows in the same order.
    */
-  async insertBatchWithLatest(batch: TelemetryBatch, latest: TelemetryBatch): Promise<void> {
-    if (batch.times.length === 0) return;
-    await this.client.sql`
+  async insertBatchWithLatest(batch: TelemetryBatch, latest: TelemetryBatch): Promise<string | undefined> {
+    if (batch.times.length === 0) return undefined;
+    // The statement answers with its transaction id, so whoever reads a snapshot can tell whether it includes
+    // this batch (pg_visible_in_snapshot): that is how the admin channel joins history to live points.
+    const [row] = await this.client.sql<{ xid: string }[]>`
       WITH inserted AS (
         INSERT INTO telemetry (time, device_id, metric, value)
         SELECT to_timestamp(t / 1000.0), d, m, v FROM unnest(
           ${batch.times}::float8[], ${batch.deviceIds}::uuid[], ${batch.metrics}::text[], ${batch.values}::float8[]
         ) AS rows (t, d, m, v)
+      ), upserted AS (
+        INSERT INTO device_latest (device_id, metric, time, value)
+        SELECT d, m, to_timestamp(t / 1000.0), v FROM unnest(
+          ${latest.times}::float8[], ${latest.deviceIds}::uuid[], ${latest.metrics}::text[], ${latest.values}::float8[]
+        ) AS latest (t, d, m, v)
+        ON CONFLICT (device_id, metric) DO UPDATE SET time = excluded.time, value = excluded.value
+        WHERE device_latest.time <= excluded.time
       )
-      INSERT INTO device_latest (device_id, metric, time, value)
-      SELECT d, m, to_timestamp(t / 1000.0), v FROM unnest(
-        ${latest.times}::float8[], ${latest.deviceIds}::uuid[], ${latest.metrics}::text[], ${latest.values}::float8[]
-      ) AS latest (t, d, m, v)
-      ON CONFLICT (device_id, metric) DO UPDATE SET time = excluded.time, value = excluded.value
-      WHERE device_latest.time <= excluded.time`;
+      SELECT pg_current_xact_id()::text AS xid`;
+    return row?.xid;
   }
 
   async latestForDevice(deviceId: string): Promise<LatestValue[]> {
