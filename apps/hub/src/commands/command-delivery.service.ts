@@ -109,7 +109,13 @@ export class CommandDeliveryService implements OnApplicationBootstrap, OnModuleD
     const detail = { commandId: notice.id, name: notice.name, ...(notice.error ? { error: notice.error } : {}) };
     const eventType = `command_${notice.status}`;
     this.hubEvents.emit({ type: 'device_event', deviceId: notice.deviceId, eventType, detail, at: notice.at });
-    if (notice.status === 'queued') this.deliver(notice.deviceId);
+    if (notice.status === 'queued') {
+      this.deliver(notice.deviceId);
+    } else if (notice.status !== 'sent') {
+      // Acknowledged or finished: it will not be picked again, so the connection need not remember it.
+      const connection = this.registry.get(notice.deviceId);
+      if (connection) this.sentOn.get(connection)?.delete(notice.id);
+    }
   }
 
   /** Notices sent while the listening connection was down are lost: look at the table for every local device. */
@@ -128,39 +134,27 @@ export class CommandDeliveryService implements OnApplicationBootstrap, OnModuleD
   }
 
   /**
-   * Marks the waiting commands `sent`, then writes them, so a fast PUBACK always finds the command `sent`.
-   * If the connection drops after the mark, they stay `sent` and go out again on the next connection.
+   * Claims the waiting commands (marking them `sent`), then writes them, so a fast PUBACK always finds the
+   * command `sent`. If the connection drops after the claim, they stay `sent` and go out again on the next one.
    */
   private async deliverNow(deviceId: string): Promise<void> {
     try {
       for (;;) {
         const connection = this.registry.get(deviceId);
         if (!connection?.acceptsCommands) return;
-        const alreadySent = this.sentTo(connection);
-        const limit = DELIVERY_PAGE + alreadySent.size;
-        const page = await this.commands.pendingForDevice(deviceId, limit);
-        const waiting = page.filter((command) => !alreadySent.has(command.id));
-        const batch = waiting.slice(0, Math.min(connection.commandCapacity, DELIVERY_PAGE));
-        if (batch.length > 0) {
-          const marked = await this.commands.transition(
-            batch.map((command) => command.id),
-            { to: 'sent', from: ['queued', 'sent'], deviceId },
-          );
-          if (this.registry.get(deviceId) !== connection) return;
-          if (!this.write(connection, marked)) {
-            this.windowFull.add(deviceId);
-            return;
-          }
-        }
-        if (waiting.length > batch.length) {
+        const room = Math.min(connection.commandCapacity, DELIVERY_PAGE);
+        if (room <= 0) {
           // The device's window is full (MQTT Receive Maximum): the rest goes out as it acknowledges.
-          if (batch.length === 0 || connection.commandCapacity === 0) {
-            this.windowFull.add(deviceId);
-            return;
-          }
-          continue;
+          this.windowFull.add(deviceId);
+          return;
         }
-        if (page.length < limit) return;
+        const claimed = await this.commands.claimForDelivery(deviceId, [...this.sentTo(connection)], room);
+        if (this.registry.get(deviceId) !== connection) return;
+        if (!this.write(connection, claimed)) {
+          this.windowFull.add(deviceId);
+          return;
+        }
+        if (claimed.length < room) return;
       }
     } catch (error) {
       this.logger.warn({ err: error, deviceId }, 'could not deliver commands; they stay queued');

@@ -157,13 +157,26 @@ export class CommandRepository {
     return rows.map(strip);
   }
 
-  /** What a connecting device must receive: queued, or sent but never acknowledged; unexpired; oldest first. */
-  async pendingForDevice(deviceId: string, limit: number): Promise<CommandRecord[]> {
+  /**
+   * Takes what a device must receive (queued, or sent but never acknowledged; unexpired; oldest first, except
+   * `exclude`, already on this connection) and marks it sent, in one statement: one round trip per delivery.
+   */
+  async claimForDelivery(deviceId: string, exclude: readonly string[], limit: number): Promise<CommandRecord[]> {
     const sql = this.client.sql;
-    return sql<CommandRecord[]>`
-      SELECT ${columns(sql)} FROM commands
-      WHERE device_id = ${deviceId} AND status IN ('queued', 'sent') AND expires_at > now()
-      ORDER BY id LIMIT ${limit}`;
+    const rows = await sql<CommandRecord[]>`
+      WITH picked AS (
+        SELECT id FROM commands
+        WHERE device_id = ${deviceId} AND status IN ('queued', 'sent') AND expires_at > now()
+          AND NOT (id = ANY(${exclude as string[]}::uuid[]))
+        ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED
+      ), changed AS (
+        UPDATE commands SET status = 'sent', sent_at = now(), send_count = send_count + 1,
+          transitions = transitions || jsonb_build_array(jsonb_build_object('status', 'sent', 'at', ${now(sql)}))
+        FROM picked WHERE commands.id = picked.id
+        RETURNING commands.*
+      ), recorded AS (${recordEvents(sql)})
+      SELECT ${columns(sql)}, ${notify(sql)} FROM changed ORDER BY id`;
+    return rows.map(strip);
   }
 
   async findById(id: string): Promise<CommandRecord | undefined> {
