@@ -135,9 +135,10 @@ describe.each<DeviceTransport>(['mqtt', 'mqtt5', 'ws'])('commands over %s', (tra
     expect(runs).toBe(1);
   });
 
-  it.skipIf(transport === 'ws')(
-    'runs a command delivered again (its acknowledgement was lost) only once, answering the copy',
-    async () => {
+  // Over WebSocket the device acknowledges before running a command, so a lost acknowledgement means it never
+  // ran: there is nothing to de-duplicate. MQTT's PUBACK is sent by the client library on receipt.
+  if (transport !== 'ws') {
+    it('runs a command delivered again (its acknowledgement was lost) only once, answering the copy', async () => {
       const device = await provisionDevice(hub);
       const proxy = await startProxy();
       const client = await connected(device, { proxy, reconnect: FAST_RECONNECT });
@@ -156,6 +157,6 @@ describe.each<DeviceTransport>(['mqtt', 'mqtt5', 'ws'])('commands over %s', (tra
       expect(done.sendCount).toBe(2);
       expect(done.result).toEqual({ runs: 1 });
       expect(runs).toBe(1);
-    },
-  );
+    });
+  }
 });
