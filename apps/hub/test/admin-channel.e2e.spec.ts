@@ -40,7 +40,11 @@ describe('admin WebSocket channel', () => {
       const client = await AdminClient.open(hub.baseUrl);
       admins.push(client);
       client.send({ type: 'auth', token: hub.adminToken });
-      expect(await client.next('auth_ok')).toMatchObject({ type: 'auth_ok', defaultRate: 10 });
+      expect(await client.next('auth_ok')).toMatchObject({
+        type: 'auth_ok',
+        defaultRate: 10,
+        mqttPort: Number(new URL(hub.mqttUrl).port),
+      });
     });
 
     it('accepts the token in an Authorization header', async () => {

@@ -87,6 +87,9 @@ export interface AdminAuthOkMessage {
   node: string;
   /** Live messages per second per subscription when `maxRate` is not given. */
   defaultRate: number;
+  /** Where devices reach this hub over MQTT (TCP; TLS), for connection snippets; absent when not listening. */
+  mqttPort?: number;
+  mqttTlsPort?: number;
 }
 
 /**

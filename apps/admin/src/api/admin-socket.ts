@@ -11,6 +11,7 @@ import {
 } from '@telehub/contracts';
 import { Store } from '../state/store.js';
 import { type BackoffOptions, backoffDelay, RECONNECT_BACKOFF } from './backoff.js';
+import { DEFAULT_MQTT_PORT } from './hub-endpoints.js';
 
 /** Browsers cannot send WebSocket pings, so the channel's own `ping` keeps proxies from closing an idle socket. */
 export const PING_INTERVAL_MS = 5_000;
@@ -27,7 +28,7 @@ export const CONNECT_TIMEOUT_MS = 10_000;
 
 export type ConnectionStatus =
   | { kind: 'connecting'; attempt: number }
-  | { kind: 'open'; node: string; since: number }
+  | { kind: 'open'; node: string; since: number; mqttPort?: number }
   | { kind: 'reconnecting'; attempt: number; retryAt: number; reason: string }
   | { kind: 'unauthorized' }
   | { kind: 'stopped' };
@@ -75,6 +76,8 @@ export class AdminSocket {
   readonly status = new Store<ConnectionStatus>({ kind: 'stopped' });
   /** Counts authenticated connections: views reload their REST data when it goes up after the first. */
   readonly connections = new Store(0);
+  /** The hub's MQTT port as it said at auth; TELEHUB_MQTT_PORT's default until then. */
+  readonly mqttPort = new Store(DEFAULT_MQTT_PORT);
 
   private socket: WebSocket | undefined;
   private attempt = 0;
@@ -196,7 +199,8 @@ export class AdminSocket {
       case 'auth_ok':
         clearTimeout(this.connectTimer);
         this.attempt = 0;
-        this.status.set({ kind: 'open', node: message.node, since: Date.now() });
+        this.status.set({ kind: 'open', node: message.node, since: Date.now(), mqttPort: message.mqttPort });
+        if (message.mqttPort !== undefined) this.mqttPort.set(message.mqttPort);
         this.connections.update((count) => count + 1);
         this.startHeartbeat();
         this.forgetWireIds();

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
-import { DEVICE_MQTT_PORT } from '../api/hub-endpoints.js';
+import { useHub } from '../state/hub-context.js';
+import { useStore } from '../state/store.js';
 import { CopyButton } from './copy-button.js';
 import { AlertIcon } from './icons.js';
 import { type DeviceCredentials, deviceSnippets, type SnippetKey } from './snippet-text.js';
@@ -19,7 +20,8 @@ export function TokenReveal({
   title?: string;
 }) {
   const [tab, setTab] = useState<SnippetKey>('loop');
-  const snippets = deviceSnippets(credentials);
+  const mqttPort = useStore(useHub().socket.mqttPort);
+  const snippets = deviceSnippets(credentials, undefined, mqttPort);
   return (
     <div class="token-reveal">
       <div class="callout callout-warning">
@@ -66,7 +68,7 @@ export function TokenReveal({
         <p class="hint">
           {tab === 'mqttjs'
             ? 'Node.js 20+: npm install mqtt, save as device.mjs, run node device.mjs.'
-            : `Needs mosquitto-clients. MQTT port ${DEVICE_MQTT_PORT} is the hub's default (TELEHUB_MQTT_PORT).`}
+            : `Needs mosquitto-clients. MQTT port ${mqttPort}, as the hub reports it.`}
         </p>
       </div>
     </div>

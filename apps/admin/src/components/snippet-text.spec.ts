@@ -16,6 +16,12 @@ describe('device snippets', () => {
     expect(snippets.mqttjs).toContain(`password: '${credentials.token}'`);
   });
 
+  it('use the MQTT port the hub reports', () => {
+    const onPort = deviceSnippets(credentials, 'hub.local', 11883);
+    expect(onPort.loop).toContain('-h hub.local -p 11883 ');
+    expect(onPort.mqttjs).toContain("connectAsync('mqtt://hub.local:11883'");
+  });
+
   it('the loop is valid bash that sends JSON like {"temp": 27.3}', () => {
     // Replace the publisher by echo: what bash would run, without a broker.
     const script = snippets.loop.replace(/^ {2}mosquitto_pub .*\\\n/m, '  echo ').replace('sleep 1', 'break');

@@ -1,4 +1,4 @@
-import { DEVICE_MQTT_PORT, deviceHost } from '../api/hub-endpoints.js';
+import { DEFAULT_MQTT_PORT, deviceHost } from '../api/hub-endpoints.js';
 
 export interface DeviceCredentials {
   id: string;
@@ -8,14 +8,18 @@ export interface DeviceCredentials {
 export type SnippetKey = 'loop' | 'once' | 'mqttjs';
 
 /** Ready-to-paste ways to send telemetry as this device (the shell ones quote for bash and zsh). */
-export function deviceSnippets({ id, token }: DeviceCredentials, host = deviceHost()): Record<SnippetKey, string> {
-  const base = `mosquitto_pub -h ${host} -p ${DEVICE_MQTT_PORT} -q 1 -u '${id}' -P '${token}' -t 'devices/${id}/telemetry'`;
+export function deviceSnippets(
+  { id, token }: DeviceCredentials,
+  host = deviceHost(),
+  port = DEFAULT_MQTT_PORT,
+): Record<SnippetKey, string> {
+  const base = `mosquitto_pub -h ${host} -p ${port} -q 1 -u '${id}' -P '${token}' -t 'devices/${id}/telemetry'`;
   return {
     loop: `while true; do\n  ${base} \\\n    -m "{\\"temp\\": $((RANDOM % 10 + 20)).$((RANDOM % 10))}"\n  sleep 1\ndone`,
     once: `${base} \\\n  -m '{"temp": 21.5, "hum": 40}'`,
     mqttjs: `import mqtt from 'mqtt';
 
-const client = await mqtt.connectAsync('mqtt://${host}:${DEVICE_MQTT_PORT}', {
+const client = await mqtt.connectAsync('mqtt://${host}:${port}', {
   protocolVersion: 5,
   username: '${id}',
   password: '${token}',

@@ -15,6 +15,7 @@ import { type HubEventOf, HubEvents } from '../events/hub-events.js';
 import { FleetSummaryService } from '../fleet/fleet-summary.service.js';
 import { LOGGER } from '../logging/logger.token.js';
 import { HubMetrics } from '../metrics/hub-metrics.js';
+import { MqttListener } from '../transports/mqtt/mqtt.listener.js';
 import { UpgradeRouter } from '../transports/upgrade-router.js';
 import { AdminSession, type AdminSessionServices, coded } from './admin-session.js';
 import type { LiveSubscription } from './live-subscription.js';
@@ -41,6 +42,7 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
 
   constructor(
     upgrades: UpgradeRouter,
+    mqtt: MqttListener,
     private readonly adminTokens: AdminTokenService,
     private readonly commands: CommandService,
     snapshots: SubscriptionSnapshotService,
@@ -58,6 +60,10 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
     this.sessionServices = {
       config: config.adminChannel,
       nodeId: config.nodeId,
+      mqttPorts: () => ({
+        ...(mqtt.tcpPort === undefined ? {} : { mqttPort: mqtt.tcpPort }),
+        ...(mqtt.tlsPort === undefined ? {} : { mqttTlsPort: mqtt.tlsPort }),
+      }),
       logger,
       verifyToken: (token) => adminTokens.verify(token),
       snapshot: (request) => snapshots.snapshot(request),

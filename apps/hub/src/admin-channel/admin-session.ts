@@ -23,6 +23,8 @@ export interface SubscriptionSnapshot {
 export interface AdminSessionServices {
   config: HubConfig['adminChannel'];
   nodeId: string;
+  /** The MQTT listeners' ports, told to clients at auth (they are known once the hub listens). */
+  mqttPorts(): { mqttPort?: number; mqttTlsPort?: number };
   logger: Logger;
   verifyToken(token: string): Promise<boolean>;
   snapshot(request: AdminSubscribeMessage): Promise<SubscriptionSnapshot>;
@@ -268,7 +270,8 @@ export class AdminSession {
   private authenticate(): void {
     clearTimeout(this.authTimer);
     this.authenticated = true;
-    this.send({ type: 'auth_ok', node: this.services.nodeId, defaultRate: this.services.config.defaultRate });
+    const { nodeId, config } = this.services;
+    this.send({ type: 'auth_ok', node: nodeId, defaultRate: config.defaultRate, ...this.services.mqttPorts() });
   }
 
   private parse(data: RawData, isBinary: boolean): AdminClientMessage | undefined {

@@ -13,6 +13,6 @@ import { DeviceWsListener } from './ws/device-ws.listener.js';
   imports: [DeviceAuthModule, DeviceSessionsModule, CommandsModule],
   controllers: [DeviceHttpController],
   providers: [UpgradeRouter, MqttListener, DeviceWsListener, DeviceGateway],
-  exports: [DeviceGateway, UpgradeRouter],
+  exports: [DeviceGateway, UpgradeRouter, MqttListener],
 })
 export class TransportsModule {}
