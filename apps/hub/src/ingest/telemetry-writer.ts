@@ -22,8 +22,11 @@ export interface TelemetryWriterOptions {
 }
 
 export interface TelemetryWriterHooks {
-  /** The hub passes TelemetryRepository.insertBatchWithLatest. */
-  writeBatch(batch: TelemetryBatch, latest: TelemetryBatch): Promise<string | undefined | void>;
+  /**
+   * The hub passes TelemetryRepository.insertBatchWithLatest, which resolves to the committing transaction's
+   * id (a string); anything else resolves to no id.
+   */
+  writeBatch(batch: TelemetryBatch, latest: TelemetryBatch): Promise<unknown>;
   /**
    * After commit, once per batch, its rows in arrival order (feeds live dashboards). Do not modify it.
    * `messages`: the write() calls whose last rows are in this batch (a split write counts once, in its last batch).
@@ -232,14 +235,14 @@ export class TelemetryWriter {
     this.retryDue = false;
     batch.latest ??= newestPerMetric(batch.data);
     const started = performance.now();
-    let written: Promise<string | undefined | void>;
+    let written: Promise<unknown>;
     try {
       written = this.hooks.writeBatch(batch.data, batch.latest);
     } catch (error) {
       written = Promise.reject(error);
     }
     written.then(
-      (xid) => this.committed(batch, performance.now() - started, xid ?? undefined),
+      (xid) => this.committed(batch, performance.now() - started, typeof xid === 'string' ? xid : undefined),
       (error: unknown) => this.failed(batch, error),
     );
   }
