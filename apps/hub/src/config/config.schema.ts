@@ -42,7 +42,8 @@ export const ConfigSchema = z.object({
   TELEHUB_TLS_KEY_FILE: optionalString,
   TELEHUB_PLAIN_LISTENERS: bool.default(true),
   TELEHUB_WS_PERMESSAGE_DEFLATE: bool.default(false),
-  TELEHUB_MAX_CONNECTIONS: positiveInt.default(20_000),
+  // Default: 20,000, or fewer when the open-files limit leaves room for fewer (see open-files-limit.ts).
+  TELEHUB_MAX_CONNECTIONS: positiveInt.optional(),
   TELEHUB_CONNECT_TIMEOUT_MS: positiveInt.default(10_000),
   TELEHUB_MAX_MESSAGE_BYTES: positiveInt.default(256 * 1024),
   TELEHUB_MAX_POINTS_PER_MESSAGE: positiveInt.default(5_000),

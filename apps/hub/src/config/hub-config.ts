@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { TelemetryWriterOptions } from '../ingest/telemetry-writer.js';
 import { ConfigSchema } from './config.schema.js';
+import { defaultMaxConnections, openFilesLimit, readProcessLimits } from './open-files-limit.js';
 
 /** The hub's validated settings, grouped by concern. The only thing in the app that read process.env. */
 export interface HubConfig {
@@ -107,7 +108,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
           : undefined,
       plainListeners: c.TELEHUB_PLAIN_LISTENERS,
       perMessageDeflate: c.TELEHUB_WS_PERMESSAGE_DEFLATE,
-      maxConnections: c.TELEHUB_MAX_CONNECTIONS,
+      maxConnections: c.TELEHUB_MAX_CONNECTIONS ?? defaultMaxConnections(20_000, openFilesLimit(readProcessLimits())),
       connectTimeoutMs: c.TELEHUB_CONNECT_TIMEOUT_MS,
       maxMessageBytes: c.TELEHUB_MAX_MESSAGE_BYTES,
       maxPointsPerMessage: c.TELEHUB_MAX_POINTS_PER_MESSAGE,
