@@ -78,4 +78,6 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.TELEHUB_HTTP_PORT||8080)+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 
-CMD ["node", "--enable-source-maps", "dist/apps/hub/src/main.js"]
+# A larger young generation: messages in flight outlive V8's default 16 MiB semi-space and would be copied and
+# promoted (measured in bench/: about 22 % less CPU per message at full load).
+CMD ["node", "--enable-source-maps", "--max-semi-space-size=64", "dist/apps/hub/src/main.js"]

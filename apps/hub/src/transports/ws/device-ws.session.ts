@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { CommandMessage } from '@telehub/contracts';
 import type { Logger } from 'pino';
 import { type RawData, WebSocket } from 'ws';
@@ -43,6 +44,7 @@ export class DeviceWsSession implements DeviceConnection {
   private closeReason: CloseReason | undefined;
   private isEnded = false;
   private alive = true;
+  private corked = false;
   private unacknowledgedCommands = new Set<string>();
   private markEnded!: (reason: CloseReason) => void;
 
@@ -193,7 +195,25 @@ export class DeviceWsSession implements DeviceConnection {
   }
 
   private send(answer: HubFrame | undefined): void {
-    if (answer && this.websocket.readyState === WebSocket.OPEN) this.websocket.send(JSON.stringify(answer));
+    if (!answer || this.websocket.readyState !== WebSocket.OPEN) return;
+    this.corkForThisTick();
+    this.websocket.send(JSON.stringify(answer));
+  }
+
+  /**
+   * One commit releases many answers at once; without corking, `ws` makes one system call per frame. Corked
+   * until the end of the tick, they leave in one write (as libs/mqtt's PacketWriter does for PUBACKs).
+   */
+  private corkForThisTick(): void {
+    if (this.corked) return;
+    const socket = (this.websocket as unknown as { _socket?: Duplex })._socket;
+    if (!socket) return;
+    this.corked = true;
+    socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      socket.uncork();
+    });
   }
 
   /** `ws` has already started closing with the matching status (1009, 1002, 1007) when it reports these. */
