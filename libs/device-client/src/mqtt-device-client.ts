@@ -74,6 +74,9 @@ export class MqttDeviceClient extends DeviceClientBase<ResultRoute> {
     let disconnectReason: number | undefined;
     return new Promise<void>((resolve, reject) => {
       client.on('connect', () => {
+        // MQTT.js leaves Nagle's algorithm on: a result published right after a PUBACK would wait ~40 ms for
+        // the hub's delayed ACK (measured in bench/commands). Devices send small messages; send them at once.
+        (client.stream as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
         const ready = this.commands.hasHandler ? this.subscribe(connection) : Promise.resolve();
         ready.then(
           () => {

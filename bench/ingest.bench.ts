@@ -1,0 +1,288 @@
+import { openCeilingSubject } from './ceiling/db-ceiling.js';
+import { type BenchContext, type Benchmark, type BenchReport, effectiveHubSettings } from './lib/benchmark.js';
+import { formatBytes, formatCpu, formatInt, formatMs } from './lib/format.js';
+import {
+  closeAll,
+  formatRatioSpread,
+  formatSpread,
+  ratioSpread,
+  runRounds,
+  type Spread,
+  type SubjectSummary,
+  subjectNotes,
+  summarize,
+  windowFigures,
+} from './lib/rounds.js';
+import {
+  openLoadSubject,
+  type Subject,
+  TELEMETRY_METRICS,
+  TELEMETRY_PAYLOAD,
+  type WindowResult,
+} from './lib/subjects.js';
+import type { Table } from './lib/table.js';
+
+/** Sizes and durations: the full run, and --quick (a smoke check). Each subject is measured `rounds` times. */
+const SETTINGS = {
+  full: { devices: 100, window: 32, processes: 2, rounds: 3, warmupMs: 2_000, measureMs: 6_000 },
+  quick: { devices: 20, window: 16, processes: 2, rounds: 1, warmupMs: 1_000, measureMs: 2_000 },
+};
+
+/**
+ * What the bench changes in the hub: the per-device rate limit (100 msg/s by default) would otherwise be
+ * what is measured. Everything else, batching included, stays at the hub's defaults.
+ */
+export const HUB_ENV_FULL_LOAD: Record<string, string> = {
+  TELEHUB_DEVICE_RATE_PER_SEC: '1000000',
+  TELEHUB_DEVICE_RATE_BURST: '1000000',
+  TELEHUB_LOG_LEVEL: 'info',
+};
+
+/** Targets from the issue (reported, not enforced). */
+const TARGET_SHARE_OF_CEILING = 0.8;
+const TARGET_SHARE_OF_AEDES = 0.5;
+/** The generator counts as fast enough when it drove aedes at least this many times the hub's rate. */
+const GENERATOR_HEADROOM = 1.5;
+
+const HUB_MQTT = 'telehub, MQTT QoS 1';
+const HUB_WS = 'telehub, JSON WebSocket';
+const AEDES = 'aedes, MQTT QoS 1 (stores nothing)';
+const CEILING_FORMED = "database ceiling, the hub's batch size";
+const CEILING_LARGEST = 'database ceiling, largest batch';
+
+export const ingestBench: Benchmark = {
+  name: 'ingest',
+  title: 'Ingest at full load',
+  run,
+};
+
+async function run(context: BenchContext): Promise<BenchReport> {
+  const settings = context.quick ? SETTINGS.quick : SETTINGS.full;
+  const hubSettings = effectiveHubSettings(HUB_ENV_FULL_LOAD);
+  const { batchRows: largestBatch, maxInflight } = hubSettings.ingest as { batchRows: number; maxInflight: number };
+  const load = {
+    devices: settings.devices,
+    window: settings.window,
+    processes: settings.processes,
+    hubEnv: HUB_ENV_FULL_LOAD,
+  };
+  const ceiling = { concurrency: maxInflight, devices: settings.devices };
+  // One ceiling writes batches of the size the hub formed in its latest window: the hub's statement as the hub sends it.
+  let formedBatch = largestBatch;
+  const formedBatches: number[] = [];
+
+  const subjects: Subject[] = [];
+  let results: Map<string, WindowResult[]>;
+  try {
+    subjects.push(await openLoadSubject(context, { ...load, label: HUB_MQTT, server: 'hub', transport: 'mqtt' }));
+    subjects.push(await openLoadSubject(context, { ...load, label: HUB_WS, server: 'hub', transport: 'ws' }));
+    subjects.push(await openLoadSubject(context, { ...load, label: AEDES, server: 'aedes', transport: 'mqtt' }));
+    subjects.push(
+      await openCeilingSubject(context, { ...ceiling, label: CEILING_FORMED, batchRows: () => formedBatch }),
+    );
+    subjects.push(
+      await openCeilingSubject(context, { ...ceiling, label: CEILING_LARGEST, batchRows: () => largestBatch }),
+    );
+    results = await runRounds(
+      context,
+      subjects,
+      settings.rounds,
+      () => settings,
+      (subject, result) => {
+        if (subject.label !== HUB_MQTT || !result.ingest || !Number.isFinite(result.ingest.meanBatchRows)) return;
+        formedBatch = Math.max(TELEMETRY_METRICS.length, Math.round(result.ingest.meanBatchRows));
+        formedBatches.push(formedBatch);
+      },
+    );
+  } catch (error) {
+    await closeAll(subjects);
+    throw error;
+  }
+  const finals = await closeAll(subjects);
+  const summaries = new Map(
+    subjects.map((subject) => [
+      subject.label,
+      summarize(subject, results.get(subject.label)!, finals.get(subject.label)!),
+    ]),
+  );
+  const summary = (label: string) => summaries.get(label)!;
+  const windows = (label: string) => results.get(label)!;
+
+  // Per round, the ceiling is the better of the two batch sizes; ratios pair figures of the same round.
+  const ceilingWindows: WindowResult[] = windows(CEILING_FORMED).map((formed, round) => {
+    const largest = windows(CEILING_LARGEST)[round]!;
+    return (formed.rowsPerSec ?? 0) >= (largest.rowsPerSec ?? 0) ? formed : largest;
+  });
+  const rows = (result: WindowResult) => result.rowsPerSec;
+  const messages = (result: WindowResult) => result.ackedPerSec;
+  const ratios = {
+    mqttVsCeiling: ratioSpread(windows(HUB_MQTT), ceilingWindows, rows),
+    mqttVsAedes: ratioSpread(windows(HUB_MQTT), windows(AEDES), messages),
+    wsVsCeiling: ratioSpread(windows(HUB_WS), ceilingWindows, rows),
+    wsVsAedes: ratioSpread(windows(HUB_WS), windows(AEDES), messages),
+    // The most any durable server could reach here: the ceiling's rows as messages, against aedes.
+    ceilingVsAedes: ratioSpread(
+      ceilingWindows.map((result) => ({
+        ...result,
+        ackedPerSec: (result.rowsPerSec ?? Number.NaN) / TELEMETRY_METRICS.length,
+      })),
+      windows(AEDES),
+      messages,
+    ),
+  };
+  context.shared.hubMqttMaxMessagesPerSec = summary(HUB_MQTT).ackedPerSec?.median;
+
+  const met = (ratio: Spread, target: number) => (Number.isFinite(ratio.median) ? ratio.median >= target : undefined);
+  return {
+    settings: {
+      ...settings,
+      payload: TELEMETRY_PAYLOAD,
+      rowsPerMessage: TELEMETRY_METRICS.length,
+      qos: 1,
+      ceiling: { concurrency: maxInflight, batchRowsByRound: formedBatches, largestBatchRows: largestBatch },
+      hub: hubSettings,
+    },
+    figures: { subjects: Object.fromEntries(summaries), ratios, windows: windowFigures(results) },
+    tables: [
+      throughputTable(settings, [...summaries.values()], formedBatches, maxInflight, largestBatch),
+      ratioTable(ratios),
+      hubInternalsTable([summary(HUB_MQTT), summary(HUB_WS)]),
+    ],
+    targets: [
+      {
+        target: `hub MQTT rows/s ≥ ${TARGET_SHARE_OF_CEILING * 100} % of the database ceiling`,
+        measured: formatRatioSpread(ratios.mqttVsCeiling),
+        met: met(ratios.mqttVsCeiling, TARGET_SHARE_OF_CEILING),
+      },
+      {
+        target: `hub MQTT msg/s ≥ ${TARGET_SHARE_OF_AEDES * 100} % of aedes (QoS 1, stores nothing)`,
+        measured: formatRatioSpread(ratios.mqttVsAedes),
+        met: met(ratios.mqttVsAedes, TARGET_SHARE_OF_AEDES),
+      },
+    ],
+    notes: [generatorNote(summary(AEDES), summary(HUB_MQTT)), ...subjectNotes([...summaries.values()])],
+  };
+}
+
+function throughputTable(
+  settings: (typeof SETTINGS)['full'],
+  summaries: SubjectSummary[],
+  formedBatches: number[],
+  concurrency: number,
+  largestBatch: number,
+): Table {
+  return {
+    title:
+      `Ingest: ${settings.devices} devices × ${settings.window} unacknowledged messages of ${TELEMETRY_METRICS.length} metrics, ` +
+      `${settings.rounds} rounds of ${settings.measureMs / 1000} s per run`,
+    columns: [
+      'Run',
+      'msg/s acked',
+      'rows/s committed',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+      'server CPU',
+      'DB CPU',
+      'generator CPU',
+      'other CPU',
+      'peak RSS',
+    ],
+    rows: summaries.map((summary) => [
+      summary.label,
+      formatSpread(summary.ackedPerSec),
+      formatSpread(summary.rowsPerSec),
+      formatMs(summary.latency.p50Ms),
+      formatMs(summary.latency.p99Ms),
+      formatMs(summary.latency.maxMs),
+      formatCpu(summary.serverCpuCores),
+      summary.databaseCpuCores === undefined ? '–' : formatCpu(summary.databaseCpuCores),
+      summary.generatorCpuCores === undefined
+        ? '–'
+        : `${formatCpu(summary.generatorCpuCores)} (${summary.generatorProcesses}×)`,
+      formatCpu(summary.otherCpuCores),
+      formatBytes(summary.final.peakRssBytes),
+    ]),
+    notes: [
+      'Figures: median over the rounds (lowest–highest). Latency: PUBLISH (or frame) sent → PUBACK (or ack) received.',
+      'rows/s committed: count(*) of telemetry at the start and the end of each window. CPU: 100 % = one core.',
+      'other CPU: everything else the machine ran meanwhile (other work on a shared machine); high values mean noisy figures.',
+      `Ceiling rows: ${concurrency} writers; batch sizes ${formedBatches.map(formatInt).join(', ') || '–'} (the hub's mean per round) and ` +
+        `${formatInt(largestBatch)} (TELEHUB_INGEST_BATCH_ROWS); latency is one statement; "server CPU" is the script.`,
+    ],
+  };
+}
+
+function ratioTable(
+  ratios: Record<'mqttVsCeiling' | 'mqttVsAedes' | 'wsVsCeiling' | 'wsVsAedes' | 'ceilingVsAedes', Spread>,
+): Table {
+  return {
+    title: 'Ingest: ratios to the baselines of the same round',
+    columns: ['Ratio', 'median (lowest–highest)'],
+    rows: [
+      ['MQTT rows/s ÷ database ceiling rows/s', formatRatioSpread(ratios.mqttVsCeiling)],
+      ['MQTT msg/s ÷ aedes msg/s', formatRatioSpread(ratios.mqttVsAedes)],
+      ['WebSocket rows/s ÷ database ceiling rows/s', formatRatioSpread(ratios.wsVsCeiling)],
+      ['WebSocket msg/s ÷ aedes MQTT msg/s', formatRatioSpread(ratios.wsVsAedes)],
+      [`database ceiling rows/s ÷ ${TELEMETRY_METRICS.length} ÷ aedes msg/s`, formatRatioSpread(ratios.ceilingVsAedes)],
+    ],
+    notes: [
+      'The ceiling of a round is the better of its two batch sizes.',
+      'The last line is the most that any server committing before it acknowledges could reach against aedes here.',
+    ],
+  };
+}
+
+function hubInternalsTable(summaries: SubjectSummary[]): Table {
+  return {
+    title: "Ingest: the hub's batches (its /metrics) and a durability check",
+    columns: [
+      'Run',
+      'batches/s',
+      'mean rows/batch',
+      'mean commit ms',
+      'commit p99 ms',
+      'event-loop delay p99 ms',
+      'back-pressure pauses',
+      'acked msgs × 3',
+      'rows in DB',
+      'durable',
+    ],
+    rows: summaries.map((summary) => {
+      const { ingest } = summary;
+      const durability = summary.final.durability;
+      return [
+        summary.label,
+        ingest ? formatInt(ingest.batchesPerSec) : '–',
+        ingest ? formatInt(ingest.meanBatchRows) : '–',
+        ingest ? formatMs(ingest.meanFlushMs) : '–',
+        ingest ? `≤ ${formatMs(ingest.flushP99Ms)}` : '–',
+        ingest ? formatMs(ingest.eventLoopLagP99Ms) : '–',
+        ingest ? formatInt(ingest.backPressurePauses) : '–',
+        durability ? formatInt(durability.acknowledgedMessages * TELEMETRY_METRICS.length) : '–',
+        durability ? formatInt(durability.rowsInDatabase) : '–',
+        durability ? (durability.holds ? 'yes' : 'NO: acknowledged rows are missing') : '–',
+      ];
+    }),
+    notes: [
+      'commit p99: the upper bound of its /metrics histogram bucket; event-loop delay: the worst round (prom-client, between scrapes).',
+      'durable: at the end, the table holds at least 3 rows for every message ever acknowledged (warm-ups included).',
+    ],
+  };
+}
+
+/** The generator's own capacity, shown by the aedes run: it must sit well above the hub's rate to not be the limit. */
+function generatorNote(aedes: SubjectSummary, hub: SubjectSummary): string {
+  const aedesRate = aedes.ackedPerSec?.median ?? Number.NaN;
+  const hubRate = hub.ackedPerSec?.median ?? Number.NaN;
+  const headroom = aedesRate / hubRate;
+  const verdict =
+    headroom >= GENERATOR_HEADROOM
+      ? 'it is not what limits the hub'
+      : 'it may be what limits the hub: give it more processes';
+  return (
+    `load generator: it drove aedes at ${formatInt(aedesRate)} msg/s with ${formatCpu(aedes.generatorCpuCores ?? Number.NaN)} CPU ` +
+    `(${aedes.generatorProcesses} processes), ${headroom.toFixed(1)}× the hub's rate, where it used ` +
+    `${formatCpu(hub.generatorCpuCores ?? Number.NaN)}: ${verdict}.`
+  );
+}
