@@ -1,7 +1,13 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { ADMIN_CLOSE, ADMIN_WS_PATH, type AdminCommandMessage, type AdminServerMessage } from '@telehub/contracts';
+import {
+  ADMIN_CLOSE,
+  ADMIN_WS_PATH,
+  type AdminCommandMessage,
+  type AdminServerMessage,
+  isFinalCommandStatus,
+} from '@telehub/contracts';
 import type { TelemetryBatch } from '@telehub/db';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -9,7 +15,6 @@ import { AdminTokenService } from '../admin-auth/admin-token.service.js';
 import { bearerToken } from '../admin-auth/bearer-token.js';
 import { presentCommand } from '../commands/command.presenter.js';
 import { CommandService } from '../commands/command.service.js';
-import { ApiError } from '../common/api-error.js';
 import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
 import { type HubEventOf, HubEvents } from '../events/hub-events.js';
 import { FleetSummaryService } from '../fleet/fleet-summary.service.js';
@@ -17,7 +22,7 @@ import { LOGGER } from '../logging/logger.token.js';
 import { HubMetrics } from '../metrics/hub-metrics.js';
 import { MqttListener } from '../transports/mqtt/mqtt.listener.js';
 import { UpgradeRouter } from '../transports/upgrade-router.js';
-import { AdminSession, type AdminSessionServices, coded } from './admin-session.js';
+import { AdminSession, type AdminSessionServices } from './admin-session.js';
 import type { LiveSubscription } from './live-subscription.js';
 import { SubscriptionSnapshotService } from './subscription-snapshot.service.js';
 
@@ -193,8 +198,9 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
     );
     if (interested.length === 0) return;
     const { type: _type, ...notice } = event;
-    const final = ['succeeded', 'failed', 'expired', 'cancelled'].includes(event.status);
-    const command = final ? await this.commands.get(event.deviceId, event.id).catch(() => undefined) : undefined;
+    const command = isFinalCommandStatus(event.status)
+      ? await this.commands.get(event.deviceId, event.id).catch(() => undefined)
+      : undefined;
     const message: AdminServerMessage = {
       type: 'command_status',
       ...notice,
@@ -205,13 +211,8 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
 
   private async createCommand(message: AdminCommandMessage): Promise<ReturnType<typeof presentCommand>> {
     const { type: _type, ref: _ref, deviceId, ...request } = message;
-    try {
-      const { command } = await this.commands.create(deviceId, request);
-      return presentCommand(command);
-    } catch (error) {
-      if (error instanceof ApiError) throw coded(error.code, error.detail ?? error.title);
-      throw error;
-    }
+    const { command } = await this.commands.create(deviceId, request);
+    return presentCommand(command);
   }
 
   private async broadcastFleet(): Promise<void> {

@@ -10,6 +10,7 @@ import {
 } from '@telehub/contracts';
 import type { Logger } from 'pino';
 import { type RawData, WebSocket } from 'ws';
+import { ApiError } from '../common/api-error.js';
 import type { HubConfig } from '../config/hub-config.js';
 import { LiveSubscription, type SnapshotMembership } from './live-subscription.js';
 
@@ -32,12 +33,6 @@ export interface AdminSessionServices {
   /** Adds the subscription to the channel's index (live points start buffering) or removes it. */
   register(subscription: LiveSubscription, session: AdminSession): void;
   unregister(subscription: LiveSubscription): void;
-}
-
-/** Thrown by services with a stable code the client sees in an `error` message. */
-export interface CodedError {
-  code: string;
-  message: string;
 }
 
 /**
@@ -185,14 +180,19 @@ export class AdminSession {
     try {
       await this.handle(message);
     } catch (error) {
-      const coded = error as Partial<CodedError>;
       const id = 'id' in message ? message.id : 'ref' in message ? message.ref : undefined;
-      this.services.logger.debug({ err: error, type: message.type }, 'admin channel request failed');
+      // ApiErrors (the REST API's, and this channel's own) carry a stable code meant for the client; anything
+      // else is the hub's problem, logged here and not explained to the client.
+      const known = error instanceof ApiError;
+      this.services.logger[known ? 'debug' : 'warn'](
+        { err: error, type: message.type },
+        'admin channel request failed',
+      );
       this.send({
         type: 'error',
         ...(id === undefined ? {} : { id }),
-        code: coded.code ?? 'internal_error',
-        message: coded.message ?? 'the hub could not do this',
+        code: known ? error.code : 'internal_error',
+        message: known ? error.message : 'the hub could not do this; see its log',
       });
     }
   }
@@ -228,7 +228,7 @@ export class AdminSession {
     // Reusing an id replaces that subscription.
     this.unsubscribe(message.id);
     if (this.subscriptions.size >= config.maxSubscriptions) {
-      throw coded(
+      throw channelError(
         'too_many_subscriptions',
         `at most ${config.maxSubscriptions} subscriptions per connection (TELEHUB_ADMIN_WS_MAX_SUBSCRIPTIONS)`,
       );
@@ -311,6 +311,7 @@ export class AdminSession {
   }
 }
 
-export function coded(code: string, message: string): CodedError & Error {
-  return Object.assign(new Error(message), { code });
+/** A request this channel refuses, with the stable code the client sees in its `error` message. */
+export function channelError(code: string, message: string): ApiError {
+  return new ApiError(400, code, 'Admin channel request refused', message);
 }

@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { AdminSubscribeMessage } from '@telehub/contracts';
 import { committedBefore, parseSnapshot } from '@telehub/db';
-import { ApiError } from '../common/api-error.js';
 import { TelemetryHistoryService } from '../telemetry/telemetry-history.service.js';
 import { parseTime } from '../telemetry/time-range.js';
-import { coded, type SubscriptionSnapshot } from './admin-session.js';
+import { channelError, type SubscriptionSnapshot } from './admin-session.js';
 
 /**
  * The snapshot ends a little in the future: a device whose clock runs ahead still has its newest points in
@@ -31,43 +30,38 @@ export class SubscriptionSnapshotService {
       };
     }
     if (request.devices === '*') {
-      throw coded('history_needs_devices', 'history is for named devices; a "*" subscription is live only');
+      throw channelError('history_needs_devices', 'history is for named devices; a "*" subscription is live only');
     }
     const from = parseTime(request.history, now);
-    if (!from.ok) throw coded('invalid_time', `history: ${from.message}`);
+    if (!from.ok) throw channelError('invalid_time', `history: ${from.message}`);
     let snapshotText: string | undefined;
-    try {
-      const result = await this.history.query({
-        deviceIds: request.devices,
-        metrics: request.metrics,
-        from: new Date(from.ms),
-        to: new Date(now + CLOCK_SKEW_MS),
-        bucket: request.bucket,
-        agg,
-        onSnapshot: (text) => {
-          snapshotText = text;
-        },
-      });
-      const snapshot = parseSnapshot(snapshotText!);
-      let watermark: number | undefined;
-      for (const series of result.series) {
-        if (series.newest !== null) watermark = Math.max(watermark ?? series.newest, series.newest);
-      }
-      return {
-        message: {
-          watermark: watermark ?? now,
-          from: result.from,
-          to: result.to,
-          bucket: result.bucket,
-          bucketMs: result.bucketMs,
-          agg: result.agg,
-          series: result.series.map(({ deviceId, metric, times, values }) => ({ deviceId, metric, times, values })),
-        },
-        includedInSnapshot: (xid) => committedBefore(BigInt(xid), snapshot),
-      };
-    } catch (error) {
-      if (error instanceof ApiError) throw coded(error.code, error.detail ?? error.title);
-      throw error;
+    const result = await this.history.query({
+      deviceIds: request.devices,
+      metrics: request.metrics,
+      from: new Date(from.ms),
+      to: new Date(now + CLOCK_SKEW_MS),
+      bucket: request.bucket,
+      agg,
+      onSnapshot: (text) => {
+        snapshotText = text;
+      },
+    });
+    const snapshot = parseSnapshot(snapshotText!);
+    let watermark: number | undefined;
+    for (const series of result.series) {
+      if (series.newest !== null) watermark = Math.max(watermark ?? series.newest, series.newest);
     }
+    return {
+      message: {
+        watermark: watermark ?? now,
+        from: result.from,
+        to: result.to,
+        bucket: result.bucket,
+        bucketMs: result.bucketMs,
+        agg: result.agg,
+        series: result.series.map(({ deviceId, metric, times, values }) => ({ deviceId, metric, times, values })),
+      },
+      includedInSnapshot: (xid) => committedBefore(BigInt(xid), snapshot),
+    };
   }
 }
