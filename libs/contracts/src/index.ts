@@ -1,4 +1,5 @@
 export * from './admin-protocol.js';
+export * from './backoff.js';
 export * from './command.schemas.js';
 export * from './device.schemas.js';
 export * from './problem.js';

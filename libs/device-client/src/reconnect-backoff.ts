@@ -1,3 +1,5 @@
+import { backoffDelay } from '@telehub/contracts';
+
 export interface ReconnectPolicy {
   /** The step of the first attempt after a connection was lost. */
   initialDelayMs: number;
@@ -9,12 +11,9 @@ export interface ReconnectPolicy {
 export const DEFAULT_RECONNECT_POLICY: ReconnectPolicy = { initialDelayMs: 1_000, maxDelayMs: 30_000 };
 
 /**
- * Exponential backoff with "equal jitter": the step doubles per attempt up to `maxDelayMs`, and the wait is a
- * random point in the step's upper half. A fleet that lost the hub at the same moment (a hub restart) thereby
- * comes back spread out instead of all at once. `attempt` counts from 1.
+ * The wait before reconnect attempt `attempt` (from 1): the shared equal-jitter backoff, so a fleet that lost the
+ * hub at the same moment (a hub restart) comes back spread out instead of all at once.
  */
 export function reconnectDelay(attempt: number, policy: ReconnectPolicy, random: () => number = Math.random): number {
-  // Capping the exponent keeps 2 ** n finite however long the hub stays away.
-  const step = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** Math.min(Math.max(attempt, 1) - 1, 30));
-  return Math.round(step / 2 + (random() * step) / 2);
+  return backoffDelay(attempt, { initialMs: policy.initialDelayMs, maxMs: policy.maxDelayMs }, random);
 }

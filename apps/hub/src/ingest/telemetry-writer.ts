@@ -1,5 +1,5 @@
+import { backoffDelay } from '@telehub/contracts';
 import type { TelemetryBatch } from '@telehub/db';
-import { backoffDelay } from './backoff.js';
 import { newestPerMetric } from './newest-per-metric.js';
 import type { TelemetryPoint } from './telemetry-payload.js';
 

@@ -7,8 +7,9 @@ export interface BackoffOptions {
 
 /**
  * Exponential backoff with "equal jitter": the step doubles per attempt up to `maxMs`, and the delay is a random
- * point in its upper half. The jitter spreads hubs that lost the same database apart; the fixed half keeps a retry
- * from ever following a failure back to back. `attempt` counts from 1.
+ * point in its upper half. The jitter spreads the retriers of one outage apart (hubs that lost the database, a
+ * fleet that lost its hub); the fixed half keeps a retry from ever following a failure back to back. `attempt`
+ * counts from 1. Shared by the hub's ingest retries and the device client's reconnects.
  */
 export function backoffDelay(attempt: number, options: BackoffOptions, random: () => number = Math.random): number {
   // Capping the exponent keeps 2 ** n finite for absurd attempt counts (days of outage at a short cap).
