@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy }
 import { CommandResultPayloadSchema } from '@telehub/contracts';
 import { type CommandNotice, type CommandRecord, CommandRepository } from '@telehub/db';
 import type { Logger } from 'pino';
+import { KeyedSerialQueue } from '../common/keyed-serial-queue.js';
 import { DeviceEventRecorder } from '../events/device-event.recorder.js';
 import { HubEvents } from '../events/hub-events.js';
 import { LOGGER } from '../logging/logger.token.js';
@@ -9,7 +10,6 @@ import { HubMetrics } from '../metrics/hub-metrics.js';
 import type { DeviceConnection } from '../sessions/device-connection.js';
 import { DeviceSessionRegistry } from '../sessions/device-session.registry.js';
 import { commandMessage } from './command.presenter.js';
-import { KeyedSerialQueue } from './keyed-serial-queue.js';
 
 /** Commands read per query while delivering to one device. */
 const DELIVERY_PAGE = 100;

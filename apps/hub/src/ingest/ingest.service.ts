@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DevicePresenceRepository, TelemetryRepository } from '@telehub/db';
 import type { Logger } from 'pino';
+import { KeyedSerialQueue } from '../common/keyed-serial-queue.js';
 import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
 import { DeviceEventRecorder } from '../events/device-event.recorder.js';
 import { HubEvents } from '../events/hub-events.js';
@@ -27,8 +28,11 @@ export type IngestOutcome =
 @Injectable()
 export class IngestService {
   readonly writer: TelemetryWriter;
-  /** Per device, the tail of its state merges: reports are merged in the order they arrived. */
-  private readonly stateMerges = new Map<string, Promise<unknown>>();
+  /**
+   * A device's state merges run one after another: transports handle a device's messages concurrently, and two
+   * reports of the same key must land in the order they were sent.
+   */
+  private readonly stateMerges = new KeyedSerialQueue();
 
   constructor(
     telemetry: TelemetryRepository,
@@ -87,26 +91,11 @@ export class IngestService {
     const patch = toStatePatch(json.value);
     if (!patch.ok) return this.reject(deviceId, transport, 'state', patch.code, patch.message);
     this.metrics.messagesReceived.inc({ transport, kind: 'state' });
-    await this.inOrder(deviceId, async () => {
+    await this.stateMerges.run(deviceId, async () => {
       const merged = await this.presence.mergeReportedState(deviceId, patch.value);
       if (merged) this.hubEvents.emit({ type: 'state', deviceId, state: merged.state, updatedAt: merged.updatedAt });
     });
     return { ok: true, rows: 0 };
-  }
-
-  /**
-   * Runs a device's state merges one after another: transports handle a device's messages concurrently,
-   * and two reports of the same key must land in the order they were sent.
-   */
-  private inOrder(deviceId: string, merge: () => Promise<void>): Promise<void> {
-    const previous = this.stateMerges.get(deviceId) ?? Promise.resolve();
-    const current = previous.catch(() => undefined).then(merge);
-    this.stateMerges.set(deviceId, current);
-    const forget = () => {
-      if (this.stateMerges.get(deviceId) === current) this.stateMerges.delete(deviceId);
-    };
-    current.then(forget, forget);
-    return current;
   }
 
   /** For messages refused before they reach ingest (wrong topic, too large). */

@@ -1,7 +1,7 @@
 /**
  * Runs tasks one after another per key and concurrently across keys. A device's command steps (sent,
- * delivered, result) must commit in the order they happened, or a late "delivered" would be refused as
- * coming after the result; different devices need not wait for each other.
+ * delivered, result) and its state reports must commit in the order they happened; different devices need not
+ * wait for each other. A failed task does not stop the ones after it.
  */
 export class KeyedSerialQueue {
   private readonly tails = new Map<string, Promise<unknown>>();
