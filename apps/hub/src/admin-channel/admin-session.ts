@@ -11,6 +11,7 @@ import {
 import type { Logger } from 'pino';
 import { type RawData, WebSocket } from 'ws';
 import { ApiError } from '../common/api-error.js';
+import { rawText } from '../common/websocket-text.js';
 import type { HubConfig } from '../config/hub-config.js';
 import { LiveSubscription, type SnapshotMembership } from './live-subscription.js';
 
@@ -281,7 +282,7 @@ export class AdminSession {
     }
     let json: unknown;
     try {
-      json = JSON.parse(Buffer.isBuffer(data) ? data.toString('utf8') : Buffer.from(data as ArrayBuffer).toString());
+      json = JSON.parse(rawText(data));
     } catch {
       this.reject('invalid_json', 'a message is one JSON object');
       return undefined;

@@ -3,6 +3,7 @@ import type { CommandMessage } from '@telehub/contracts';
 import type { Logger } from 'pino';
 import { type RawData, WebSocket } from 'ws';
 import type { CommandDeliveryService } from '../../commands/command-delivery.service.js';
+import { rawText } from '../../common/websocket-text.js';
 import type { IngestOutcome, IngestService } from '../../ingest/ingest.service.js';
 import type { CloseReason, DeviceConnection } from '../../sessions/device-connection.js';
 import type { DeviceSessionRegistry } from '../../sessions/device-session.registry.js';
@@ -239,10 +240,4 @@ export class DeviceWsSession implements DeviceConnection {
     const reason = this.closeReason ?? (code === 1006 ? 'socket_closed' : 'client_disconnect');
     this.markEnded(reason);
   }
-}
-
-function rawText(data: RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data).toString('utf8');
 }
