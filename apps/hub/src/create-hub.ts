@@ -2,11 +2,13 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { NestExpressApplication, NestExpressBodyParserOptionsFor } from '@nestjs/platform-express';
+import { jsonTextTooDeep } from '@telehub/contracts';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { findAdminAssets } from './admin-assets.js';
 import { AdminTokenService } from './admin-auth/admin-token.service.js';
+import { ApiError } from './common/api-error.js';
 import { ProblemDetailsFilter, sendProblem } from './common/problem-details.filter.js';
 import type { HubConfig } from './config/hub-config.js';
 import { type HubDatabase, openDatabase } from './database/open-database.js';
@@ -51,7 +53,24 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
     // The device ingest routes read their own bodies (device message limit, after the token check).
     const parsedHere = (types: string[]) => (request: IncomingMessage) =>
       !readsOwnBody(request) && Boolean((request as Request).is(types));
-    app.useBodyParser('json', { type: parsedHere(['application/json']), limit: config.http.maxRequestBytes });
+    // Nest passes these options to Express's json parser as they are; its type leaves out `verify`, which runs
+    // on the raw body before parsing: nesting is measured there, since what follows (validation, serialization)
+    // recurses.
+    const jsonOptions = {
+      type: parsedHere(['application/json']),
+      limit: config.http.maxRequestBytes,
+      verify: (_request: IncomingMessage, _response: unknown, body: Buffer) => {
+        if (jsonTextTooDeep(body.toString('utf8'), config.payloads.jsonMaxDepth)) {
+          throw new ApiError(
+            400,
+            'json_too_deep',
+            'JSON nested too deep',
+            `the body nests deeper than ${config.payloads.jsonMaxDepth} levels (TELEHUB_JSON_MAX_DEPTH)`,
+          );
+        }
+      },
+    };
+    app.useBodyParser('json', jsonOptions as NestExpressBodyParserOptionsFor<'json'>);
     app.useBodyParser('text', { type: parsedHere(['text/csv', 'text/plain']), limit: config.http.maxRequestBytes });
     // Body-parser errors (too large, malformed JSON) happen before Nest routing; answer them as Problem Details too.
     app.use((error: unknown, request: Request, response: Response, _next: NextFunction) =>

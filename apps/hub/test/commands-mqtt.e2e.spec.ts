@@ -2,6 +2,7 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { commandReaches, createCommand, getCommand, statuses } from './support/commands.js';
 import { deviceEvents, eventually, type ProvisionedDevice, provisionDevice } from './support/devices.js';
+import { pubackReason } from './support/mqtt.js';
 import { startTestHub, type TestHub } from './support/test-hub.js';
 
 interface ReceivedCommand {
@@ -32,16 +33,6 @@ async function connectDevice(hub: TestHub, device: ProvisionedDevice, options: I
     });
   });
   return { client, received };
-}
-
-/** The PUBACK reason code MQTT.js got for a QoS 1 publish (it rejects on codes of 0x80 and above). */
-async function pubackReason(client: MqttClient, topic: string, payload: string): Promise<number> {
-  try {
-    const packet = await client.publishAsync(topic, payload, { qos: 1 });
-    return (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0;
-  } catch (error) {
-    return (error as { code: number }).code;
-  }
 }
 
 describe('commands over MQTT (MQTT.js)', () => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isStorableJson, isStorableText, UNSTORABLE_TEXT_MESSAGE } from './json-safety.js';
 
 /** queued → sent → delivered → succeeded | failed; expired and cancelled from any of the first three. */
 export const COMMAND_STATUSES = ['queued', 'sent', 'delivered', 'succeeded', 'failed', 'expired', 'cancelled'] as const;
@@ -28,7 +29,11 @@ const commandName = z
 export const CreateCommandRequestSchema = z
   .object({
     name: commandName,
-    params: z.unknown().optional().describe('Any JSON; {} when left out. Size limit: TELEHUB_COMMAND_MAX_PARAMS_BYTES'),
+    params: z
+      .unknown()
+      .optional()
+      .refine((value) => value === undefined || isStorableJson(value), UNSTORABLE_TEXT_MESSAGE)
+      .describe('Any JSON; {} when left out. Size limit: TELEHUB_COMMAND_MAX_PARAMS_BYTES'),
     ttlSeconds: z
       .number()
       .int()
@@ -39,6 +44,7 @@ export const CreateCommandRequestSchema = z
       .string()
       .min(1)
       .max(COMMAND_LIMITS.idempotencyKeyMaxLength)
+      .refine(isStorableText, UNSTORABLE_TEXT_MESSAGE)
       .optional()
       .describe('The same key for the same device returns the existing command instead of creating another'),
   })

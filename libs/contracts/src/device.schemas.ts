@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isStorableJson, isStorableText, UNSTORABLE_TEXT_MESSAGE } from './json-safety.js';
 
 /** Limits on what an admin may store on a device; named so docs and validation agree. */
 export const DEVICE_LIMITS = {
@@ -18,25 +19,14 @@ const label = z
 
 const utf8 = new TextEncoder();
 
-// PostgreSQL text and jsonb cannot hold U+0000: refused here, it is a 400 naming the field, not a failed insert.
-const NUL = '\u0000';
-const NUL_MESSAGE = 'must not contain NUL (U+0000) characters';
-
-function containsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes(NUL);
-  if (Array.isArray(value)) return value.some(containsNul);
-  if (value && typeof value === 'object') {
-    return Object.entries(value).some(([key, item]) => key.includes(NUL) || containsNul(item));
-  }
-  return false;
-}
+// What PostgreSQL cannot store (json-safety.ts) is refused here: a 400 naming the field, not a failed insert.
 
 const deviceName = z
   .string()
   .trim()
   .min(1)
   .max(DEVICE_LIMITS.nameMaxLength)
-  .refine((value) => !value.includes(NUL), NUL_MESSAGE);
+  .refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
 
 const metadata = z
   .record(z.string(), z.unknown())
@@ -44,7 +34,7 @@ const metadata = z
   .refine((value) => utf8.encode(JSON.stringify(value)).length <= DEVICE_LIMITS.metadataMaxBytes, {
     message: `metadata must serialize to at most ${DEVICE_LIMITS.metadataMaxBytes} bytes`,
   })
-  .refine((value) => !containsNul(value), NUL_MESSAGE);
+  .refine(isStorableJson, UNSTORABLE_TEXT_MESSAGE);
 
 export const CreateDeviceRequestSchema = z
   .object({
@@ -85,7 +75,7 @@ export const ListDevicesQuerySchema = z
       .string()
       .min(1)
       .max(DEVICE_LIMITS.nameMaxLength)
-      .refine((value) => !value.includes(NUL), NUL_MESSAGE)
+      .refine(isStorableText, UNSTORABLE_TEXT_MESSAGE)
       .optional(),
   })
   .strict();

@@ -2,6 +2,8 @@ export * from './admin-protocol.js';
 export * from './backoff.js';
 export * from './command.schemas.js';
 export * from './device.schemas.js';
+export * from './json-safety.js';
 export * from './problem.js';
+export * from './rfc3339.js';
 export * from './telemetry.schemas.js';
 export * from './token.schemas.js';

@@ -1,4 +1,5 @@
 export * from './client.js';
+export * from './database-errors.js';
 export * from './database-mode.js';
 export * from './embedded-postgres.server.js';
 export * from './migrate.js';

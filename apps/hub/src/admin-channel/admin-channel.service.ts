@@ -64,6 +64,7 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
     });
     this.sessionServices = {
       config: config.adminChannel,
+      maxJsonDepth: config.payloads.jsonMaxDepth,
       nodeId: config.nodeId,
       mqttPorts: () => ({
         ...(mqtt.tcpPort === undefined ? {} : { mqttPort: mqtt.tcpPort }),

@@ -7,6 +7,7 @@ import {
   type AdminSnapshotMessage,
   type AdminSubscribeMessage,
   type Command,
+  parseJsonText,
 } from '@telehub/contracts';
 import type { Logger } from 'pino';
 import { type RawData, WebSocket } from 'ws';
@@ -24,6 +25,8 @@ export interface SubscriptionSnapshot {
 /** What a session needs from the hub; the channel passes these in, so the session knows nothing of Nest. */
 export interface AdminSessionServices {
   config: HubConfig['adminChannel'];
+  /** TELEHUB_JSON_MAX_DEPTH */
+  maxJsonDepth: number;
   nodeId: string;
   /** The MQTT listeners' ports, told to clients at auth (they are known once the hub listens). */
   mqttPorts(): { mqttPort?: number; mqttTlsPort?: number };
@@ -280,13 +283,15 @@ export class AdminSession {
       this.close(ADMIN_CLOSE.protocolError, 'send JSON in text frames');
       return undefined;
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(rawText(data));
-    } catch {
-      this.reject('invalid_json', 'a message is one JSON object');
+    const text = parseJsonText(rawText(data), this.services.maxJsonDepth);
+    if (!text.ok) {
+      this.reject(
+        text.code,
+        text.code === 'invalid_json' ? 'a message is one JSON object' : `a message ${text.message}`,
+      );
       return undefined;
     }
+    const json = text.value;
     const parsed = AdminClientMessageSchema.safeParse(json);
     if (parsed.success) return parsed.data;
     const id = (json as { id?: unknown; ref?: unknown } | null)?.id ?? (json as { ref?: unknown } | null)?.ref;

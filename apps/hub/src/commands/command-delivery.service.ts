@@ -1,8 +1,9 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { CommandResultPayloadSchema } from '@telehub/contracts';
-import { type CommandNotice, type CommandRecord, CommandRepository } from '@telehub/db';
+import { CommandResultPayloadSchema, findUnstorableJson } from '@telehub/contracts';
+import { type CommandNotice, type CommandRecord, CommandRepository, describeDataError, isDataError } from '@telehub/db';
 import type { Logger } from 'pino';
 import { KeyedSerialQueue } from '../common/keyed-serial-queue.js';
+import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
 import { DeviceEventRecorder } from '../events/device-event.recorder.js';
 import { HubEvents } from '../events/hub-events.js';
 import { LOGGER } from '../logging/logger.token.js';
@@ -14,8 +15,20 @@ import { commandMessage } from './command.presenter.js';
 /** Commands read per query while delivering to one device. */
 const DELIVERY_PAGE = 100;
 
-export type ReplyRefusal = 'unknown_command' | 'not_your_command' | 'command_final' | 'invalid_result';
-export type ReplyOutcome = { ok: true } | { ok: false; code: ReplyRefusal; message: string };
+export type ReplyRefusal =
+  | 'unknown_command'
+  | 'not_your_command'
+  | 'command_final'
+  | 'invalid_result'
+  | 'data_rejected';
+export type ReplyOutcome =
+  | { ok: true }
+  | { ok: false; code: ReplyRefusal; message: string }
+  /** Not recorded, through no fault of the reply: the device should send it again later. */
+  | { ok: false; code: 'unavailable'; message: string };
+
+/** Command ids are UUIDs; anything else is refused before it reaches the database (where it is a data error). */
+const COMMAND_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Moves commands between the outbox table and the device connections of this hub process.
@@ -41,6 +54,7 @@ export class CommandDeliveryService implements OnApplicationBootstrap, OnModuleD
     private readonly hubEvents: HubEvents,
     private readonly recorder: DeviceEventRecorder,
     private readonly metrics: HubMetrics,
+    @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -62,7 +76,8 @@ export class CommandDeliveryService implements OnApplicationBootstrap, OnModuleD
 
   /** The device's transport acknowledged a command (MQTT PUBACK, WebSocket command_ack). */
   acknowledged(deviceId: string, commandId: string): Promise<ReplyOutcome> {
-    return this.perDevice.run(deviceId, async () => {
+    if (!COMMAND_ID.test(commandId)) return Promise.resolve(this.refuse(deviceId, commandId, undefined, 'command_ack'));
+    return this.storing(deviceId, commandId, async () => {
       const moved = await this.commands.transition([commandId], { to: 'delivered', from: ['sent'], deviceId });
       if (moved.length > 0) {
         // A window slot is free again (MQTT Receive Maximum): what did not fit goes out now.
@@ -80,16 +95,22 @@ export class CommandDeliveryService implements OnApplicationBootstrap, OnModuleD
 
   /** The device's answer: `payload` is the JSON it sent ({"status":"ok"|"error","result":…,"error":"…"}). */
   recordResult(deviceId: string, commandId: string, payload: unknown): Promise<ReplyOutcome> {
-    const parsed = CommandResultPayloadSchema.safeParse(payload);
-    if (!parsed.success) {
-      const message = `a result is {"status":"ok"|"error","result":…,"error":"…"}: ${parsed.error.issues
-        .map((issue) => `${issue.path.join('.') || 'payload'}: ${issue.message}`)
-        .join('; ')}`;
+    if (!COMMAND_ID.test(commandId)) {
+      return Promise.resolve(this.refuse(deviceId, commandId, undefined, 'command_result'));
+    }
+    // Checked before the schema: zod recurses, and nothing deeper than the limit or unstorable may go further.
+    const unstorable = findUnstorableJson(payload, this.config.payloads.jsonMaxDepth);
+    const parsed = unstorable ? undefined : CommandResultPayloadSchema.safeParse(payload);
+    if (!parsed?.success) {
+      const problems = unstorable
+        ? `${unstorable.path || 'payload'}: ${unstorable.message}`
+        : parsed!.error.issues.map((issue) => `${issue.path.join('.') || 'payload'}: ${issue.message}`).join('; ');
+      const message = `a result is {"status":"ok"|"error","result":…,"error":"…"}: ${problems}`;
       this.recordRefusal(deviceId, commandId, 'invalid_result', message);
       return Promise.resolve({ ok: false, code: 'invalid_result', message });
     }
     const { status, result, error } = parsed.data;
-    return this.perDevice.run(deviceId, async () => {
+    return this.storing(deviceId, commandId, async () => {
       const [moved] = await this.commands.transition([commandId], {
         to: status === 'ok' ? 'succeeded' : 'failed',
         from: ['queued', 'sent', 'delivered'],
@@ -99,6 +120,22 @@ export class CommandDeliveryService implements OnApplicationBootstrap, OnModuleD
       });
       if (moved) return { ok: true };
       return this.refuse(deviceId, commandId, await this.commands.findById(commandId), 'command_result');
+    });
+  }
+
+  /**
+   * Runs a device's reply step in its turn. A data error refuses the reply; any other failure means the database
+   * is unavailable: the reply is not recorded and the device is told to send it again.
+   */
+  private storing(deviceId: string, commandId: string, step: () => Promise<ReplyOutcome>): Promise<ReplyOutcome> {
+    return this.perDevice.run(deviceId, step).catch((error: unknown): ReplyOutcome => {
+      if (isDataError(error)) {
+        const message = describeDataError(error);
+        this.recordRefusal(deviceId, commandId, 'data_rejected', message);
+        return { ok: false, code: 'data_rejected', message };
+      }
+      this.logger.warn({ err: error, deviceId, commandId }, 'could not record a command reply');
+      return { ok: false, code: 'unavailable', message: 'the hub could not record this reply; send it again later' };
     });
   }
 

@@ -1,3 +1,4 @@
+import { parseRfc3339 } from '@telehub/contracts';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65_535);
@@ -51,6 +52,27 @@ export const ConfigSchema = z.object({
   TELEHUB_DEVICE_RATE_BURST: positiveInt.default(200),
   TELEHUB_RATE_LIMIT_DISCONNECT_MS: positiveInt.default(30_000),
   TELEHUB_LAST_SEEN_INTERVAL_MS: positiveInt.default(5_000),
+
+  // What device and admin messages may hold
+  TELEHUB_JSON_MAX_DEPTH: positiveInt.max(1000).default(32),
+  TELEHUB_STATE_MAX_BYTES: positiveInt.default(64 * 1024),
+  TELEHUB_TELEMETRY_MIN_TIME: z
+    .string()
+    .default('2000-01-01T00:00:00Z')
+    .transform((value, context) => {
+      const ms = parseRfc3339(value);
+      if (ms === undefined) {
+        context.addIssue({ code: 'custom', message: 'must be an RFC 3339 time like 2000-01-01T00:00:00Z' });
+        return z.NEVER;
+      }
+      return ms;
+    }),
+  TELEHUB_TELEMETRY_MAX_FUTURE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(24 * 3600 * 1000),
+  TELEHUB_EVENT_MAX_STRING_BYTES: positiveInt.min(16).default(256),
 
   // Commands
   TELEHUB_COMMAND_MAX_QUEUED: positiveInt.default(1_000),

@@ -30,6 +30,19 @@ export interface HubConfig {
     rateLimitDisconnectMs: number;
     lastSeenIntervalMs: number;
   };
+  /** What device and admin messages may hold. */
+  payloads: {
+    /** Nesting of any JSON the hub accepts (device messages, admin requests and channel messages). */
+    jsonMaxDepth: number;
+    /** A device's reported state, merged, as JSON text. */
+    stateMaxBytes: number;
+    /** Telemetry `ts` earlier than this is refused (epoch ms). */
+    telemetryMinTimeMs: number;
+    /** Telemetry `ts` further ahead of the hub's clock than this is refused. */
+    telemetryMaxFutureMs: number;
+    /** Untrusted strings (client ids, topics, messages) recorded in device events are cut to this. */
+    eventStringMaxBytes: number;
+  };
   ingest: TelemetryWriterOptions;
   commands: {
     /** Commands not yet final per device; one more is refused with 429. */
@@ -116,6 +129,13 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       rateBurst: c.TELEHUB_DEVICE_RATE_BURST,
       rateLimitDisconnectMs: c.TELEHUB_RATE_LIMIT_DISCONNECT_MS,
       lastSeenIntervalMs: c.TELEHUB_LAST_SEEN_INTERVAL_MS,
+    },
+    payloads: {
+      jsonMaxDepth: c.TELEHUB_JSON_MAX_DEPTH,
+      stateMaxBytes: c.TELEHUB_STATE_MAX_BYTES,
+      telemetryMinTimeMs: c.TELEHUB_TELEMETRY_MIN_TIME,
+      telemetryMaxFutureMs: c.TELEHUB_TELEMETRY_MAX_FUTURE_MS,
+      eventStringMaxBytes: c.TELEHUB_EVENT_MAX_STRING_BYTES,
     },
     ingest: {
       batchRows: c.TELEHUB_INGEST_BATCH_ROWS,

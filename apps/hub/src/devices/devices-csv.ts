@@ -1,4 +1,4 @@
-import type { DeviceWithToken } from '@telehub/contracts';
+import { type DeviceWithToken, parseJsonText } from '@telehub/contracts';
 import { parse } from 'csv-parse/sync';
 import { ApiError } from '../common/api-error.js';
 
@@ -6,7 +6,7 @@ import { ApiError } from '../common/api-error.js';
  * Bulk creation from CSV: a header row with `name` and optionally `labels` (separated by `;` or
  * spaces) and `metadata` (a JSON object). Rows are validated like JSON requests afterwards.
  */
-export function parseDevicesCsv(text: string): unknown[] {
+export function parseDevicesCsv(text: string, maxJsonDepth: number): unknown[] {
   let records: Record<string, string>[];
   try {
     records = parse(text, {
@@ -22,11 +22,13 @@ export function parseDevicesCsv(text: string): unknown[] {
     const entry: Record<string, unknown> = { name: record.name };
     if (record.labels) entry.labels = record.labels.split(/[;\s]+/).filter(Boolean);
     if (record.metadata) {
-      try {
-        entry.metadata = JSON.parse(record.metadata);
-      } catch {
-        throw ApiError.validation([{ field: `${index}.metadata`, message: 'metadata must be a JSON object' }]);
+      const metadata = parseJsonText(record.metadata, maxJsonDepth);
+      if (!metadata.ok) {
+        const message =
+          metadata.code === 'json_too_deep' ? `metadata ${metadata.message}` : 'metadata must be a JSON object';
+        throw ApiError.validation([{ field: `${index}.metadata`, message }]);
       }
+      entry.metadata = metadata.value;
     }
     return entry;
   });

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiBody,
@@ -27,6 +27,7 @@ import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { ApiError } from '../common/api-error.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
+import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
 import { ProblemResponses } from '../openapi/problem-responses.decorator.js';
 import { openApiSchema } from '../openapi/zod-openapi.js';
 import { DevicesService } from './devices.service.js';
@@ -36,7 +37,10 @@ import { formatDevicesCsv, parseDevicesCsv } from './devices-csv.js';
 @ApiBearerAuth()
 @Controller('api/v1/devices')
 export class DevicesController {
-  constructor(private readonly devices: DevicesService) {}
+  constructor(
+    private readonly devices: DevicesService,
+    @Inject(HUB_CONFIG) private readonly config: HubConfig,
+  ) {}
 
   @Post()
   @ApiOperation({ summary: 'Provision a device; its token is in the response, this once' })
@@ -61,7 +65,10 @@ export class DevicesController {
   @ApiCreatedResponse({ schema: openApiSchema(z.array(DeviceWithTokenSchema)) })
   @ProblemResponses(400, 401, 413)
   async bulkCreate(@Req() request: Request, @Res({ passthrough: true }) response: Response) {
-    const entries = typeof request.body === 'string' ? parseDevicesCsv(request.body) : request.body;
+    const entries =
+      typeof request.body === 'string'
+        ? parseDevicesCsv(request.body, this.config.payloads.jsonMaxDepth)
+        : request.body;
     if (Array.isArray(entries) && entries.length > DEVICE_LIMITS.bulkMaxDevices) {
       throw new ApiError(
         413,

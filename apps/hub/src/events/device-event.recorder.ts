@@ -1,7 +1,10 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import { DeviceEventRepository, type NewDeviceEvent } from '@telehub/db';
+import { DeviceEventRepository, isDataError, type NewDeviceEvent } from '@telehub/db';
 import type { Logger } from 'pino';
+import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
 import { LOGGER } from '../logging/logger.token.js';
+import { HubMetrics } from '../metrics/hub-metrics.js';
+import { cleanEventDetail } from './event-detail.js';
 import { HubEvents } from './hub-events.js';
 
 const FLUSH_INTERVAL_MS = 250;
@@ -11,18 +14,26 @@ const MAX_BUFFERED = 10_000;
  * Records why devices misbehave (connects, disconnects and their reasons, auth failures, rejected
  * messages) in device_events. Buffered and written in one statement every quarter second, so a device
  * stuck in a reconnect loop costs the database a row, not a transaction. Events are diagnostics, not
- * telemetry: if the buffer overflows during a database outage, the oldest are dropped and counted.
+ * telemetry: when the buffer is full (the database is down or cannot keep up), the oldest are dropped and
+ * counted. Much of what events hold comes from unauthenticated clients (client ids, topics), so every string is
+ * cleaned and cut before it is buffered, and an event the database still refuses is dropped alone: one bad row
+ * must never stop the log.
  */
 @Injectable()
 export class DeviceEventRecorder implements OnModuleDestroy {
   private buffer: NewDeviceEvent[] = [];
-  private dropped = 0;
+  /** Dropped because the buffer was full, since the last report. */
+  private overflowed = 0;
+  /** Writes failed for availability since the last success. */
+  private failedWrites = 0;
   private readonly timer: NodeJS.Timeout;
   private flushing: Promise<void> | undefined;
 
   constructor(
     private readonly events: DeviceEventRepository,
     private readonly hubEvents: HubEvents,
+    private readonly metrics: HubMetrics,
+    @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS).unref();
@@ -31,9 +42,11 @@ export class DeviceEventRecorder implements OnModuleDestroy {
   record(deviceId: string | null, type: string, detail: Record<string, unknown> = {}, at = Date.now()): void {
     if (this.buffer.length >= MAX_BUFFERED) {
       this.buffer.shift();
-      this.dropped += 1;
+      this.overflowed += 1;
+      this.metrics.deviceEventsDropped.inc({ reason: 'buffer_full' });
     }
-    this.buffer.push({ deviceId, type, detail, time: at });
+    const clean = cleanEventDetail(detail, this.config.payloads.eventStringMaxBytes);
+    this.buffer.push({ deviceId, type, detail: clean, time: at });
   }
 
   async flush(): Promise<void> {
@@ -41,26 +54,28 @@ export class DeviceEventRecorder implements OnModuleDestroy {
     if (this.buffer.length === 0) return;
     const batch = this.buffer;
     this.buffer = [];
-    this.flushing = this.events
-      .insertMany(batch)
-      .then(() => {
-        for (const event of batch) {
-          this.hubEvents.emit({
-            type: 'device_event',
-            deviceId: event.deviceId,
-            eventType: event.type,
-            detail: event.detail,
-            at: event.time,
-          });
-        }
-        if (this.dropped > 0) {
-          this.logger.warn({ dropped: this.dropped }, 'device events were dropped while the database was unavailable');
-          this.dropped = 0;
+    this.flushing = this.write(batch)
+      .then((written) => {
+        this.emit(written);
+        this.reportOverflow();
+        if (this.failedWrites > 0) {
+          this.logger.info({ failedWrites: this.failedWrites }, 'device events are written again');
+          this.failedWrites = 0;
         }
       })
       .catch((error: unknown) => {
-        this.buffer = batch.concat(this.buffer).slice(-MAX_BUFFERED);
-        this.logger.debug({ err: error }, 'could not write device events; will retry');
+        // Unavailable: keep the events (the newest, if the buffer filled meanwhile) and try again next tick.
+        this.buffer = batch.concat(this.buffer);
+        const excess = this.buffer.length - MAX_BUFFERED;
+        if (excess > 0) {
+          this.buffer = this.buffer.slice(excess);
+          this.overflowed += excess;
+          this.metrics.deviceEventsDropped.inc({ reason: 'buffer_full' }, excess);
+        }
+        if (this.failedWrites === 0) {
+          this.logger.warn({ err: error }, 'could not write device events; keeping them and retrying');
+        }
+        this.failedWrites += 1;
       })
       .finally(() => {
         this.flushing = undefined;
@@ -71,5 +86,53 @@ export class DeviceEventRecorder implements OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     clearInterval(this.timer);
     await this.flush();
+  }
+
+  /**
+   * Writes the batch; rejects only when the database is unavailable. A batch refused for its data is split in
+   * halves until the refused events are alone, and those are dropped: the rest are written.
+   */
+  private async write(batch: NewDeviceEvent[]): Promise<NewDeviceEvent[]> {
+    try {
+      await this.events.insertMany(batch);
+      return batch;
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+      if (batch.length === 1) {
+        this.metrics.deviceEventsDropped.inc({ reason: 'refused_by_database' });
+        this.logger.warn(
+          { err: error, deviceId: batch[0]!.deviceId, type: batch[0]!.type },
+          'the database refused a device event; dropped it',
+        );
+        return [];
+      }
+      const half = Math.ceil(batch.length / 2);
+      const first = await this.write(batch.slice(0, half));
+      const second = await this.write(batch.slice(half));
+      return first.concat(second);
+    }
+  }
+
+  private emit(written: NewDeviceEvent[]): void {
+    for (const event of written) {
+      this.hubEvents.emit({
+        type: 'device_event',
+        deviceId: event.deviceId,
+        eventType: event.type,
+        detail: event.detail,
+        at: event.time,
+      });
+    }
+  }
+
+  private reportOverflow(): void {
+    if (this.overflowed === 0) return;
+    this.logger.warn(
+      { dropped: this.overflowed, buffered: MAX_BUFFERED, failedWrites: this.failedWrites },
+      this.failedWrites > 0
+        ? 'device event buffer was full while the database was unavailable: dropped the oldest events'
+        : 'device events came faster than the database took them: the buffer was full, dropped the oldest events',
+    );
+    this.overflowed = 0;
   }
 }

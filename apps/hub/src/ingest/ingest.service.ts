@@ -1,5 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { DevicePresenceRepository, TelemetryRepository } from '@telehub/db';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { backoffDelay } from '@telehub/contracts';
+import { DevicePresenceRepository, describeDataError, isDataError, TelemetryRepository } from '@telehub/db';
 import type { Logger } from 'pino';
 import { KeyedSerialQueue } from '../common/keyed-serial-queue.js';
 import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
@@ -10,29 +11,52 @@ import { HubMetrics } from '../metrics/hub-metrics.js';
 import { DeviceSessionRegistry } from '../sessions/device-session.registry.js';
 import {
   type PayloadErrorCode,
+  type PayloadLimits,
   type PayloadResult,
   parseJson,
   toStatePatch,
   toTelemetryPoints,
 } from './telemetry-payload.js';
-import { TelemetryWriter, WriterClosedError } from './telemetry-writer.js';
+import { RowsRefusedError, TelemetryWriter, WriterClosedError } from './telemetry-writer.js';
+
+/** The first retry of a state merge while the database is unavailable waits about this long. */
+const STATE_RETRY_INITIAL_MS = 100;
 
 export type IngestOutcome =
   | { ok: true; rows: number }
-  | { ok: false; code: PayloadErrorCode | 'unavailable'; message: string };
+  | { ok: false; code: PayloadErrorCode; message: string }
+  /** Not stored, through no fault of the message: send it again later (`retryAfterSeconds`). */
+  | { ok: false; code: 'unavailable' | 'overloaded'; message: string; retryAfterSeconds: number };
+
+/** A refusal that is the hub's state, not the message's: the caller should answer 503 with Retry-After. */
+export type Unavailability = Extract<IngestOutcome, { retryAfterSeconds: number }>;
+
+export interface ReportStateOptions {
+  /**
+   * While the database is unavailable: true (MQTT, WebSocket) holds the message and retries, so the device is
+   * stalled by its unacknowledged messages; false (HTTP) answers `unavailable` at once.
+   */
+  waitForDatabase: boolean;
+}
 
 /**
  * Telemetry and state from any transport: validate, hand to the one batching writer, and answer only once
- * the data is committed. Rejected messages are counted and recorded with their reason.
+ * the data is committed. Rejected messages are counted and recorded with their reason. A message the database
+ * refuses (a data error) is rejected like an invalid one; only unavailability is waited out.
  */
 @Injectable()
-export class IngestService {
+export class IngestService implements OnModuleDestroy {
   readonly writer: TelemetryWriter;
+  private readonly limits: PayloadLimits;
   /**
    * A device's state merges run one after another: transports handle a device's messages concurrently, and two
    * reports of the same key must land in the order they were sent.
    */
   private readonly stateMerges = new KeyedSerialQueue();
+  /** A state merge failed for availability and none has succeeded since. */
+  private stateOutage = false;
+  private readonly closing = new AbortController();
+  private readonly log: Logger;
 
   constructor(
     telemetry: TelemetryRepository,
@@ -44,6 +68,14 @@ export class IngestService {
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(LOGGER) logger: Logger,
   ) {
+    this.log = logger.child({ component: 'ingest' });
+    const { payloads } = config;
+    this.limits = {
+      maxPoints: config.devices.maxPointsPerMessage,
+      maxJsonDepth: payloads.jsonMaxDepth,
+      minTimeMs: payloads.telemetryMinTimeMs,
+      maxFutureMs: payloads.telemetryMaxFutureMs,
+    };
     this.writer = new TelemetryWriter(config.ingest, {
       writeBatch: (batch, latest) => telemetry.insertBatchWithLatest(batch, latest),
       onCommitted: (batch, committedAt, messages, xid) => {
@@ -58,9 +90,31 @@ export class IngestService {
         metrics.batchRows.observe(rows);
         metrics.flushSeconds.observe(durationMs / 1000);
       },
-      log: logger.child({ component: 'ingest' }),
+      onRefused: (rows, error) => this.log.warn({ rows, err: error }, 'the database refused a telemetry message'),
+      log: this.log,
     });
     metrics.pendingRowsSource = () => this.writer.pendingRows;
+  }
+
+  onModuleDestroy(): void {
+    this.closing.abort();
+  }
+
+  /**
+   * Why a new message should not be taken now, for transports that cannot stall a device (HTTP): the database
+   * is unavailable, or the ingest backlog is above its high-water mark. Undefined when messages are welcome.
+   */
+  unavailability(): Unavailability | undefined {
+    if (this.writer.databaseUnavailable || this.stateOutage) return this.databaseUnavailable();
+    if (this.writer.underPressure) {
+      return {
+        ok: false,
+        code: 'overloaded',
+        message: 'the hub has more telemetry waiting to be written than it buffers; send the message again later',
+        retryAfterSeconds: 1,
+      };
+    }
+    return undefined;
   }
 
   async ingestTelemetry(
@@ -69,33 +123,40 @@ export class IngestService {
     payload: DevicePayload,
     receivedAt = Date.now(),
   ): Promise<IngestOutcome> {
-    const json = toJson(payload);
+    const json = this.toJson(payload);
     if (!json.ok) return this.reject(deviceId, transport, 'telemetry', json.code, json.message);
-    const points = toTelemetryPoints(json.value, receivedAt, this.config.devices.maxPointsPerMessage);
+    const points = toTelemetryPoints(json.value, receivedAt, this.limits);
     if (!points.ok) return this.reject(deviceId, transport, 'telemetry', points.code, points.message);
     this.metrics.messagesReceived.inc({ transport, kind: 'telemetry' });
     this.registry.markSeen(deviceId);
     try {
       await this.writer.write(deviceId, points.value);
     } catch (error) {
-      if (error instanceof WriterClosedError)
-        return { ok: false, code: 'unavailable', message: 'the hub is shutting down' };
+      if (error instanceof WriterClosedError) return shuttingDown();
+      if (error instanceof RowsRefusedError) {
+        return this.reject(deviceId, transport, 'telemetry', 'data_rejected', describeDataError(error.cause));
+      }
       throw error;
     }
     return { ok: true, rows: points.value.length };
   }
 
-  async reportState(deviceId: string, transport: string, payload: DevicePayload): Promise<IngestOutcome> {
-    const json = toJson(payload);
+  async reportState(
+    deviceId: string,
+    transport: string,
+    payload: DevicePayload,
+    options: ReportStateOptions = { waitForDatabase: true },
+  ): Promise<IngestOutcome> {
+    const json = this.toJson(payload);
     if (!json.ok) return this.reject(deviceId, transport, 'state', json.code, json.message);
-    const patch = toStatePatch(json.value);
+    const patch = toStatePatch(json.value, this.limits.maxJsonDepth);
     if (!patch.ok) return this.reject(deviceId, transport, 'state', patch.code, patch.message);
     this.metrics.messagesReceived.inc({ transport, kind: 'state' });
-    await this.stateMerges.run(deviceId, async () => {
-      const merged = await this.presence.mergeReportedState(deviceId, patch.value);
-      if (merged) this.hubEvents.emit({ type: 'state', deviceId, state: merged.state, updatedAt: merged.updatedAt });
-    });
-    return { ok: true, rows: 0 };
+    const outcome = await this.stateMerges.run(deviceId, () => this.mergeState(deviceId, patch.value, options));
+    if (!outcome.ok && !('retryAfterSeconds' in outcome)) {
+      return this.reject(deviceId, transport, 'state', outcome.code, outcome.message);
+    }
+    return outcome;
   }
 
   /** For messages refused before they reach ingest (wrong topic, too large). */
@@ -108,6 +169,68 @@ export class IngestService {
   ): void {
     this.metrics.messagesRejected.inc({ transport, reason: code });
     this.recorder.record(deviceId, 'message_rejected', { transport, code, message, ...detail });
+  }
+
+  /** Merges, retrying while the database is unavailable (if the caller can wait); a data error is a refusal. */
+  private async mergeState(
+    deviceId: string,
+    patch: Record<string, unknown>,
+    options: ReportStateOptions,
+  ): Promise<IngestOutcome> {
+    const maxBytes = this.config.payloads.stateMaxBytes;
+    for (let attempt = 1; ; attempt++) {
+      if (this.closing.signal.aborted) return shuttingDown();
+      try {
+        const merged = await this.presence.mergeReportedState(deviceId, patch, maxBytes);
+        this.stateRecovered();
+        if (merged.kind === 'too_large') {
+          return {
+            ok: false,
+            code: 'state_too_large',
+            message: `the merged state would be ${merged.bytes} bytes; at most ${maxBytes} (TELEHUB_STATE_MAX_BYTES). Remove keys by reporting them as null`,
+          };
+        }
+        if (merged.kind === 'merged') {
+          this.hubEvents.emit({ type: 'state', deviceId, state: merged.state, updatedAt: merged.updatedAt });
+        }
+        return { ok: true, rows: 0 };
+      } catch (error) {
+        if (isDataError(error)) {
+          this.stateRecovered();
+          return { ok: false, code: 'data_rejected', message: describeDataError(error) };
+        }
+        if (!this.stateOutage) {
+          this.stateOutage = true;
+          this.log.error({ err: error }, 'database unavailable: state reports wait until it recovers');
+        }
+        if (!options.waitForDatabase) return this.databaseUnavailable();
+        const delayMs = backoffDelay(attempt, {
+          initialMs: STATE_RETRY_INITIAL_MS,
+          maxMs: this.config.ingest.retryMaxMs,
+        });
+        await abortableSleep(delayMs, this.closing.signal);
+      }
+    }
+  }
+
+  private databaseUnavailable(): Unavailability {
+    return {
+      ok: false,
+      code: 'unavailable',
+      message: 'the database is unavailable; send the message again later',
+      retryAfterSeconds: Math.max(1, Math.ceil(this.config.ingest.retryMaxMs / 1000)),
+    };
+  }
+
+  private stateRecovered(): void {
+    if (!this.stateOutage) return;
+    this.stateOutage = false;
+    this.log.info('database available again: state reports resumed');
+  }
+
+  private toJson(payload: DevicePayload): PayloadResult<unknown> {
+    if (typeof payload === 'object' && !Buffer.isBuffer(payload)) return { ok: true, value: payload.json };
+    return parseJson(payload, this.limits.maxJsonDepth);
   }
 
   private reject(
@@ -125,7 +248,18 @@ export class IngestService {
 /** A device message as sent: raw bytes (MQTT, HTTP) or JSON a transport has already parsed (WebSocket frames). */
 export type DevicePayload = Buffer | string | { json: unknown };
 
-function toJson(payload: DevicePayload): PayloadResult<unknown> {
-  if (typeof payload === 'object' && !Buffer.isBuffer(payload)) return { ok: true, value: payload.json };
-  return parseJson(payload);
+function shuttingDown(): Unavailability {
+  return { ok: false, code: 'unavailable', message: 'the hub is shutting down', retryAfterSeconds: 5 };
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
 }

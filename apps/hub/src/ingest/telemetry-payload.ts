@@ -1,3 +1,5 @@
+import { findUnstorableJson, parseJsonText, parseRfc3339 } from '@telehub/contracts';
+
 /** One sample: a metric's value at a time (epoch ms). */
 export interface TelemetryPoint {
   time: number;
@@ -6,19 +8,34 @@ export interface TelemetryPoint {
 }
 
 export type PayloadResult<T> = { ok: true; value: T } | { ok: false; code: PayloadErrorCode; message: string };
-export type PayloadErrorCode = 'invalid_json' | 'invalid_payload' | 'too_many_points';
+/** Refusal codes of device messages, shared by every transport (docs/device-protocol.md lists them). */
+export type PayloadErrorCode =
+  | 'invalid_json'
+  | 'json_too_deep'
+  | 'invalid_payload'
+  | 'too_many_points'
+  | 'state_too_large'
+  | 'data_rejected';
+
+/** The rules a device message is held to; every one is a hub setting. */
+export interface PayloadLimits {
+  /** TELEHUB_MAX_POINTS_PER_MESSAGE */
+  maxPoints: number;
+  /** TELEHUB_JSON_MAX_DEPTH */
+  maxJsonDepth: number;
+  /** TELEHUB_TELEMETRY_MIN_TIME: an earlier `ts` is refused (epoch ms). */
+  minTimeMs: number;
+  /** TELEHUB_TELEMETRY_MAX_FUTURE_MS: device clocks drift, but a `ts` further ahead is a bug, not a measurement. */
+  maxFutureMs: number;
+}
 
 const METRIC_NAME = /^[A-Za-z0-9_.:/-]{1,100}$/;
-// Device clocks are often wrong; a timestamp more than a day ahead is a bug, not a measurement.
-const MAX_FUTURE_MS = 24 * 3600 * 1000;
-const MIN_TIME_MS = Date.UTC(2000, 0, 1);
 
-export function parseJson(payload: Buffer | string): PayloadResult<unknown> {
-  try {
-    return { ok: true, value: JSON.parse(typeof payload === 'string' ? payload : payload.toString('utf8')) };
-  } catch (error) {
-    return { ok: false, code: 'invalid_json', message: `payload is not valid JSON: ${(error as Error).message}` };
-  }
+/** JSON text within the depth limit (checked on the text, before parsing: see @telehub/contracts json-safety). */
+export function parseJson(payload: Buffer | string, maxDepth: number): PayloadResult<unknown> {
+  const parsed = parseJsonText(typeof payload === 'string' ? payload : payload.toString('utf8'), maxDepth);
+  if (parsed.ok) return parsed;
+  return { ok: false, code: parsed.code, message: `payload ${parsed.message}` };
 }
 
 /**
@@ -29,8 +46,9 @@ export function parseJson(payload: Buffer | string): PayloadResult<unknown> {
 export function toTelemetryPoints(
   data: unknown,
   receivedAt: number,
-  maxPoints: number,
+  limits: PayloadLimits,
 ): PayloadResult<TelemetryPoint[]> {
+  const { maxPoints } = limits;
   const objects = Array.isArray(data) ? data : [data];
   if (objects.length === 0) return invalid('an empty array holds no telemetry');
   const points: TelemetryPoint[] = [];
@@ -39,7 +57,7 @@ export function toTelemetryPoints(
     if (typeof object !== 'object' || object === null || Array.isArray(object)) {
       return invalid(`${where}expected an object of metrics like {"temp": 21.5}`);
     }
-    const time = parseTimestamp((object as Record<string, unknown>).ts, receivedAt);
+    const time = parseTimestamp((object as Record<string, unknown>).ts, receivedAt, limits);
     if (typeof time === 'string') return invalid(`${where}${time}`);
     let metrics = 0;
     for (const [metric, raw] of Object.entries(object)) {
@@ -67,23 +85,37 @@ export function toTelemetryPoints(
   return { ok: true, value: points };
 }
 
-/** A state report is a JSON object, shallow-merged into the device's reported state. */
-export function toStatePatch(data: unknown): PayloadResult<Record<string, unknown>> {
+/**
+ * A state report is a JSON object, shallow-merged into the device's reported state. What PostgreSQL's jsonb
+ * cannot hold (U+0000, lone surrogates) or what nests too deep is refused here, not by a failed statement.
+ */
+export function toStatePatch(data: unknown, maxJsonDepth: number): PayloadResult<Record<string, unknown>> {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
     return invalid('state must be a JSON object, e.g. {"firmware": "1.4.2"}');
   }
+  const unstorable = findUnstorableJson(data, maxJsonDepth);
+  if (unstorable) return invalid(`state ${unstorable.path ? `at ${unstorable.path} ` : ''}${unstorable.message}`);
   return { ok: true, value: data as Record<string, unknown> };
 }
 
-function parseTimestamp(ts: unknown, receivedAt: number): number | string {
+function parseTimestamp(ts: unknown, receivedAt: number, limits: PayloadLimits): number | string {
   if (ts === undefined) return receivedAt;
-  let time: number;
-  if (typeof ts === 'number') time = ts;
-  else if (typeof ts === 'string' && /^\d{4}-\d\d-\d\dT/.test(ts)) time = Date.parse(ts);
-  else return `"ts" must be epoch milliseconds or an RFC 3339 time, got ${describe(ts)}`;
-  if (!Number.isFinite(time)) return `"ts" ${JSON.stringify(ts)} is not a valid time`;
-  if (time < MIN_TIME_MS) return `"ts" ${ts} is before 2000 (did you send seconds instead of milliseconds?)`;
-  if (time > receivedAt + MAX_FUTURE_MS) return `"ts" ${ts} is more than a day in the future`;
+  let time: number | undefined;
+  if (typeof ts === 'number') time = Number.isFinite(ts) ? ts : undefined;
+  else if (typeof ts === 'string') {
+    time = parseRfc3339(ts);
+    if (time === undefined) {
+      return `"ts" must be epoch milliseconds or an RFC 3339 time that exists, like 2025-01-31T12:00:00Z; got ${JSON.stringify(ts.slice(0, 40))}`;
+    }
+  } else return `"ts" must be epoch milliseconds or an RFC 3339 time, got ${describe(ts)}`;
+  if (time === undefined) return `"ts" ${JSON.stringify(ts)} is not a valid time`;
+  if (time < limits.minTimeMs) {
+    const hint = typeof ts === 'number' && ts < 1e11 ? ' (did you send seconds instead of milliseconds?)' : '';
+    return `"ts" ${ts} is before ${new Date(limits.minTimeMs).toISOString()} (TELEHUB_TELEMETRY_MIN_TIME)${hint}`;
+  }
+  if (time > receivedAt + limits.maxFutureMs) {
+    return `"ts" ${ts} is more than ${limits.maxFutureMs} ms in the future by the hub's clock (TELEHUB_TELEMETRY_MAX_FUTURE_MS)`;
+  }
   return time;
 }
 

@@ -4,7 +4,12 @@ import { type TelemetryBatch, TelemetryRepository } from '@telehub/db';
 import { createTestDatabase, type TestDatabase } from '@telehub/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { TelemetryPoint } from './telemetry-payload.js';
-import { TelemetryWriter, type TelemetryWriterOptions, WriterClosedError } from './telemetry-writer.js';
+import {
+  RowsRefusedError,
+  TelemetryWriter,
+  type TelemetryWriterOptions,
+  WriterClosedError,
+} from './telemetry-writer.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -266,6 +271,52 @@ describe('TelemetryWriter against PostgreSQL', () => {
     expect(log.info.mock.calls[0]![0].downtimeMs).toBeGreaterThan(0);
     expect(log.info.mock.calls[0]![1]).toMatch(/available again/);
     await writer.close();
+  });
+
+  it('refuses only the message whose rows the database refuses (a data error), never retrying it', async () => {
+    // An operator's CHECK constraint: the database refuses rows the hub's own validation let through (23514).
+    await database.client.sql`ALTER TABLE telemetry ADD CONSTRAINT sane_value CHECK (value > -1000000)`;
+    try {
+      const attempts: number[] = [];
+      const refused: number[] = [];
+      const retries = vi.fn();
+      const writer = new TelemetryWriter(options({ batchMs: 60_000 }), {
+        writeBatch: (batch, latest) => {
+          attempts.push(batch.times.length);
+          return writeBatch(batch, latest);
+        },
+        onRefused: (rows) => refused.push(rows),
+        onRetry: retries,
+      });
+      const devices = Array.from({ length: 8 }, () => randomUUID());
+      const poison = devices[5]!;
+      const writes = devices.map((device) =>
+        writer.write(
+          device,
+          series(3).map((point, index) => (device === poison && index === 1 ? { ...point, value: -5e6 } : point)),
+        ),
+      );
+      const outcomes = await Promise.allSettled(writes);
+      expect(outcomes.map((outcome) => outcome.status)).toEqual(
+        devices.map((device) => (device === poison ? 'rejected' : 'fulfilled')),
+      );
+      const refusal = (outcomes[5] as PromiseRejectedResult).reason;
+      expect(refusal).toBeInstanceOf(RowsRefusedError);
+      expect(refusal).toMatchObject({ code: 'data_rejected', cause: { code: '23514' } });
+      for (const device of devices) expect(await repository.countForDevice(device)).toBe(device === poison ? 0 : 3);
+      // Halves of 8, 4, 2, 1 messages: the culprit is alone after log2(8) rounds; no outage, no retry of it.
+      expect(attempts).toEqual([24, 12, 12, 6, 6, 3, 3]);
+      expect(refused).toEqual([3]);
+      expect(retries).not.toHaveBeenCalled();
+      expect(writer.databaseUnavailable).toBe(false);
+      expect(writer.pendingRows).toBe(0);
+      // The writer goes on as before.
+      await writer.write(poison, series(2, T0 + 100));
+      expect(await repository.countForDevice(poison)).toBe(2);
+      await writer.close();
+    } finally {
+      await database.client.sql`ALTER TABLE telemetry DROP CONSTRAINT sane_value`;
+    }
   });
 
   it('close() commits what is pending, then rejects new writes', async () => {

@@ -1,5 +1,5 @@
 import { backoffDelay } from '@telehub/contracts';
-import type { TelemetryBatch } from '@telehub/db';
+import { isDataError, type TelemetryBatch } from '@telehub/db';
 import { newestPerMetric } from './newest-per-metric.js';
 import type { TelemetryPoint } from './telemetry-payload.js';
 
@@ -38,6 +38,8 @@ export interface TelemetryWriterHooks {
   onFlush?(rows: number, durationMs: number): void;
   /** Per failed attempt: `attempt` counts the failures in a row since the database was last available. */
   onRetry?(error: unknown, attempt: number, delayMs: number): void;
+  /** A message's rows were refused by the database (a data error): its write() rejected with RowsRefusedError. */
+  onRefused?(rows: number, error: unknown): void;
   log?: {
     info(obj: object, msg: string): void;
     warn(obj: object, msg: string): void;
@@ -54,18 +56,40 @@ export class WriterClosedError extends Error {
   }
 }
 
+/**
+ * A message's rows that the database refused with a data error (SQLSTATE class 22 or 23): sending them again
+ * would fail again, so the message is refused instead of retried. `cause` is the database's error.
+ */
+export class RowsRefusedError extends Error {
+  readonly code = 'data_rejected';
+
+  constructor(cause: unknown) {
+    super('the database refused these rows', { cause });
+    this.name = 'RowsRefusedError';
+  }
+}
+
 /** One write() call (or one flush()): settled when every batch holding a part of it has committed. */
 interface Ticket {
   parts: number;
   resolve(): void;
+  reject(error: Error): void;
+}
+
+/** The rows of one write() call in a batch, in order: a write larger than a batch has a part in each. */
+interface Part {
+  ticket: Ticket;
+  rows: number;
+  /** The write's last part: the message counts as committed with this batch. */
+  last: boolean;
 }
 
 /** Rows kept column by column, ready to bind as the four array parameters of the insert. */
 class Batch {
   readonly data: TelemetryBatch = { times: [], deviceIds: [], metrics: [], values: [] };
-  readonly tickets: Ticket[] = [];
-  /** write() calls that end in this batch. */
-  messages = 0;
+  readonly parts: Part[] = [];
+  /** flush() calls waiting for this batch to settle. */
+  readonly waiters: Ticket[] = [];
   /** Computed on the first attempt and kept, so a retry sends exactly the same statement. */
   latest: TelemetryBatch | undefined;
 
@@ -73,6 +97,34 @@ class Batch {
 
   get rows(): number {
     return this.data.times.length;
+  }
+
+  /** write() calls that end in this batch. */
+  get messages(): number {
+    let messages = 0;
+    for (const part of this.parts) if (part.last) messages += 1;
+    return messages;
+  }
+
+  /** Two batches of the same seq holding the first and second half of the parts (never splitting a part). */
+  split(): [Batch, Batch] {
+    const half = Math.ceil(this.parts.length / 2);
+    const first = new Batch(this.seq);
+    const second = new Batch(this.seq);
+    let row = 0;
+    this.parts.forEach((part, index) => {
+      const target = index < half ? first : second;
+      copyRows(this.data, target.data, row, row + part.rows);
+      target.parts.push(part);
+      row += part.rows;
+    });
+    // A flush waiting for this batch now waits for both halves.
+    for (const waiter of this.waiters) {
+      waiter.parts += 1;
+      first.waiters.push(waiter);
+      second.waiters.push(waiter);
+    }
+    return [first, second];
   }
 }
 
@@ -93,8 +145,11 @@ interface Outage {
  * one transaction and a redelivery after a crash repeats a whole message or nothing. A larger write fills the open
  * batch and then whole batches; its promise settles when its last piece commits.
  *
- * Nothing is dropped: a failed batch goes back to the head of the queue and the database is probed with one batch
- * at a time, after exponential backoff, until a write succeeds; then every slot is used again.
+ * Nothing is dropped while the database is unavailable: a failed batch goes back to the head of the queue and the
+ * database is probed with one batch at a time, after exponential backoff, until a write succeeds; then every slot
+ * is used again. A batch refused with a data error is different: retrying it would fail forever and stall every
+ * device. It is split in halves (at message boundaries) and written again until the refused message is alone; that
+ * message's write() rejects with RowsRefusedError and every other message commits.
  */
 export class TelemetryWriter {
   private open = new Batch(0);
@@ -128,6 +183,11 @@ export class TelemetryWriter {
     return this.pressure;
   }
 
+  /** The last write failed for a reason other than its data, and none has succeeded since. */
+  get databaseUnavailable(): boolean {
+    return this.outage !== undefined;
+  }
+
   /** Resolves once every given point is committed. Never drops data; rejects only with WriterClosedError after close() began. */
   write(deviceId: string, points: TelemetryPoint[]): Promise<void> {
     if (this.closed) return Promise.reject(new WriterClosedError());
@@ -137,21 +197,21 @@ export class TelemetryWriter {
     if (this.open.rows > 0 && this.open.rows + count > batchRows && count <= batchRows) this.seal();
 
     let resolve!: () => void;
-    const committed = new Promise<void>((settle) => {
-      resolve = settle;
+    let reject!: (error: Error) => void;
+    const committed = new Promise<void>((onResolve, onReject) => {
+      resolve = onResolve;
+      reject = onReject;
     });
-    const ticket: Ticket = { parts: 0, resolve };
-    let batch = this.open;
+    const ticket: Ticket = { parts: 0, resolve, reject };
     for (let from = 0; from < count; ) {
-      batch = this.open;
+      const batch = this.open;
       const to = Math.min(count, from + batchRows - batch.rows);
       appendRows(batch.data, deviceId, points, from, to);
-      batch.tickets.push(ticket);
+      batch.parts.push({ ticket, rows: to - from, last: to === count });
       ticket.parts += 1;
       from = to;
       if (batch.rows >= batchRows) this.seal();
     }
-    batch.messages += 1;
     this.uncommitted += count;
     this.updatePressure();
     if (this.queue.length > 0) this.pump();
@@ -165,9 +225,9 @@ export class TelemetryWriter {
     const outstanding = this.inflight.size + this.queue.length;
     if (outstanding === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const ticket: Ticket = { parts: outstanding, resolve };
-      for (const batch of this.inflight) batch.tickets.push(ticket);
-      for (const batch of this.queue) batch.tickets.push(ticket);
+      const ticket: Ticket = { parts: outstanding, resolve, reject: () => resolve() };
+      for (const batch of this.inflight) batch.waiters.push(ticket);
+      for (const batch of this.queue) batch.waiters.push(ticket);
       this.pump();
     });
   }
@@ -252,10 +312,8 @@ export class TelemetryWriter {
     const rows = batch.rows;
     this.uncommitted -= rows;
     if (this.outage) this.recovered(rows);
-    for (const ticket of batch.tickets) {
-      ticket.parts -= 1;
-      if (ticket.parts === 0) ticket.resolve();
-    }
+    for (const part of batch.parts) settlePart(part.ticket);
+    for (const waiter of batch.waiters) settlePart(waiter);
     const { onCommitted, onFlush } = this.hooks;
     if (onCommitted) {
       const committedAt = Date.now();
@@ -270,9 +328,11 @@ export class TelemetryWriter {
 
   private failed(batch: Batch, error: unknown): void {
     this.inflight.delete(batch);
-    // Back to the queue in seq order, so the oldest rows are retried first and batches keep their order.
-    const after = this.queue.findIndex((queued) => queued.seq > batch.seq);
-    this.queue.splice(after === -1 ? this.queue.length : after, 0, batch);
+    if (isDataError(error)) {
+      this.refused(batch, error);
+      return;
+    }
+    this.requeue(batch);
     if (!this.outage) {
       this.outage = { since: Date.now(), failures: 0 };
       this.hooks.log?.error(
@@ -287,6 +347,33 @@ export class TelemetryWriter {
     clearTimeout(this.retryTimer);
     this.retryDue = false;
     this.retryTimer = setTimeout(this.onRetryTimer, delayMs);
+  }
+
+  /** Back to the queue in seq order, so the oldest rows are written first and batches keep their order. */
+  private requeue(...batches: Batch[]): void {
+    const after = this.queue.findIndex((queued) => queued.seq > batches[0]!.seq);
+    this.queue.splice(after === -1 ? this.queue.length : after, 0, ...batches);
+  }
+
+  /**
+   * The database answered, and refused something in this batch. With several messages, each half is written on
+   * its own (log2 of the batch's messages rounds find the culprit); a single message is refused.
+   */
+  private refused(batch: Batch, error: unknown): void {
+    // The database answered: whatever outage there was is over.
+    if (this.outage) this.recovered(0);
+    if (batch.parts.length > 1) {
+      this.requeue(...batch.split());
+    } else {
+      const rows = batch.rows;
+      this.uncommitted -= rows;
+      for (const part of batch.parts) part.ticket.reject(new RowsRefusedError(error));
+      for (const waiter of batch.waiters) settlePart(waiter);
+      const { onRefused } = this.hooks;
+      if (onRefused) this.safely('onRefused', () => onRefused(rows, error));
+      this.updatePressure();
+    }
+    this.pump();
   }
 
   private readonly onRetryTimer = (): void => {
@@ -331,6 +418,20 @@ export class TelemetryWriter {
     } catch (error) {
       this.hooks.log?.error({ err: error, hook }, 'telemetry writer hook threw');
     }
+  }
+}
+
+function settlePart(ticket: Ticket): void {
+  ticket.parts -= 1;
+  if (ticket.parts === 0) ticket.resolve();
+}
+
+function copyRows(from: TelemetryBatch, to: TelemetryBatch, start: number, end: number): void {
+  for (let index = start; index < end; index++) {
+    to.times.push(from.times[index]!);
+    to.deviceIds.push(from.deviceIds[index]!);
+    to.metrics.push(from.metrics[index]!);
+    to.values.push(from.values[index]!);
   }
 }
 

@@ -69,6 +69,12 @@ export class HubMetrics {
     help: 'Times device reads were paused because the ingest backlog passed the high-water mark',
     registers: [this.registry],
   });
+  readonly deviceEventsDropped = new Counter({
+    name: 'telehub_device_events_dropped_total',
+    help: 'Device events not recorded: the buffer was full (buffer_full) or the database refused them (refused_by_database)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   readonly commandTransitions = new Counter({
     name: 'telehub_command_transitions_total',
     help: 'Command status changes seen by this hub (any hub may have made them), by new status',

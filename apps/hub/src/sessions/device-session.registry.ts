@@ -18,6 +18,8 @@ interface SessionState {
   pausedBy: Set<PauseCause>;
   /** One timer per message held back; reading resumes when the last fires. */
   rateTimers: Set<NodeJS.Timeout>;
+  /** Closed for its rate: frames still arriving while it closes are not recorded again (one event per episode). */
+  closedForRate: boolean;
 }
 
 /**
@@ -103,6 +105,7 @@ export class DeviceSessionRegistry implements OnApplicationBootstrap, OnModuleDe
       bucket: new TokenBucket(devices.ratePerSec, devices.rateBurst, devices.rateLimitDisconnectMs),
       pausedBy: new Set(),
       rateTimers: new Set(),
+      closedForRate: false,
     };
     this.sessions.set(connection.deviceId, state);
     if (previous) {
@@ -141,10 +144,12 @@ export class DeviceSessionRegistry implements OnApplicationBootstrap, OnModuleDe
    */
   admit(connection: DeviceConnection): Promise<void> | undefined {
     const state = this.sessions.get(connection.deviceId);
-    if (state?.connection !== connection) return undefined;
+    if (state?.connection !== connection || state.closedForRate) return undefined;
     const waitMs = state.bucket.take();
     if (waitMs === 0) return undefined;
     if (state.bucket.persistentlyOverLimit()) {
+      state.closedForRate = true;
+      this.clearRateTimer(state);
       this.recorder.record(connection.deviceId, 'rate_limited', { ratePerSec: this.config.devices.ratePerSec });
       connection.close('rate_limited');
       return undefined;

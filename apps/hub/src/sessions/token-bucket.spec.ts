@@ -11,6 +11,17 @@ describe('TokenBucket', () => {
     expect(bucket.take(1000)).toBe(0);
   });
 
+  it('tryTake refuses without taking when empty, and says when the next token comes', () => {
+    const bucket = new TokenBucket(10, 2, 30_000, 0);
+    expect([bucket.tryTake(0), bucket.tryTake(0)]).toEqual([0, 0]);
+    expect(bucket.tryTake(0)).toBeCloseTo(100);
+    expect(bucket.tryTake(50)).toBeCloseTo(50);
+    // Refusals took nothing: the token that arrived at 100 ms is there.
+    expect(bucket.tryTake(100)).toBe(0);
+    expect(bucket.isFull(100)).toBe(false);
+    expect(bucket.isFull(300)).toBe(true);
+  });
+
   it('flags a device that keeps sending at twice the rate for about a window, not a short burst', () => {
     const windowMs = 10_000;
     const burstOnly = new TokenBucket(10, 10, windowMs, 0);

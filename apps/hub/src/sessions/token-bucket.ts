@@ -20,16 +20,39 @@ export class TokenBucket {
   }
 
   take(now = performance.now()): number {
-    const elapsed = now - this.updatedAt;
-    this.updatedAt = now;
-    this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.ratePerSec) / 1000);
-    this.throttle *= Math.exp(-elapsed / this.windowMs);
+    this.refill(now);
     this.tokens -= 1;
     if (this.tokens >= 0) return 0;
     const waitMs = (-this.tokens * 1000) / this.ratePerSec;
     // Count each message's own share of the delay once, even when several queue up at the same moment.
     this.throttle += Math.min(waitMs, 1000 / this.ratePerSec);
     return waitMs;
+  }
+
+  /**
+   * For callers that refuse instead of waiting (HTTP answers 429): takes a token and answers 0 when one is there;
+   * otherwise takes nothing and answers how long until one will be.
+   */
+  tryTake(now = performance.now()): number {
+    this.refill(now);
+    if (this.tokens >= 1) {
+      this.tokens -= 1;
+      return 0;
+    }
+    return ((1 - this.tokens) * 1000) / this.ratePerSec;
+  }
+
+  /** Full again: nothing to remember about this device. */
+  isFull(now = performance.now()): boolean {
+    this.refill(now);
+    return this.tokens >= this.burst;
+  }
+
+  private refill(now: number): void {
+    const elapsed = now - this.updatedAt;
+    this.updatedAt = now;
+    this.tokens = Math.min(this.burst, this.tokens + (elapsed * this.ratePerSec) / 1000);
+    this.throttle *= Math.exp(-elapsed / this.windowMs);
   }
 
   /**

@@ -1,17 +1,17 @@
+import { HISTORY_TIME_PATTERN, parseRfc3339 } from '@telehub/contracts';
 import type { FieldError } from '../common/api-error.js';
 
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 } as const;
 
 const RELATIVE = /^-(\d{1,9})([smhdw])$/;
-/**
- * RFC 3339 §5.6 date-time. A space before the offset is read as `+`: an unencoded `+` in a URL query
- * arrives as a space, and the offset is unambiguous.
- */
-const RFC_3339 = /^(\d{4}-\d\d-\d\d)[Tt ](\d\d:\d\d:\d\d(?:\.\d{1,9})?)([Zz]|[+-]\d\d:\d\d| \d\d:\d\d)$/;
+/** An unencoded `+` in a URL query arrives as a space; before an offset it is unambiguous, so it is read as `+`. */
+const SPACE_BEFORE_OFFSET = / (\d\d:\d\d)$/;
 
 /** Years 1 to 9999: what both JavaScript dates and PostgreSQL timestamps hold without surprises. */
 const MIN_MS = Date.parse('0001-01-01T00:00:00Z');
 const MAX_MS = Date.parse('9999-12-31T23:59:59.999Z');
+const FORMAT_MESSAGE =
+  'must be an RFC 3339 time like 2025-01-31T12:00:00Z, or relative to now like -15m, -1h, -7d, or now';
 
 export type TimeResult = { ok: true; ms: number } | { ok: false; message: string };
 
@@ -29,23 +29,9 @@ function toEpochMs(text: string, nowMs: number): number | string {
   if (text === 'now') return nowMs;
   const relative = RELATIVE.exec(text);
   if (relative) return nowMs - Number(relative[1]) * UNIT_MS[relative[2] as keyof typeof UNIT_MS];
-  const absolute = RFC_3339.exec(text);
-  if (!absolute) {
-    return 'must be an RFC 3339 time like 2025-01-31T12:00:00Z, or relative to now like -15m, -1h, -7d, or now';
-  }
-  const [, date, time, offset] = absolute as unknown as [string, string, string, string];
-  const ms = Date.parse(`${date}T${time}${offset.startsWith(' ') ? `+${offset.slice(1)}` : offset.toUpperCase()}`);
-  // Date.parse takes 24:00:00 as the next midnight; RFC 3339 hours end at 23.
-  const valid = Number.isFinite(ms) && calendarDateExists(date) && Number(time.slice(0, 2)) < 24;
-  return valid ? ms : `${JSON.stringify(text)} is not a valid date and time`;
-}
-
-/** Date.parse rolls 2025-02-30 over to 2 March; a day the month does not have is an error. */
-function calendarDateExists(date: string): boolean {
-  const [year, month, day] = date.split('-').map(Number) as [number, number, number];
-  const parsed = new Date(0);
-  parsed.setUTCFullYear(year, month - 1, day);
-  return parsed.getUTCFullYear() === year && parsed.getUTCMonth() === month - 1 && parsed.getUTCDate() === day;
+  if (!HISTORY_TIME_PATTERN.test(text)) return FORMAT_MESSAGE;
+  const ms = parseRfc3339(text.replace(SPACE_BEFORE_OFFSET, '+$1'));
+  return ms ?? `${JSON.stringify(text)} is not a valid date and time`;
 }
 
 export type TimeRangeResult = { ok: true; fromMs: number; toMs: number } | { ok: false; errors: FieldError[] };

@@ -1,4 +1,4 @@
-import type { WebSocket } from 'ws';
+import { WebSocket } from 'ws';
 
 // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON frames
 export type Frame = any;
@@ -47,4 +47,17 @@ export class DeviceSocket {
   close(): void {
     this.ws.close();
   }
+}
+
+/** A device connected over JSON WebSocket with its token in the handshake's Authorization header. */
+export function connectDeviceSocket(baseUrl: string, token: string): Promise<DeviceSocket> {
+  const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/v1/devices/ws`, {
+    headers: { Authorization: `Bearer ${token}` },
+  });
+  const socket = new DeviceSocket(ws);
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(socket));
+    ws.once('error', reject);
+    ws.once('unexpected-response', (_request, response) => reject(new Error(`HTTP ${response.statusCode}`)));
+  });
 }

@@ -63,18 +63,35 @@ export class DevicePresenceRepository {
       WHERE id = ANY(${deviceIds}::uuid[]) AND (last_seen_at IS NULL OR last_seen_at < to_timestamp(${at} / 1000.0))`;
   }
 
-  /** Shallow-merges `patch` into the reported state (JSON null deletes a key) and returns the result. */
-  async mergeReportedState(
-    deviceId: string,
-    patch: Record<string, unknown>,
-  ): Promise<{ state: Record<string, unknown>; updatedAt: number } | undefined> {
+  /**
+   * Shallow-merges `patch` into the reported state (JSON null deletes a key) unless the merged document would
+   * serialize to more than `maxBytes`; returns the result, or `too_large` with its size (nothing changed).
+   */
+  async mergeReportedState(deviceId: string, patch: Record<string, unknown>, maxBytes: number): Promise<StateMerge> {
     // The patch goes as JSON text and the time as epoch ms: drizzle, sharing this postgres.js client, turns
-    // off its jsonb serializer and its timestamp parser (timestamps come back as strings).
-    const [row] = await this.client.sql<{ state: Record<string, unknown>; updated_at_ms: number }[]>`
-      UPDATE devices SET reported_state = jsonb_strip_nulls(reported_state || ${JSON.stringify(patch)}::jsonb),
-        state_updated_at = now(), last_seen_at = now()
-      WHERE id = ${deviceId}
-      RETURNING reported_state AS state, (extract(epoch FROM state_updated_at) * 1000)::float8 AS updated_at_ms`;
-    return row ? { state: row.state, updatedAt: row.updated_at_ms } : undefined;
+    // off its jsonb serializer and its timestamp parser (timestamps come back as strings). The row is locked
+    // while merging, so the size checked is the size stored.
+    const [row] = await this.client.sql<
+      { bytes: number | null; state: Record<string, unknown> | null; updated_at_ms: number | null }[]
+    >`
+      WITH merged AS (
+        SELECT id, jsonb_strip_nulls(reported_state || ${JSON.stringify(patch)}::jsonb) AS state
+        FROM devices WHERE id = ${deviceId} FOR UPDATE
+      ), updated AS (
+        UPDATE devices AS d SET reported_state = m.state, state_updated_at = now(), last_seen_at = now()
+        FROM merged AS m WHERE d.id = m.id AND octet_length(m.state::text) <= ${maxBytes}
+        RETURNING d.reported_state, d.state_updated_at
+      )
+      SELECT (SELECT octet_length(state::text) FROM merged) AS bytes, updated.reported_state AS state,
+        (extract(epoch FROM updated.state_updated_at) * 1000)::float8 AS updated_at_ms
+      FROM (SELECT 1) AS one LEFT JOIN updated ON true`;
+    if (!row || row.bytes === null) return { kind: 'not_found' };
+    if (row.state === null || row.updated_at_ms === null) return { kind: 'too_large', bytes: row.bytes };
+    return { kind: 'merged', state: row.state, updatedAt: row.updated_at_ms };
   }
 }
+
+export type StateMerge =
+  | { kind: 'merged'; state: Record<string, unknown>; updatedAt: number }
+  | { kind: 'too_large'; bytes: number }
+  | { kind: 'not_found' };

@@ -7,10 +7,11 @@ import { Public } from '../../admin-auth/public.decorator.js';
 import { ApiError } from '../../common/api-error.js';
 import { HUB_CONFIG, type HubConfig } from '../../config/hub-config.js';
 import { DeviceAuthService } from '../../device-auth/device-auth.service.js';
-import { type IngestOutcome, IngestService } from '../../ingest/ingest.service.js';
+import { type IngestOutcome, IngestService, type Unavailability } from '../../ingest/ingest.service.js';
 import { ProblemResponses } from '../../openapi/problem-responses.decorator.js';
 import { openApiSchema } from '../../openapi/zod-openapi.js';
 import { readBody } from './device-http.body.js';
+import { HttpRateLimit } from './http-rate-limit.js';
 
 const TRANSPORT = 'http';
 
@@ -40,28 +41,45 @@ type IngestResult = z.infer<typeof IngestResultSchema>;
 // What each error status means on the device ingest routes.
 const DeviceProblemResponses = () =>
   ProblemResponses(
-    [400, 'The body is not JSON (`invalid_json`) or not a valid message (`invalid_payload`)'],
+    [
+      400,
+      'Not JSON (`invalid_json`), nested too deep (`json_too_deep`), not a valid message (`invalid_payload`), state over TELEHUB_STATE_MAX_BYTES (`state_too_large`), or refused by the database (`data_rejected`): do not send it again',
+    ],
     [401, 'Missing or invalid device token'],
     [413, 'Body over TELEHUB_MAX_MESSAGE_BYTES (`message_too_large`) or too many points (`too_many_points`)'],
     [415, 'Content-Encoding other than identity'],
-    [503, 'The hub is shutting down (`unavailable`); retry after Retry-After seconds, on this or another hub'],
+    [429, 'Over the device rate (TELEHUB_DEVICE_RATE_PER_SEC, `rate_limited`): send again after Retry-After seconds'],
+    [
+      503,
+      'The database is unavailable (`unavailable`), the ingest backlog is full (`overloaded`) or the hub is shutting down: send again after Retry-After seconds, on this or another hub',
+    ],
   );
 
 /**
  * Device ingest over plain HTTP, for devices that wake, send and sleep. Authenticated by the device token
  * (not the admin token), answered only after the data is committed. The body is read here rather than by
  * the app-wide parser: it has the device message limit and must not be read before the token is checked.
+ *
+ * A socket device is held back by TCP when the hub cannot take more; an HTTP device cannot be, and a request
+ * left waiting is abandoned and sent again by its client, piling up copies. So HTTP refuses at once instead:
+ * 503 with Retry-After while the database is unavailable or the ingest backlog is above its high-water mark,
+ * 429 with Retry-After over the device's rate. Delivery is at-least-once: a client that gave up on a request
+ * the hub then committed sends a copy.
  */
 @ApiTags('device ingest')
 @ApiBearerAuth('device')
 @Public()
 @Controller('api/v1/device')
 export class DeviceHttpController {
+  private readonly rate: HttpRateLimit;
+
   constructor(
     private readonly deviceAuth: DeviceAuthService,
     private readonly ingest: IngestService,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
-  ) {}
+  ) {
+    this.rate = new HttpRateLimit(config.devices);
+  }
 
   @Post('telemetry')
   @HttpCode(200)
@@ -75,8 +93,7 @@ export class DeviceHttpController {
   @DeviceProblemResponses()
   async telemetry(@Req() request: Request): Promise<IngestResult> {
     const receivedAt = Date.now();
-    const deviceId = await this.authenticate(request);
-    const body = await this.body(request, deviceId);
+    const { deviceId, body } = await this.admit(request);
     return answer(await this.ingest.ingestTelemetry(deviceId, TRANSPORT, body, receivedAt));
   }
 
@@ -90,17 +107,48 @@ export class DeviceHttpController {
   @ApiOkResponse({ schema: openApiSchema(IngestResultSchema) })
   @DeviceProblemResponses()
   async state(@Req() request: Request): Promise<IngestResult> {
+    const { deviceId, body } = await this.admit(request);
+    return answer(await this.ingest.reportState(deviceId, TRANSPORT, body, { waitForDatabase: false }));
+  }
+
+  /** Everything before ingest, cheapest refusal first: hub state, token, rate, then the body. */
+  private async admit(request: Request): Promise<{ deviceId: string; body: Buffer }> {
+    const unavailable = this.ingest.unavailability();
+    if (unavailable) throw unavailableError(unavailable);
     const deviceId = await this.authenticate(request);
+    const waitMs = this.rate.admit(deviceId);
+    if (waitMs > 0) {
+      const message = `more than ${this.config.devices.ratePerSec} messages per second (TELEHUB_DEVICE_RATE_PER_SEC)`;
+      this.ingest.recordRejected(deviceId, TRANSPORT, 'rate_limited', message);
+      throw new ApiError(429, 'rate_limited', 'Too many requests', message, undefined, {
+        'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))),
+      });
+    }
     const body = await this.body(request, deviceId);
-    return answer(await this.ingest.reportState(deviceId, TRANSPORT, body));
+    // The client gave up while its body arrived: it will send the message again, so this copy is not stored.
+    if (request.socket.destroyed) {
+      throw new ApiError(400, 'request_aborted', 'Request aborted', 'the client closed the connection');
+    }
+    return { deviceId, body };
   }
 
   private async authenticate(request: Request): Promise<string> {
     const token = bearerToken(request.headers.authorization);
-    const result = await this.deviceAuth.authenticate(token, {
-      transport: TRANSPORT,
-      remoteAddress: request.socket.remoteAddress,
-    });
+    let result: Awaited<ReturnType<DeviceAuthService['authenticate']>>;
+    try {
+      result = await this.deviceAuth.authenticate(token, {
+        transport: TRANSPORT,
+        remoteAddress: request.socket.remoteAddress,
+      });
+    } catch {
+      // The token could not be looked up: the database is unavailable, not the token wrong.
+      throw unavailableError({
+        ok: false,
+        code: 'unavailable',
+        message: 'could not check the device token; send the message again later',
+        retryAfterSeconds: Math.max(1, Math.ceil(this.config.ingest.retryMaxMs / 1000)),
+      });
+    }
     if (result.ok) return result.deviceId;
     throw ApiError.unauthorized(
       token
@@ -128,12 +176,17 @@ export class DeviceHttpController {
 
 function answer(outcome: IngestOutcome): IngestResult {
   if (outcome.ok) return { rows: outcome.rows };
+  if ('retryAfterSeconds' in outcome) throw unavailableError(outcome);
   switch (outcome.code) {
-    case 'unavailable':
-      throw new ApiError(503, outcome.code, 'Service unavailable', outcome.message, undefined, { 'Retry-After': '5' });
     case 'too_many_points':
       throw new ApiError(413, outcome.code, 'Too many points', outcome.message);
     default:
       throw new ApiError(400, outcome.code, 'Invalid message', outcome.message);
   }
+}
+
+function unavailableError(outcome: Unavailability): ApiError {
+  return new ApiError(503, outcome.code, 'Service unavailable', outcome.message, undefined, {
+    'Retry-After': String(outcome.retryAfterSeconds),
+  });
 }

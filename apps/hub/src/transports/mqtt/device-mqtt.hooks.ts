@@ -1,3 +1,4 @@
+import { parseJsonText } from '@telehub/contracts';
 import type {
   AuthenticateRequest,
   AuthenticateResult,
@@ -24,7 +25,11 @@ export interface DeviceMqttServices {
   registry: DeviceSessionRegistry;
   ingest: IngestService;
   commands: CommandDeliveryService;
+  /** TELEHUB_JSON_MAX_DEPTH, for command results (telemetry and state are parsed by ingest). */
+  maxJsonDepth: number;
 }
+
+const COMMAND_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The hub's side of one MQTT session: token authentication, topic access control, and handing
@@ -75,6 +80,12 @@ export class DeviceMqttHooks implements MqttSessionHooks {
     const { ingest, registry } = this.services;
     if (topic.kind === 'command_result') {
       await registry.admit(connection);
+      if (!COMMAND_ID.test(topic.commandId)) {
+        const refusal = `${message.topic}: a command id is a UUID`;
+        ingest.recordRejected(connection.deviceId, this.transport, 'unknown_command', refusal);
+        // A refusal, not a closed session: 0x87 for MQTT 5, acknowledged (and recorded) for 3.1.1.
+        return { kind: 'refused', reasonCode: ReasonCode.notAuthorized, message: refusal };
+      }
       return this.commandResult(connection.deviceId, topic.commandId, message.payload);
     }
     if (topic.kind !== 'telemetry' && topic.kind !== 'state') {
@@ -125,15 +136,13 @@ export class DeviceMqttHooks implements MqttSessionHooks {
   }
 
   private async commandResult(deviceId: string, commandId: string, payload: Buffer): Promise<PublishOutcome> {
-    let json: unknown;
-    try {
-      json = JSON.parse(payload.toString('utf8'));
-    } catch (error) {
-      const message = `a command result must be JSON: ${(error as Error).message}`;
-      this.services.ingest.recordRejected(deviceId, this.transport, 'invalid_json', message, { commandId });
+    const json = parseJsonText(payload.toString('utf8'), this.services.maxJsonDepth);
+    if (!json.ok) {
+      const message = `a command result ${json.message}`;
+      this.services.ingest.recordRejected(deviceId, this.transport, json.code, message, { commandId });
       return { kind: 'invalid_payload', message };
     }
-    return toReplyPublishOutcome(await this.services.commands.recordResult(deviceId, commandId, json));
+    return toReplyPublishOutcome(await this.services.commands.recordResult(deviceId, commandId, json.value));
   }
 
   /** A will is honoured only on the device's own state topic, e.g. {"online": false}. */
@@ -160,16 +169,28 @@ export class DeviceMqttHooks implements MqttSessionHooks {
   }
 }
 
-/** MQTT 5 PUBACK reason codes for a refused result: 0x87 for another device's command, 0x80 otherwise. */
+/**
+ * MQTT 5 PUBACK reason codes for a refused result: 0x99 for a result that is not valid (or that the database
+ * refused), 0x87 for another device's command, 0x80 otherwise. Unavailable: not acknowledged, the session closes
+ * (0x89) and the device sends the result again on its next session.
+ */
 function toReplyPublishOutcome(outcome: ReplyOutcome): PublishOutcome {
   if (outcome.ok) return { kind: 'accepted' };
-  if (outcome.code === 'invalid_result') return { kind: 'invalid_payload', message: outcome.message };
+  if (outcome.code === 'unavailable') return { kind: 'unavailable' };
+  if (outcome.code === 'invalid_result' || outcome.code === 'data_rejected') {
+    return { kind: 'invalid_payload', message: outcome.message };
+  }
   const reasonCode = outcome.code === 'not_your_command' ? ReasonCode.notAuthorized : ReasonCode.unspecifiedError;
   return { kind: 'refused', reasonCode, message: outcome.message };
 }
 
+/**
+ * MQTT sessions wait out an unavailable database (their unacknowledged messages hold the device back), so
+ * `unavailable` reaches them only at shutdown (0x8B); `overloaded` closes with 0x89 Server busy.
+ */
 function toPublishOutcome(outcome: IngestOutcome): PublishOutcome {
   if (outcome.ok) return { kind: 'accepted' };
   if (outcome.code === 'unavailable') return { kind: 'unavailable', shuttingDown: true };
+  if (outcome.code === 'overloaded') return { kind: 'unavailable' };
   return { kind: 'invalid_payload', message: outcome.message };
 }

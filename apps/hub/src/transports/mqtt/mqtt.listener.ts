@@ -43,7 +43,7 @@ export class MqttListener implements DeviceListener, OnApplicationBootstrap {
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.services = { deviceAuth, registry, ingest, commands };
+    this.services = { deviceAuth, registry, ingest, commands, maxJsonDepth: config.payloads.jsonMaxDepth };
     this.sessionOptions = {
       maxPacketSize: config.devices.maxMessageBytes,
       connectTimeoutMs: config.devices.connectTimeoutMs,

@@ -3,7 +3,7 @@
  * WebSocket close codes the hub uses. No sockets here, so it is tested on strings (device-ws.frames.spec.ts).
  * docs/device-protocol.md describes the same contract for device authors.
  */
-import type { CommandMessage } from '@telehub/contracts';
+import { type CommandMessage, DEFAULT_JSON_MAX_DEPTH, jsonTextTooDeep } from '@telehub/contracts';
 import type { CloseReason } from '../../sessions/device-connection.js';
 
 export const DEVICE_WS_PATH = '/v1/devices/ws';
@@ -19,7 +19,7 @@ export type DeviceFrame =
   /** The device's answer: status "ok" or "error", with a result and/or an error text (checked by commands). */
   | { type: 'command_result'; id: string; seq?: number; payload: unknown };
 
-export type FrameErrorCode = 'invalid_json' | 'invalid_frame';
+export type FrameErrorCode = 'invalid_json' | 'json_too_deep' | 'invalid_frame';
 
 export type ParsedFrame =
   | { ok: true; frame: DeviceFrame }
@@ -39,13 +39,25 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**
  * Parses one text frame: `{"type":"telemetry"|"state","seq":<integer>,"data":…}`. `data` is checked by
  * ingest, like an MQTT payload or an HTTP body, so every transport rejects the same things the same way.
+ * `maxDepth` (TELEHUB_JSON_MAX_DEPTH) applies to `data`: the frame's own object is one level more.
  */
-export function parseDeviceFrame(text: string): ParsedFrame {
+export function parseDeviceFrame(text: string, maxDepth = DEFAULT_JSON_MAX_DEPTH): ParsedFrame {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
     return { ok: false, code: 'invalid_json', message: `frame is not valid JSON: ${(error as Error).message}` };
+  }
+  // V8's JSON.parse does not recurse, so the frame was safe to parse for its seq; what follows (validation,
+  // serialization, the database driver) does recurse, so a deeper frame goes no further.
+  if (jsonTextTooDeep(text, maxDepth + 1)) {
+    const seq = (value as { seq?: unknown } | null)?.seq;
+    return {
+      ok: false,
+      code: 'json_too_deep',
+      message: `frame data nests deeper than ${maxDepth} levels (TELEHUB_JSON_MAX_DEPTH)`,
+      ...(Number.isSafeInteger(seq) ? { seq: seq as number } : {}),
+    };
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return {

@@ -139,6 +139,7 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
       commands,
       logger,
       maxMessageBytes: this.config.devices.maxMessageBytes,
+      maxJsonDepth: this.config.payloads.jsonMaxDepth,
     });
     this.sessions.add(session);
     void session.ended.then((reason) => this.ended(session, reason));

@@ -56,6 +56,7 @@ function makeSession(ingest: Partial<IngestService> = {}) {
     commands: {} as CommandDeliveryService,
     logger: pino({ level: 'silent' }),
     maxMessageBytes: 1024,
+    maxJsonDepth: 32,
   };
   const session = new DeviceWsSession(websocket as unknown as WebSocket, 'device-1', services);
   return { websocket, session, services };

@@ -24,6 +24,8 @@ export interface DeviceWsServices {
   logger: Logger;
   /** TELEHUB_MAX_MESSAGE_BYTES, for the message that explains a 1009 close. */
   maxMessageBytes: number;
+  /** TELEHUB_JSON_MAX_DEPTH */
+  maxJsonDepth: number;
 }
 
 const TRANSPORT = 'ws';
@@ -133,9 +135,11 @@ export class DeviceWsSession implements DeviceConnection {
   private onFrame(data: RawData, isBinary: boolean): void {
     const receivedAt = Date.now();
     this.alive = true;
+    // Closing (rate limit, takeover, shutdown): frames still in flight are neither handled nor counted again.
+    if (this.closeReason !== undefined || this.isEnded) return;
     const parsed: ParsedFrame = isBinary
       ? { ok: false, code: 'invalid_frame', message: 'binary frames are not accepted: send JSON in text frames' }
-      : parseDeviceFrame(rawText(data));
+      : parseDeviceFrame(rawText(data), this.services.maxJsonDepth);
     // Every frame counts against the device's rate, malformed ones too.
     const admitted = this.services.registry.admit(this);
     const handled = (
@@ -166,11 +170,12 @@ export class DeviceWsSession implements DeviceConnection {
       const outcome = await this.ingest(frame, receivedAt);
       return outcome.ok ? ackFrame(frame.seq) : errorFrame(outcome.code, outcome.message, frame.seq);
     } catch (error) {
-      this.services.logger.warn(
+      // Ingest answers refusals and waits out the database; a throw is a bug in the hub, not the device's fault.
+      this.services.logger.error(
         { err: error, deviceId: this.deviceId, seq: frame.seq },
         'could not handle a device frame',
       );
-      return errorFrame('unavailable', 'the hub could not store this frame; send it again later', frame.seq);
+      return errorFrame('internal_error', 'the hub failed to handle this frame; see the hub log', frame.seq);
     }
   }
 
