@@ -54,7 +54,7 @@ export class DevicesController {
   @ApiOperation({
     summary: `Provision up to ${DEVICE_LIMITS.bulkMaxDevices} devices at once, all or nothing`,
     description:
-      'Body: a JSON array of devices, or CSV (`Content-Type: text/csv`) with a `name` column and optional `labels` (separated by `;`) and `metadata` (JSON) columns. With `Accept: text/csv` the answer is `id,name,token` CSV.',
+      'Body: a JSON array of devices, or CSV (`Content-Type: text/csv`) with a `name` column and optional `labels` (separated by `;`) and `metadata` (JSON) columns; any other, repeated or unnamed column is refused with 400 `validation_failed` naming it. With `Accept: text/csv` the answer is `id,name,token` CSV.',
   })
   @ApiConsumes('application/json', 'text/csv')
   @ApiBody({ schema: openApiSchema(BulkCreateDevicesRequestSchema, 'input') })
