@@ -40,7 +40,9 @@ export const CreateCommandRequestSchema = z
       .min(1)
       .max(COMMAND_LIMITS.idempotencyKeyMaxLength)
       .optional()
-      .describe('The same key for the same device returns the existing command instead of creating another'),
+      .describe(
+        'The same key for the same device returns the existing command instead of creating another, when name, params and ttlSeconds are the same too; otherwise 422 idempotency_key_reused',
+      ),
   })
   .strict()
   .meta({ id: 'CreateCommandRequest' });
