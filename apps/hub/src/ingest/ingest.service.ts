@@ -98,6 +98,12 @@ export class IngestService {
     return { ok: true, rows: 0 };
   }
 
+  /** Whether `payload` would be accepted as a state report, without applying it (an MQTT will, checked at CONNECT). */
+  checkState(payload: DevicePayload): PayloadResult<Record<string, unknown>> {
+    const json = toJson(payload);
+    return json.ok ? toStatePatch(json.value) : json;
+  }
+
   /** For messages refused before they reach ingest (wrong topic, too large). */
   recordRejected(
     deviceId: string | null,
