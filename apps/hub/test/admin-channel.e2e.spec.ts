@@ -194,6 +194,23 @@ describe('admin WebSocket channel', () => {
 
     watcher.send({ type: 'command', ref: 'c2', deviceId: '0196a1f2-7c3e-7a00-8000-0000000000aa', name: 'x' });
     expect(await watcher.next('error', { id: 'c2' })).toMatchObject({ code: 'device_not_found' });
+    // A reused idempotency key with another body is refused as in the REST API, not answered with the old command.
+    watcher.send({ type: 'command', ref: 'k1', deviceId: device.id, name: 'blink', idempotencyKey: 'once' });
+    expect(await watcher.next('command_created', { where: (m) => m.ref === 'k1' })).toMatchObject({
+      command: { name: 'blink' },
+    });
+    watcher.send({
+      type: 'command',
+      ref: 'k2',
+      deviceId: device.id,
+      name: 'blink',
+      params: { n: 2 },
+      idempotencyKey: 'once',
+    });
+    expect(await watcher.next('error', { id: 'k2' })).toMatchObject({
+      code: 'idempotency_key_reused',
+      message: expect.stringContaining('params'),
+    });
 
     await client.endAsync();
     expect(await watcher.next('presence', { where: (m) => m.deviceId === device.id && !m.online })).toMatchObject({

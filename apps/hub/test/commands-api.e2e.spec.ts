@@ -107,6 +107,41 @@ describe('commands REST API', () => {
     expect([a.status, b.status].sort()).toEqual([200, 201]);
   });
 
+  it('answers 422 idempotency_key_reused when a key comes back with a different name, params or ttlSeconds', async () => {
+    const device = await provisionDevice(hub);
+    const body = { name: 'set_mode', params: { mode: 'eco', zones: [1, 2] }, ttlSeconds: 600, idempotencyKey: 'k1' };
+    const first = await createCommand(hub, device.id, body);
+    expect(first.status).toBe(201);
+    // The same request, its params keys in another order: JSON equality, so the existing command (200).
+    const reordered = { ...body, params: { zones: [1, 2], mode: 'eco' } };
+    const same = await createCommand(hub, device.id, reordered);
+    expect([same.status, same.body.id]).toEqual([200, first.body.id]);
+
+    const changes: [Partial<typeof body>, string][] = [
+      [{ name: 'set_mood' }, 'name'],
+      [{ params: { mode: 'eco', zones: [2, 1] } }, 'params'],
+      [{ ttlSeconds: 60 }, 'ttlSeconds'],
+    ];
+    for (const [change, field] of changes) {
+      const response = await createCommand(hub, device.id, { ...body, ...change });
+      const problem = expectProblem(response, 422, 'idempotency_key_reused');
+      expect(problem.errors.map((error: { field: string }) => error.field)).toEqual([field]);
+      expect(problem.detail).toContain(first.body.id);
+    }
+    const all = await createCommand(hub, device.id, { name: 'other', idempotencyKey: 'k1' });
+    const problem = expectProblem(all, 422, 'idempotency_key_reused');
+    expect(problem.errors.map((error: { field: string }) => error.field)).toEqual(['name', 'params', 'ttlSeconds']);
+    const [row] = await hub.database.client.sql<{ count: number }[]>`
+      SELECT count(*)::int AS count FROM commands WHERE device_id = ${device.id}`;
+    expect(row!.count).toBe(1);
+
+    // Left-out params and time-to-live compare as their defaults ({} and TELEHUB_COMMAND_DEFAULT_TTL_SECONDS).
+    const bare = await createCommand(hub, device.id, { name: 'reboot', idempotencyKey: 'k2' });
+    expect(bare.status).toBe(201);
+    const spelledOut = await createCommand(hub, device.id, { name: 'reboot', params: {}, idempotencyKey: 'k2' });
+    expect([spelledOut.status, spelledOut.body.id]).toEqual([200, bare.body.id]);
+  });
+
   it('cancels an unfinished command and refuses to cancel a finished one (409)', async () => {
     const device = await provisionDevice(hub);
     const created = await createCommand(hub, device.id, { name: 'reboot' });

@@ -131,6 +131,21 @@ describe('POST /api/v1/devices/bulk', () => {
       expect(await countRows(hub, 'devices')).toBe(before);
     });
 
+    it('refuses a CSV header with an unknown, duplicate or unnamed column, naming it and the known ones', async () => {
+      const before = await countRows(hub, 'devices');
+      // A typo of `labels`: the JSON bulk refuses `{"lables": …}` the same way, instead of dropping the labels.
+      const typo = await hub.api('POST', BULK, { rawBody: 'name,lables\ntypo-1,lab\n', headers: CSV_IN });
+      expect(validationFields(typo)).toEqual(['lables']);
+      expect(typo.body.errors[0].message).toBe('unknown column; the columns are name, labels, metadata');
+      // Header names are compared trimmed and case-insensitively, so `Name` repeats `name`.
+      const twice = await hub.api('POST', BULK, { rawBody: 'name,labels, Name\ntwice-1,a,b\n', headers: CSV_IN });
+      expect(validationFields(twice)).toEqual(['name']);
+      expect(twice.body.errors[0].message).toBe('column given twice');
+      const unnamed = await hub.api('POST', BULK, { rawBody: 'name,,labels\nunnamed-1,x,a\n', headers: CSV_IN });
+      expect(validationFields(unnamed)).toEqual(['(column 2)']);
+      expect(await countRows(hub, 'devices')).toBe(before);
+    });
+
     it('answers 400 invalid_csv for CSV that does not parse', async () => {
       const response = await hub.api('POST', BULK, { rawBody: 'name,labels\n"unclosed,a\n', headers: CSV_IN });
       expectProblem(response, 400, 'invalid_csv');

@@ -166,4 +166,53 @@ describe('one device: get, update, delete', () => {
       expect(validationFields(await hub.api('DELETE', `${DEVICES}/not-a-uuid`))).toEqual(['deviceId']);
     });
   });
+
+  describe('GET /api/v1/devices/:id/events', () => {
+    /** Events at the given ages (seconds before now); equal ages share one time, told apart by id. */
+    async function insertEvents(deviceId: string, ages: number[]): Promise<void> {
+      const sql = hub.database.client.sql;
+      for (const [index, age] of ages.entries()) {
+        await sql`INSERT INTO device_events (device_id, time, type, detail)
+          VALUES (${deviceId}, date_trunc('second', now()) - make_interval(secs => ${age}), 'test', ${JSON.stringify({ index })}::jsonb)`;
+      }
+    }
+
+    it('refuses an unknown parameter, a malformed or foreign cursor and a limit out of range (400)', async () => {
+      const device = await createDevice(hub, { name: 'events-refusals' });
+      const other = await createDevice(hub, { name: 'events-other' });
+      await insertEvents(other.id, [1]);
+      const [foreign] = (await hub.api('GET', `${DEVICES}/${other.id}/events`)).body;
+      const events = `${DEVICES}/${device.id}/events`;
+      expect(validationFields(await hub.api('GET', `${events}?cursor=abc`))).toEqual(['cursor']);
+      expect(validationFields(await hub.api('GET', `${events}?cursor=${foreign.id}`))).toEqual(['cursor']);
+      expect(validationFields(await hub.api('GET', `${events}?foo=1`))).toEqual(['foo']);
+      expect(validationFields(await hub.api('GET', `${events}?limit=0`))).toEqual(['limit']);
+      expect(validationFields(await hub.api('GET', `${events}?limit=501`))).toEqual(['limit']);
+      expect(validationFields(await hub.api('GET', `${events}?limit=2&limit=3`))).toEqual(['limit']);
+      expect((await hub.api('GET', `${events}?limit=500`)).status).toBe(200);
+      expectProblem(await hub.api('GET', `${DEVICES}/${UNKNOWN_ID}/events`), 404, 'device_not_found');
+    });
+
+    it('pages newest first with cursor = the id of the last event, across events that share a time', async () => {
+      const device = await createDevice(hub, { name: 'events-pages' });
+      // Ages 5, 1, 3, 3, 3, 2, 4: three events share one time.
+      await insertEvents(device.id, [5, 1, 3, 3, 3, 2, 4]);
+      const first = await hub.api('GET', `${DEVICES}/${device.id}/events`);
+      expect(first.status).toBe(200);
+      const all = first.body.map((event: { detail: { index: number } }) => event.detail.index);
+      expect(all).toEqual([1, 5, 4, 3, 2, 6, 0]);
+
+      const paged: number[] = [];
+      let cursor: number | undefined;
+      for (let page = 0; page < 5; page += 1) {
+        const query = cursor === undefined ? '?limit=2' : `?limit=2&cursor=${cursor}`;
+        const response = await hub.api('GET', `${DEVICES}/${device.id}/events${query}`);
+        expect(response.status, response.text).toBe(200);
+        paged.push(...response.body.map((event: { detail: { index: number } }) => event.detail.index));
+        if (response.body.length < 2) break;
+        cursor = response.body.at(-1).id;
+      }
+      expect(paged).toEqual(all);
+    });
+  });
 });

@@ -46,7 +46,9 @@ export const CreateCommandRequestSchema = z
       .max(COMMAND_LIMITS.idempotencyKeyMaxLength)
       .refine(isStorableText, UNSTORABLE_TEXT_MESSAGE)
       .optional()
-      .describe('The same key for the same device returns the existing command instead of creating another'),
+      .describe(
+        'The same key for the same device returns the existing command instead of creating another, when name, params and ttlSeconds are the same too; otherwise 422 idempotency_key_reused',
+      ),
   })
   .strict()
   .meta({ id: 'CreateCommandRequest' });

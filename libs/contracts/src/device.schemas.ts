@@ -9,6 +9,7 @@ export const DEVICE_LIMITS = {
   metadataMaxBytes: 16 * 1024,
   bulkMaxDevices: 10_000,
   pageMaxLimit: 1000,
+  eventsPageMaxLimit: 500,
 } as const;
 
 const label = z
@@ -80,6 +81,19 @@ export const ListDevicesQuerySchema = z
   })
   .strict();
 export type ListDevicesQuery = z.infer<typeof ListDevicesQuerySchema>;
+
+export const ListDeviceEventsQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(DEVICE_LIMITS.eventsPageMaxLimit).default(50),
+    // Event ids are bigserial; 15 digits stay below Number.MAX_SAFE_INTEGER.
+    cursor: z
+      .string()
+      .regex(/^[1-9][0-9]{0,14}$/, 'cursor must be the id of the last event of the previous page')
+      .transform(Number)
+      .optional(),
+  })
+  .strict();
+export type ListDeviceEventsQuery = z.infer<typeof ListDeviceEventsQuerySchema>;
 
 export const DeleteDeviceQuerySchema = z
   .object({ purgeTelemetry: z.enum(['true', 'false']).default('false') })

@@ -13,6 +13,7 @@ export type CloseReason =
   | 'client_id_rejected'
   | 'bad_credentials'
   | 'not_authorized'
+  | 'payload_format_invalid'
   | 'server_unavailable'
   | 'server_busy'
   | 'server_shutdown'
@@ -40,6 +41,7 @@ const DISCONNECT_REASON_CODES: Record<CloseReason, number | undefined> = {
   client_id_rejected: undefined,
   bad_credentials: undefined,
   not_authorized: ReasonCode.notAuthorized,
+  payload_format_invalid: ReasonCode.payloadFormatInvalid,
   server_unavailable: ReasonCode.serverBusy,
   server_busy: ReasonCode.serverBusy,
   server_shutdown: ReasonCode.serverShuttingDown,

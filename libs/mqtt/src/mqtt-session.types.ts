@@ -31,11 +31,23 @@ export interface AuthenticateRequest {
   username?: string;
   password?: Buffer;
   protocolVersion: ProtocolVersion;
+  /** The will the CONNECT carries, so the server can refuse one it would not honour rather than drop it later. */
+  will?: WillMessage;
 }
 
 export type AuthenticateResult =
   | { ok: true; deviceId: string }
-  | { ok: false; reason: 'bad_credentials' | 'not_authorized' | 'server_unavailable' };
+  | {
+      ok: false;
+      /**
+       * `not_authorized`: CONNACK 0x87 (v5) / 5 (v4), e.g. for a will topic the client may not publish to.
+       * `payload_format_invalid`: CONNACK 0x99 (v5) for a will payload the server would not accept; 3.1.1 has no
+       * such return code, so 5 (Not authorized).
+       */
+      reason: 'bad_credentials' | 'not_authorized' | 'server_unavailable' | 'payload_format_invalid';
+      /** Why, for the session's close reason (onClose); not sent to the client. */
+      detail?: string;
+    };
 
 export interface InboundMessage {
   topic: string;

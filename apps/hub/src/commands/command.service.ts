@@ -1,6 +1,12 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { type CreateCommandRequest, isFinalCommandStatus, type ListCommandsQuery } from '@telehub/contracts';
-import { type CommandRecord, CommandRepository, DeviceRepository, OPEN_COMMAND_STATUSES } from '@telehub/db';
+import {
+  type CommandRecord,
+  CommandRepository,
+  DeviceRepository,
+  type IdempotentField,
+  OPEN_COMMAND_STATUSES,
+} from '@telehub/db';
 import { ApiError } from '../common/api-error.js';
 import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
 import { deviceNotFound } from '../devices/devices.service.js';
@@ -51,7 +57,7 @@ export class CommandService implements OnModuleDestroy {
       deviceId,
       name: request.name,
       params,
-      expiresAt: Date.now() + ttlSeconds * 1000,
+      ttlSeconds,
       idempotencyKey: request.idempotencyKey,
       maxOpenPerDevice: limits.maxQueuedPerDevice,
     });
@@ -67,6 +73,8 @@ export class CommandService implements OnModuleDestroy {
         );
       case 'existing':
         return { command: outcome.command, created: false };
+      case 'key_reused':
+        throw idempotencyKeyReused(request, ttlSeconds, outcome.command, outcome.differing);
       case 'created':
         return { command: outcome.command, created: true };
     }
@@ -135,6 +143,32 @@ export class CommandService implements OnModuleDestroy {
       `command ${commandId} is ${command.status}; only queued, sent or delivered commands can be cancelled`,
     );
   }
+}
+
+/**
+ * A key names one request: repeating it with another body is a client bug, refused with 422 as the IETF
+ * Idempotency-Key draft (draft-ietf-httpapi-idempotency-key-header, "Error Scenarios") says, rather than answered
+ * with a command the client did not ask for.
+ */
+function idempotencyKeyReused(
+  request: CreateCommandRequest,
+  ttlSeconds: number,
+  existing: CommandRecord,
+  differing: IdempotentField[],
+): ApiError {
+  const storedTtl = Math.round((existing.expiresAt - existing.createdAt) / 1000);
+  const messages: Record<IdempotentField, string> = {
+    name: `"${request.name}" here, "${existing.name}" in command ${existing.id}`,
+    params: `differ from the params of command ${existing.id}`,
+    ttlSeconds: `${ttlSeconds} here, ${storedTtl} in command ${existing.id}`,
+  };
+  return new ApiError(
+    422,
+    'idempotency_key_reused',
+    'Idempotency key already used for a different command',
+    `idempotency key "${request.idempotencyKey}" already created command ${existing.id} with a different ${differing.join(', ')}; use a new key for a new command`,
+    differing.map((field) => ({ field, message: messages[field] })),
+  );
 }
 
 function commandNotFound(deviceId: string, commandId: string): ApiError {

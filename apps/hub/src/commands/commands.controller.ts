@@ -39,7 +39,7 @@ export class CommandsController {
   @ApiOperation({
     summary: 'Send a command to a device',
     description:
-      'Queued at once and delivered when the device is (or next gets) connected. With `wait`, the request holds until the device answers or the wait ends, then returns the command as it stands: check `status`. 201 for a new command; 200 when `idempotencyKey` named an existing one, which is returned instead.',
+      'Queued at once and delivered when the device is (or next gets) connected. With `wait`, the request holds until the device answers or the wait ends, then returns the command as it stands: check `status`. 201 for a new command; 200 when `idempotencyKey` named an existing one made from the same `name`, `params` and `ttlSeconds`, which is returned instead; 422 `idempotency_key_reused` when that command was made from a different request.',
   })
   @ApiQuery({ name: 'wait', required: false, type: Number, description: 'Seconds to wait for the result' })
   @ApiBody({ schema: openApiSchema(CreateCommandRequestSchema, 'input') })
@@ -48,7 +48,13 @@ export class CommandsController {
     description: 'An existing command with the same idempotency key',
     schema: openApiSchema(CommandSchema),
   })
-  @ProblemResponses(400, 401, 404, [429, 'The device already has TELEHUB_COMMAND_MAX_QUEUED unfinished commands'])
+  @ProblemResponses(
+    400,
+    401,
+    404,
+    [422, '`idempotency_key_reused`: the key already created a command with another name, params or ttlSeconds'],
+    [429, 'The device already has TELEHUB_COMMAND_MAX_QUEUED unfinished commands'],
+  )
   async create(
     @Param('deviceId', new ZodValidationPipe(DeviceIdParamSchema)) deviceId: string,
     @Query(new ZodValidationPipe(CreateCommandQuerySchema)) query: z.output<typeof CreateCommandQuerySchema>,

@@ -20,6 +20,7 @@ import {
   DevicePageSchema,
   DeviceSchema,
   DeviceWithTokenSchema,
+  ListDeviceEventsQuerySchema,
   ListDevicesQuerySchema,
   UpdateDeviceRequestSchema,
 } from '@telehub/contracts';
@@ -58,7 +59,7 @@ export class DevicesController {
   @ApiOperation({
     summary: `Provision up to ${DEVICE_LIMITS.bulkMaxDevices} devices at once, all or nothing`,
     description:
-      'Body: a JSON array of devices, or CSV (`Content-Type: text/csv`) with a `name` column and optional `labels` (separated by `;`) and `metadata` (JSON) columns. With `Accept: text/csv` the answer is `id,name,token` CSV.',
+      'Body: a JSON array of devices, or CSV (`Content-Type: text/csv`) with a `name` column and optional `labels` (separated by `;`) and `metadata` (JSON) columns; any other, repeated or unnamed column is refused with 400 `validation_failed` naming it. With `Accept: text/csv` the answer is `id,name,token` CSV.',
   })
   @ApiConsumes('application/json', 'text/csv')
   @ApiBody({ schema: openApiSchema(BulkCreateDevicesRequestSchema, 'input') })
@@ -119,14 +120,25 @@ export class DevicesController {
     summary:
       'Recent events of a device, newest first: connects, disconnects with reasons, auth failures, rejected messages',
   })
-  @ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', default: 50, maximum: 500 } })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    schema: { type: 'integer', default: 50, minimum: 1, maximum: DEVICE_LIMITS.eventsPageMaxLimit },
+  })
+  @ApiQuery({
+    name: 'cursor',
+    required: false,
+    schema: { type: 'integer', minimum: 1 },
+    description:
+      'The `id` of the last event of the previous page: the page continues with older events. A page shorter than `limit` is the last.',
+  })
   @ApiOkResponse({ schema: openApiSchema(z.array(DeviceEventSchema)) })
   @ProblemResponses(400, 401, 404)
   events(
     @Param('deviceId', new ZodValidationPipe(DeviceIdParamSchema, 'deviceId')) id: string,
-    @Query('limit', new ZodValidationPipe(z.coerce.number().int().min(1).max(500).default(50), 'limit')) limit: number,
+    @Query(new ZodValidationPipe(ListDeviceEventsQuerySchema)) query: z.output<typeof ListDeviceEventsQuerySchema>,
   ) {
-    return this.devices.recentEvents(id, limit);
+    return this.devices.recentEvents(id, query);
   }
 
   @Patch(':deviceId')

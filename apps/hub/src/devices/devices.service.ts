@@ -6,6 +6,7 @@ import type {
   DeviceEvent,
   DevicePage,
   DeviceWithToken,
+  ListDeviceEventsQuery,
   ListDevicesQuery,
   UpdateDeviceRequest,
 } from '@telehub/contracts';
@@ -52,9 +53,13 @@ export class DevicesService {
     return presentDeviceDetail(row, await this.telemetry.latestForDevice(id));
   }
 
-  async recentEvents(id: string, limit: number): Promise<DeviceEvent[]> {
+  /** Newest first; `cursor` is the id of the last event of the previous page. */
+  async recentEvents(id: string, query: ListDeviceEventsQuery): Promise<DeviceEvent[]> {
     await this.assertExists(id);
-    return (await this.events.recentForDevice(id, limit)).map(presentEvent);
+    if (query.cursor !== undefined && !(await this.events.belongsTo(query.cursor, id))) {
+      throw ApiError.validation([{ field: 'cursor', message: `device ${id} has no event ${query.cursor}` }]);
+    }
+    return (await this.events.recentForDevice(id, query.limit, query.cursor)).map(presentEvent);
   }
 
   async update(id: string, patch: UpdateDeviceRequest): Promise<Device> {

@@ -159,6 +159,12 @@ export class IngestService implements OnModuleDestroy {
     return outcome;
   }
 
+  /** Whether `payload` would be accepted as a state report, without applying it (an MQTT will, checked at CONNECT). */
+  checkState(payload: DevicePayload): PayloadResult<Record<string, unknown>> {
+    const json = toJson(payload);
+    return json.ok ? toStatePatch(json.value) : json;
+  }
+
   /** For messages refused before they reach ingest (wrong topic, too large). */
   recordRejected(
     deviceId: string | null,

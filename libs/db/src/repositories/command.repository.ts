@@ -43,7 +43,8 @@ export interface NewCommand {
   deviceId: string;
   name: string;
   params: unknown;
-  expiresAt: number;
+  /** Time-to-live; expires_at is counted from the database's clock, like created_at and the expiry sweeper. */
+  ttlSeconds: number;
   idempotencyKey?: string;
   /** Refuse when the device already has this many commands not yet final. */
   maxOpenPerDevice: number;
@@ -52,8 +53,19 @@ export interface NewCommand {
 export type CreateCommandResult =
   | { kind: 'created'; command: CommandRecord }
   | { kind: 'existing'; command: CommandRecord }
+  /** The idempotency key names a command created from a different request; these fields differ. */
+  | { kind: 'key_reused'; command: CommandRecord; differing: IdempotentField[] }
   | { kind: 'device_not_found' }
   | { kind: 'queue_full'; open: number };
+
+/** What a repeated idempotency key must repeat: the request's name, params and time-to-live. */
+export type IdempotentField = 'name' | 'params' | 'ttlSeconds';
+
+interface Differences {
+  nameDiffers: boolean;
+  paramsDiffers: boolean;
+  ttlSecondsDiffers: boolean;
+}
 
 export interface TransitionChange {
   to: CommandStatus;
@@ -91,10 +103,14 @@ export class CommandRepository {
         FROM devices WHERE id = ${input.deviceId}`;
       if (!device) return { kind: 'device_not_found' } as const;
       if (input.idempotencyKey !== undefined) {
-        const [existing] = await tx<CommandRecord[]>`
-          SELECT ${columns(tx)} FROM commands
-          WHERE device_id = ${input.deviceId} AND idempotency_key = ${input.idempotencyKey}`;
-        if (existing) return { kind: 'existing', command: existing } as const;
+        // jsonb `=` compares JSON values, not text: key order and spacing do not matter. The time-to-live is
+        // rounded because commands stored before it was counted on the database clock mixed two clocks.
+        const [existing] = await tx<(CommandRecord & Differences)[]>`
+          SELECT ${columns(tx)}, name <> ${input.name} AS "nameDiffers",
+            params <> ${JSON.stringify(input.params ?? {})}::jsonb AS "paramsDiffers",
+            round(extract(epoch FROM expires_at - created_at)) <> ${input.ttlSeconds}::int AS "ttlSecondsDiffers"
+          FROM commands WHERE device_id = ${input.deviceId} AND idempotency_key = ${input.idempotencyKey}`;
+        if (existing) return compareExisting(existing);
       }
       const [counted] = await tx<{ open: number }[]>`
         SELECT count(*)::int AS open FROM commands
@@ -105,7 +121,7 @@ export class CommandRepository {
         WITH changed AS (
           INSERT INTO commands (id, device_id, name, params, idempotency_key, expires_at, transitions)
           VALUES (${uuidV7()}, ${input.deviceId}, ${input.name}, ${JSON.stringify(input.params ?? {})}::jsonb,
-            ${input.idempotencyKey ?? null}, to_timestamp(${input.expiresAt}::float8 / 1000),
+            ${input.idempotencyKey ?? null}, now() + make_interval(secs => ${input.ttlSeconds}::int),
             jsonb_build_array(jsonb_build_object('status', 'queued', 'at', ${now(tx)})))
           RETURNING *
         ), recorded AS (${recordEvents(tx)})
@@ -246,6 +262,16 @@ function notify(sql: Fragments) {
   return sql.unsafe(`pg_notify('${COMMANDS_CHANNEL}', json_strip_nulls(json_build_object(
     'id', id, 'deviceId', device_id, 'name', name, 'status', status, 'at', ${epochMs('now()')},
     'error', left(error, ${ERROR_IN_NOTICE_MAX})))::text) AS notified`);
+}
+
+/** Splits the idempotency lookup's row into the stored command and the fields in which the new request differs. */
+function compareExisting(row: CommandRecord & Differences): CreateCommandResult {
+  const { nameDiffers, paramsDiffers, ttlSecondsDiffers, ...command } = row;
+  const differing: IdempotentField[] = [];
+  if (nameDiffers) differing.push('name');
+  if (paramsDiffers) differing.push('params');
+  if (ttlSecondsDiffers) differing.push('ttlSeconds');
+  return differing.length === 0 ? { kind: 'existing', command } : { kind: 'key_reused', command, differing };
 }
 
 /** Drops the pg_notify column the statements above select. */

@@ -81,6 +81,23 @@ describe('CONNECT', () => {
     );
   });
 
+  it('passes the will to authenticate, so the server can refuse it at CONNECT; its detail is the close detail', async () => {
+    const authenticate = vi.fn(
+      async (): Promise<AuthenticateResult> => ({ ok: false, reason: 'not_authorized', detail: 'will topic' }),
+    );
+    const will = { topic: 'devices/1/state', payload: Buffer.from('{"online":false}'), qos: 1 as const, retain: false };
+    const h = await connectSession({ protocolVersion: 5, connect: { will }, hooks: { authenticate } });
+    expect(authenticate).toHaveBeenCalledWith(
+      expect.objectContaining({ will: expect.objectContaining({ topic: will.topic, payload: will.payload, qos: 1 }) }),
+      h.session,
+    );
+    expect(h.connack.reasonCode).toBe(0x87);
+    await h.closed;
+    // A refused CONNECT never publishes its will: the session was never connected.
+    expect(h.wills).toEqual([]);
+    expect(h.closes).toEqual([{ reason: 'not_authorized', detail: 'will topic' }]);
+  });
+
   it('caps the keep-alive of an MQTT 5 client with Server Keep Alive', async () => {
     const options = { serverKeepAliveMaxSeconds: 120 };
     const high = await connectSession({ protocolVersion: 5, options, connect: { keepalive: 600 } });
@@ -99,6 +116,7 @@ describe('CONNECT', () => {
     ['bad_credentials', 0x05, 0x86],
     ['not_authorized', 0x05, 0x87],
     ['server_unavailable', 0x03, 0x88],
+    ['payload_format_invalid', 0x05, 0x99],
   ] as const)('refused with %s', (reason, returnCode, reasonCode) => {
     const authenticate = async (): Promise<AuthenticateResult> => ({ ok: false, reason });
 

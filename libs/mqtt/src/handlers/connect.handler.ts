@@ -30,6 +30,12 @@ const AUTH_REFUSALS: Record<Extract<AuthenticateResult, { ok: false }>['reason']
     reasonCode: ReasonCode.serverUnavailable,
     reason: 'server_unavailable',
   },
+  // 0x99 is a CONNACK reason code for a Will Payload the server does not accept (MQTT 5 section 3.2.2.2).
+  payload_format_invalid: {
+    returnCode: ConnackReturnCode.notAuthorized,
+    reasonCode: ReasonCode.payloadFormatInvalid,
+    reason: 'payload_format_invalid',
+  },
 };
 
 export function handleConnect(conn: MqttConnection, packet: IConnectPacket): void {
@@ -100,7 +106,8 @@ function callAuthenticate(
 ): Promise<AuthenticateResult> {
   try {
     const { clientId, username, password } = packet;
-    return Promise.resolve(conn.hooks.authenticate({ clientId, username, password, protocolVersion }, conn.session));
+    const request = { clientId, username, password, protocolVersion, ...(conn.will ? { will: conn.will } : {}) };
+    return Promise.resolve(conn.hooks.authenticate(request, conn.session));
   } catch (error) {
     return Promise.reject(error);
   }
@@ -115,7 +122,8 @@ function onAuthenticated(
   // Closed meanwhile (connect timeout, server shutdown, socket gone before the answer): nothing to send.
   if (conn.state !== 'authenticating') return;
   if (!result.ok) {
-    refuse(conn, AUTH_REFUSALS[result.reason] ?? AUTH_REFUSALS.not_authorized);
+    const refusal = AUTH_REFUSALS[result.reason] ?? AUTH_REFUSALS.not_authorized;
+    refuse(conn, result.detail === undefined ? refusal : { ...refusal, detail: result.detail });
     return;
   }
   const keepAlive = negotiateKeepAlive(conn, packet.keepalive ?? 0);

@@ -69,6 +69,9 @@ export class DeviceMqttHooks implements MqttSessionHooks {
       deviceAuth.recordFailure(attempt, 'username_mismatch', result.deviceId);
       return { ok: false, reason: 'bad_credentials' };
     }
+    // Checked before the session opens: a refused CONNECT must not take over the device's live session.
+    const willRefusal = request.will && this.checkWill(result.deviceId, request.will);
+    if (willRefusal) return willRefusal;
     this.connection = new MqttDeviceConnection(session, result.deviceId, this.transport);
     await registry.open(this.connection);
     return { ok: true, deviceId: result.deviceId };
@@ -145,19 +148,29 @@ export class DeviceMqttHooks implements MqttSessionHooks {
     return toReplyPublishOutcome(await this.services.commands.recordResult(deviceId, commandId, json.value));
   }
 
-  /** A will is honoured only on the device's own state topic, e.g. {"online": false}. */
+  /**
+   * A will is honoured only as a state report of the device itself (e.g. {"online": false}). Any other will is
+   * refused at CONNECT, when the device can still be told, instead of being dropped when it would apply:
+   * another topic with Not authorized, a payload that is not a JSON object with Payload format invalid.
+   */
+  private checkWill(deviceId: string, will: WillMessage): AuthenticateResult | undefined {
+    const { ingest } = this.services;
+    if (classifyDeviceTopic(will.topic, deviceId).kind !== 'state') {
+      const message = `will on ${will.topic} refused: a will may only go to devices/${deviceId}/state (or devices/me/state)`;
+      ingest.recordRejected(deviceId, this.transport, 'not_authorized', message, { kind: 'will' });
+      return { ok: false, reason: 'not_authorized', detail: message };
+    }
+    const state = ingest.checkState(will.payload);
+    if (state.ok) return undefined;
+    const message = `will refused: ${state.message}`;
+    ingest.recordRejected(deviceId, this.transport, state.code, message, { kind: 'will' });
+    return { ok: false, reason: 'payload_format_invalid', detail: message };
+  }
+
+  /** The will was checked at CONNECT (checkWill): a state report of this device. */
   onWill(_session: MqttSession, will: WillMessage): void {
     const connection = this.connection;
     if (!connection) return;
-    if (classifyDeviceTopic(will.topic, connection.deviceId).kind !== 'state') {
-      this.services.ingest.recordRejected(
-        connection.deviceId,
-        this.transport,
-        'not_authorized',
-        `will on ${will.topic} ignored`,
-      );
-      return;
-    }
     void this.services.ingest.reportState(connection.deviceId, this.transport, will.payload).catch(() => undefined);
   }
 
