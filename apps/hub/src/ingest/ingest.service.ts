@@ -161,8 +161,8 @@ export class IngestService implements OnModuleDestroy {
 
   /** Whether `payload` would be accepted as a state report, without applying it (an MQTT will, checked at CONNECT). */
   checkState(payload: DevicePayload): PayloadResult<Record<string, unknown>> {
-    const json = toJson(payload);
-    return json.ok ? toStatePatch(json.value) : json;
+    const json = this.toJson(payload);
+    return json.ok ? toStatePatch(json.value, this.limits.maxJsonDepth) : json;
   }
 
   /** For messages refused before they reach ingest (wrong topic, too large). */
