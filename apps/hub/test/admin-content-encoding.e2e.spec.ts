@@ -8,7 +8,7 @@ async function post(hub: TestHub, path: string, body: Buffer, headers: Record<st
   const response = await fetch(`${hub.baseUrl}${path}`, {
     method: 'POST',
     headers: { Authorization: `Bearer ${hub.adminToken}`, 'Content-Type': 'application/json', ...headers },
-    body,
+    body: new Uint8Array(body),
   });
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined, text };
