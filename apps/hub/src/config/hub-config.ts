@@ -9,7 +9,13 @@ import { loadTlsSettings, type TlsSettings } from './tls-settings.js';
 export interface HubConfig {
   http: { host: string; port: number; maxRequestBytes: number };
   mqtt: { port: number };
-  database: { url: string | undefined; poolSize: number; embeddedPort: number };
+  database: {
+    url: string | undefined;
+    poolSize: number;
+    embeddedPort: number;
+    /** /readyz answers 503 when its own connection has no answer from the database in this time. */
+    readyTimeoutMs: number;
+  };
   dataDir: string;
   retentionDays: number;
   log: { level: string; format: 'auto' | 'json' | 'pretty' };
@@ -100,7 +106,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     http: { host: c.TELEHUB_HTTP_HOST, port: c.TELEHUB_HTTP_PORT, maxRequestBytes: c.TELEHUB_MAX_REQUEST_BYTES },
     mqtt: { port: c.TELEHUB_MQTT_PORT },
-    database: { url: c.DATABASE_URL, poolSize: c.TELEHUB_DB_POOL_SIZE, embeddedPort: c.TELEHUB_EMBEDDED_PG_PORT },
+    database: {
+      url: c.DATABASE_URL,
+      poolSize: c.TELEHUB_DB_POOL_SIZE,
+      embeddedPort: c.TELEHUB_EMBEDDED_PG_PORT,
+      readyTimeoutMs: c.TELEHUB_READY_TIMEOUT_MS,
+    },
     dataDir: resolve(c.TELEHUB_DATA_DIR),
     retentionDays: c.TELEHUB_RETENTION_DAYS,
     log: { level: c.TELEHUB_LOG_LEVEL, format: c.TELEHUB_LOG_FORMAT },
