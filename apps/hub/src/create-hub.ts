@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NestFactory } from '@nestjs/core';
@@ -19,7 +18,8 @@ import { requestLogging } from './logging/request-logging.js';
 import { setupOpenApi } from './openapi/setup-openapi.js';
 import { DeviceGateway } from './transports/device-gateway.service.js';
 import { readsOwnBody } from './transports/http/device-http.body.js';
-import { MqttListener } from './transports/mqtt/mqtt.listener.js';
+import { MQTT_WEBSOCKET_PATH, MqttListener } from './transports/mqtt/mqtt.listener.js';
+import { DEVICE_WS_PATH } from './transports/ws/device-ws.frames.js';
 
 export interface Hub {
   readonly app: NestExpressApplication;
@@ -44,9 +44,7 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
       bodyParser: false,
       abortOnError: false,
       // With a certificate configured, the HTTP port serves HTTPS and WSS (device WebSocket, MQTT over WebSocket).
-      httpsOptions: config.devices.tls
-        ? { cert: readFileSync(config.devices.tls.certFile), key: readFileSync(config.devices.tls.keyFile) }
-        : undefined,
+      httpsOptions: config.devices.tls ? { cert: config.devices.tls.cert, key: config.devices.tls.key } : undefined,
     });
     app.disable('x-powered-by');
     app.use(requestLogging(logger));
@@ -84,7 +82,13 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
     await app.get(AdminTokenService).ensureAdminToken(options.printAdminToken);
     await app.listen(config.http.port, config.http.host);
     const httpPort = (app.getHttpServer().address() as AddressInfo).port;
-    logger.info({ port: httpPort, host: config.http.host }, `HTTP API listening on http://localhost:${httpPort}`);
+    // With TLS the HTTP port speaks only TLS: print the URLs a client must use.
+    const [web, socket] = config.devices.tls ? ['https', 'wss'] : ['http', 'ws'];
+    logger.info({ port: httpPort, host: config.http.host }, `HTTP API listening on ${web}://localhost:${httpPort}`);
+    logger.info(
+      { port: httpPort },
+      `device WebSocket on ${socket}://localhost:${httpPort}${DEVICE_WS_PATH}, MQTT over WebSocket on ${socket}://localhost:${httpPort}${MQTT_WEBSOCKET_PATH}`,
+    );
     return {
       app,
       database,

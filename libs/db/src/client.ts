@@ -15,6 +15,10 @@ export interface DatabaseClientOptions {
   maxConnections?: number;
   applicationName?: string;
   onNotice?: (message: string) => void;
+  /** Give up opening a connection after this long (postgres.js default: 30 s). */
+  connectTimeoutMs?: number;
+  /** The server cancels a statement that runs longer (PostgreSQL `statement_timeout`; default: none). */
+  statementTimeoutMs?: number;
 }
 
 export function createDatabaseClient(url: string, options: DatabaseClientOptions = {}): DatabaseClient {
@@ -22,7 +26,11 @@ export function createDatabaseClient(url: string, options: DatabaseClientOptions
     max: options.maxConnections ?? 10,
     // Notices (e.g. from migrations) are routed to the caller's logger instead of stdout.
     onnotice: (notice) => options.onNotice?.(String(notice.message)),
-    connection: { application_name: options.applicationName ?? 'telehub' },
+    connection: {
+      application_name: options.applicationName ?? 'telehub',
+      ...(options.statementTimeoutMs === undefined ? {} : { statement_timeout: options.statementTimeoutMs }),
+    },
+    ...(options.connectTimeoutMs === undefined ? {} : { connect_timeout: options.connectTimeoutMs / 1000 }),
     // int8 (count(*), sums) comes back as a JS number: our counts never approach 2^53.
     types: {
       bigint: {

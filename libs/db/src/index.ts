@@ -4,6 +4,7 @@ export * from './database-mode.js';
 export * from './embedded-postgres.server.js';
 export * from './migrate.js';
 export * from './migrations-folder.js';
+export * from './readiness-probe.js';
 export * from './repositories/admin-token.repository.js';
 export * from './repositories/command.repository.js';
 export * from './repositories/device.repository.js';

@@ -3,6 +3,7 @@ import { PROBLEM_CONTENT_TYPE } from '@telehub/contracts';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { ApiError } from './api-error.js';
+import { bodyParserProblem } from './body-parser-errors.js';
 
 /** Turns every error that leaves a controller into `application/problem+json` (RFC 9457). */
 @Catch()
@@ -19,7 +20,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
 
 /** Also used as the Express error handler, for errors raised before Nest routing (body parsing). */
 export function sendProblem(exception: unknown, request: Request, response: Response, logger: Logger): void {
-  const error = toApiError(exception);
+  const error = toApiError(exception, request);
   if (error.status >= 500) logger.error({ err: exception, url: request.originalUrl }, 'request failed');
   if (response.headersSent) {
     response.end();
@@ -32,21 +33,10 @@ export function sendProblem(exception: unknown, request: Request, response: Resp
     .send(JSON.stringify(error.toProblem(request.originalUrl?.split('?')[0])));
 }
 
-function toApiError(exception: unknown): ApiError {
+function toApiError(exception: unknown, request: Request): ApiError {
   if (exception instanceof ApiError) return exception;
-  // body-parser errors carry a status and a type (entity.too.large, entity.parse.failed, ...).
-  const bodyError = exception as { status?: number; type?: string; limit?: number; message?: string };
-  if (bodyError?.type === 'entity.too.large') {
-    return new ApiError(
-      413,
-      'payload_too_large',
-      'Payload too large',
-      `request bodies are limited to ${bodyError.limit} bytes (TELEHUB_MAX_REQUEST_BYTES)`,
-    );
-  }
-  if (bodyError?.type === 'entity.parse.failed') {
-    return new ApiError(400, 'invalid_json', 'Malformed JSON', bodyError.message);
-  }
+  const bodyProblem = bodyParserProblem(exception, request);
+  if (bodyProblem) return bodyProblem;
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     const code = status === 404 ? 'route_not_found' : `http_${status}`;

@@ -26,6 +26,7 @@ export const ConfigSchema = z.object({
   TELEHUB_DATA_DIR: z.string().min(1).default('./.telehub'),
   TELEHUB_EMBEDDED_PG_PORT: port.default(0),
   TELEHUB_DB_POOL_SIZE: positiveInt.max(200).default(10),
+  TELEHUB_READY_TIMEOUT_MS: positiveInt.default(1_000),
   TELEHUB_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
   TELEHUB_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TELEHUB_LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),

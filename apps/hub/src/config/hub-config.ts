@@ -3,12 +3,19 @@ import { resolve } from 'node:path';
 import type { TelemetryWriterOptions } from '../ingest/telemetry-writer.js';
 import { ConfigSchema } from './config.schema.js';
 import { defaultMaxConnections, openFilesLimit, readProcessLimits } from './open-files-limit.js';
+import { loadTlsSettings, type TlsSettings } from './tls-settings.js';
 
 /** The hub's validated settings, grouped by concern. The only thing in the app that read process.env. */
 export interface HubConfig {
   http: { host: string; port: number; maxRequestBytes: number };
   mqtt: { port: number };
-  database: { url: string | undefined; poolSize: number; embeddedPort: number };
+  database: {
+    url: string | undefined;
+    poolSize: number;
+    embeddedPort: number;
+    /** /readyz answers 503 when its own connection has no answer from the database in this time. */
+    readyTimeoutMs: number;
+  };
   dataDir: string;
   retentionDays: number;
   log: { level: string; format: 'auto' | 'json' | 'pretty' };
@@ -18,7 +25,7 @@ export interface HubConfig {
   nodeId: string;
   devices: {
     mqttTlsPort: number;
-    tls: { certFile: string; keyFile: string } | undefined;
+    tls: TlsSettings | undefined;
     plainListeners: boolean;
     perMessageDeflate: boolean;
     maxConnections: number;
@@ -103,10 +110,21 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     );
   }
   const c = parsed.data;
+  const { tls, problems } = loadTlsSettings({
+    certFile: c.TELEHUB_TLS_CERT_FILE,
+    keyFile: c.TELEHUB_TLS_KEY_FILE,
+    plainListeners: c.TELEHUB_PLAIN_LISTENERS,
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     http: { host: c.TELEHUB_HTTP_HOST, port: c.TELEHUB_HTTP_PORT, maxRequestBytes: c.TELEHUB_MAX_REQUEST_BYTES },
     mqtt: { port: c.TELEHUB_MQTT_PORT },
-    database: { url: c.DATABASE_URL, poolSize: c.TELEHUB_DB_POOL_SIZE, embeddedPort: c.TELEHUB_EMBEDDED_PG_PORT },
+    database: {
+      url: c.DATABASE_URL,
+      poolSize: c.TELEHUB_DB_POOL_SIZE,
+      embeddedPort: c.TELEHUB_EMBEDDED_PG_PORT,
+      readyTimeoutMs: c.TELEHUB_READY_TIMEOUT_MS,
+    },
     dataDir: resolve(c.TELEHUB_DATA_DIR),
     retentionDays: c.TELEHUB_RETENTION_DAYS,
     log: { level: c.TELEHUB_LOG_LEVEL, format: c.TELEHUB_LOG_FORMAT },
@@ -115,10 +133,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     nodeId: c.TELEHUB_NODE_ID ?? hostname(),
     devices: {
       mqttTlsPort: c.TELEHUB_MQTT_TLS_PORT,
-      tls:
-        c.TELEHUB_TLS_CERT_FILE && c.TELEHUB_TLS_KEY_FILE
-          ? { certFile: c.TELEHUB_TLS_CERT_FILE, keyFile: c.TELEHUB_TLS_KEY_FILE }
-          : undefined,
+      tls,
       plainListeners: c.TELEHUB_PLAIN_LISTENERS,
       perMessageDeflate: c.TELEHUB_WS_PERMESSAGE_DEFLATE,
       maxConnections: c.TELEHUB_MAX_CONNECTIONS ?? defaultMaxConnections(20_000, openFilesLimit(readProcessLimits())),

@@ -7,6 +7,7 @@ import {
   DevicePresenceRepository,
   DeviceRepository,
   DeviceTokenRepository,
+  ReadinessProbe,
   TelemetryRepository,
 } from '@telehub/db';
 import { DATABASE_CLIENT, DATABASE_MODE } from './database.tokens.js';
@@ -32,13 +33,14 @@ export class DatabaseModule {
       providers: [
         { provide: DATABASE_CLIENT, useValue: database.client },
         { provide: DATABASE_MODE, useValue: database.mode },
+        { provide: ReadinessProbe, useValue: database.readiness },
         ...repositories.map(({ provide, make }) => ({
           provide,
           useFactory: make,
           inject: [DATABASE_CLIENT],
         })),
       ],
-      exports: [DATABASE_CLIENT, DATABASE_MODE, ...repositories.map(({ provide }) => provide)],
+      exports: [DATABASE_CLIENT, DATABASE_MODE, ReadinessProbe, ...repositories.map(({ provide }) => provide)],
     };
   }
 }

@@ -6,6 +6,7 @@ import {
   type DatabaseMode,
   detectDatabaseMode,
   type EmbeddedPostgres,
+  ReadinessProbe,
   redactDatabaseUrl,
   runMigrations,
   serverVersion,
@@ -17,7 +18,9 @@ import type { HubConfig } from '../config/hub-config.js';
 export interface HubDatabase {
   readonly client: DatabaseClient;
   readonly mode: DatabaseMode;
-  /** Closes the pool, then stops the embedded server if the hub started one. */
+  /** /readyz's own connection, apart from the pool. */
+  readonly readiness: ReadinessProbe;
+  /** Closes the pool and the readiness connection, then stops the embedded server if the hub started one. */
   close(): Promise<void>;
 }
 
@@ -58,10 +61,13 @@ export async function openDatabase(config: HubConfig, logger: Logger): Promise<H
         ? 'TimescaleDB mode: telemetry is a compressed hypertable with retention and continuous aggregates'
         : 'plain PostgreSQL mode: telemetry is a regular table (no TimescaleDB extension)',
     );
+    const readiness = new ReadinessProbe(url, { timeoutMs: config.database.readyTimeoutMs });
     return {
       client,
       mode,
+      readiness,
       close: async () => {
+        await readiness.close();
         await client.close();
         await embedded?.stop();
       },

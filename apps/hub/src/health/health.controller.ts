@@ -1,9 +1,9 @@
 import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { countApplied, countMigrationFiles, type DatabaseClient, type DatabaseMode } from '@telehub/db';
+import { countMigrationFiles, type DatabaseMode, ReadinessProbe } from '@telehub/db';
 import type { Response } from 'express';
 import { Public } from '../admin-auth/public.decorator.js';
-import { DATABASE_CLIENT, DATABASE_MODE } from '../database/database.tokens.js';
+import { DATABASE_MODE } from '../database/database.tokens.js';
 
 @ApiTags('health')
 @Public()
@@ -12,7 +12,7 @@ export class HealthController {
   private readonly expectedMigrations = countMigrationFiles();
 
   constructor(
-    @Inject(DATABASE_CLIENT) private readonly database: DatabaseClient,
+    private readonly readiness: ReadinessProbe,
     @Inject(DATABASE_MODE) private readonly mode: DatabaseMode,
   ) {}
 
@@ -24,21 +24,29 @@ export class HealthController {
   }
 
   @Get('readyz')
-  @ApiOperation({ summary: 'Readiness: the database answers and every migration is applied' })
+  @ApiOperation({
+    summary: 'Readiness: the database answers and every migration is applied',
+    description:
+      'Checked on a connection of its own, never queued behind ingest; no answer within TELEHUB_READY_TIMEOUT_MS is 503 with reason `timeout`.',
+  })
   async readyz(@Res({ passthrough: true }) response: Response) {
-    try {
-      const applied = await countApplied(this.database);
-      const ready = applied >= this.expectedMigrations;
-      response.status(ready ? 200 : 503);
-      return {
-        status: ready ? 'ready' : 'migrations_pending',
-        database: 'up',
-        mode: this.mode,
-        migrations: { applied, expected: this.expectedMigrations },
-      };
-    } catch (error) {
+    const result = await this.readiness.check();
+    if (!result.ok) {
       response.status(503);
-      return { status: 'database_unavailable', database: 'down', detail: (error as Error).message };
+      const detail =
+        result.reason === 'timeout'
+          ? `${result.detail} (TELEHUB_READY_TIMEOUT_MS=${this.readiness.options.timeoutMs})`
+          : result.detail;
+      return { status: 'database_unavailable', database: 'down', reason: result.reason, detail };
     }
+    const applied = result.appliedMigrations;
+    const ready = applied >= this.expectedMigrations;
+    response.status(ready ? 200 : 503);
+    return {
+      status: ready ? 'ready' : 'migrations_pending',
+      database: 'up',
+      mode: this.mode,
+      migrations: { applied, expected: this.expectedMigrations },
+    };
   }
 }

@@ -8,7 +8,7 @@ import { generateToken } from '../../src/auth/token-codec.js';
 export interface HubProcess {
   readonly child: ChildProcess;
   readonly httpPort: number;
-  readonly mqttPort: number;
+  readonly mqttPort: number | undefined;
   readonly adminToken: string;
   readonly logs: string[];
   /** Resolves with the exit code. */
@@ -17,14 +17,10 @@ export interface HubProcess {
 
 const MAIN = resolve(import.meta.dirname, '../../../../dist/apps/hub/src/main.js');
 
-/**
- * The built hub (`npm run build` output, as `npm start` runs it) as a child process, for what only a real
- * process shows: signals and exit codes. The test command builds first (the `pretest` script).
- */
-export async function startHubProcess(databaseUrl: string, env: Record<string, string> = {}): Promise<HubProcess> {
-  const adminToken = generateToken('admin').token;
+/** The built hub's entry point with the test settings (ephemeral ports, JSON logs) and `env` on top. */
+async function spawnHub(databaseUrl: string, adminToken: string, env: Record<string, string>): Promise<ChildProcess> {
   const dataDir = await mkdtemp(join(tmpdir(), 'telehub-proc-'));
-  const child = spawn(process.execPath, ['--enable-source-maps', MAIN], {
+  return spawn(process.execPath, ['--enable-source-maps', MAIN], {
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
@@ -39,22 +35,50 @@ export async function startHubProcess(databaseUrl: string, env: Record<string, s
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/**
+ * The built hub (`npm run build` output, as `npm start` runs it) as a child process, for what only a real
+ * process shows: signals and exit codes. The test command builds first (the `pretest` script). Resolves once
+ * the hub logged that it is ready; `mqttPort` is undefined when plain listeners are off.
+ */
+export async function startHubProcess(databaseUrl: string, env: Record<string, string> = {}): Promise<HubProcess> {
+  const adminToken = generateToken('admin').token;
+  const child = await spawnHub(databaseUrl, adminToken, env);
   const logs: string[] = [];
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
   child.stderr!.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
-  const ports = await new Promise<{ http: number; mqtt: number }>((resolvePorts, reject) => {
+  const ports = await new Promise<{ http: number; mqtt: number | undefined }>((resolvePorts, reject) => {
     const found: { http?: number; mqtt?: number } = {};
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {
       logs.push(line);
-      const http = line.match(/HTTP API listening on http:\/\/localhost:(\d+)/);
+      const http = line.match(/HTTP API listening on https?:\/\/localhost:(\d+)/);
       const mqtt = line.match(/MQTT listening on mqtt:\/\/localhost:(\d+)/);
       if (http) found.http = Number(http[1]);
       if (mqtt) found.mqtt = Number(mqtt[1]);
-      if (found.http && found.mqtt) resolvePorts({ http: found.http, mqtt: found.mqtt });
+      if (found.http && line.includes('"msg":"telehub is ready"')) resolvePorts({ http: found.http, mqtt: found.mqtt });
     });
     void exited.then((code) => reject(new Error(`hub exited early (${code}):\n${logs.join('\n')}`)));
     setTimeout(() => reject(new Error(`hub did not report its ports in 15 s:\n${logs.join('\n')}`)), 15_000).unref();
   });
   return { child, httpPort: ports.http, mqttPort: ports.mqtt, adminToken, logs, exited };
+}
+
+/** Starts the built hub expecting it to refuse to start: resolves with its exit code and everything it wrote. */
+export async function runFailingHubProcess(
+  databaseUrl: string,
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = await spawnHub(databaseUrl, generateToken('admin').token, env);
+  const stdout: Buffer[] = [];
+  const stderr: Buffer[] = [];
+  child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
+  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const code = await new Promise<number | null>((resolveExit) =>
+    child.once('close', (exitCode) => resolveExit(exitCode)),
+  );
+  clearTimeout(timer);
+  return { code, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString() };
 }

@@ -10,9 +10,13 @@ interface Link {
 /**
  * A TCP relay between a device client and the hub, so a test can break the network under a real client:
  * cut every connection (as a dropped link would), or silently drop what devices send (lost acknowledgements).
+ * The hub's tests also put one between the hub and PostgreSQL, to stall the database (`stall`).
  */
 export class TcpProxy {
   private readonly links = new Set<Link>();
+  /** Connections accepted while stalled: held open, never relayed. */
+  private readonly held = new Set<Socket>();
+  private stalled = false;
   private readonly server: Server;
   private listeningPort = 0;
 
@@ -51,19 +55,42 @@ export class TcpProxy {
     }
   }
 
+  /**
+   * The far side goes silent, as a hung server or a network that drops every packet: current connections
+   * forward nothing either way, and new ones are accepted but never reach it.
+   */
+  stall(): void {
+    this.stalled = true;
+  }
+
+  /** Ends a stall. The connections it silenced lost bytes and cannot go on, so they are cut; new ones flow. */
+  resume(): void {
+    this.stalled = false;
+    this.cut();
+    for (const socket of this.held) socket.destroy();
+  }
+
   async close(): Promise<void> {
     this.cut();
+    for (const socket of this.held) socket.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
   private relay(device: Socket): void {
+    if (this.stalled) {
+      this.held.add(device);
+      device.on('error', () => undefined).on('close', () => this.held.delete(device));
+      return;
+    }
     const hub = tcpConnect(this.hubPort, this.hubHost);
     const link: Link = { device, hub, blackholed: false };
     this.links.add(link);
     device.on('data', (chunk) => {
-      if (!link.blackholed) hub.write(chunk);
+      if (!link.blackholed && !this.stalled) hub.write(chunk);
     });
-    hub.on('data', (chunk) => device.write(chunk));
+    hub.on('data', (chunk) => {
+      if (!this.stalled) device.write(chunk);
+    });
     const end = () => {
       this.links.delete(link);
       device.destroy();

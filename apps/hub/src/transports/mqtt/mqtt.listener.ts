@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -69,9 +68,8 @@ export class MqttListener implements DeviceListener, OnApplicationBootstrap {
       this.logger.info({ port: this.tcpPort }, `MQTT listening on mqtt://localhost:${this.tcpPort}`);
     }
     if (devices.tls) {
-      const tlsServer = createTlsServer(
-        { cert: readFileSync(devices.tls.certFile), key: readFileSync(devices.tls.keyFile) },
-        (socket) => this.accept(socket, 'mqtt-tls'),
+      const tlsServer = createTlsServer({ cert: devices.tls.cert, key: devices.tls.key }, (socket) =>
+        this.accept(socket, 'mqtt-tls'),
       );
       this.tlsPort = await this.listen(tlsServer, devices.mqttTlsPort, http.host);
       this.logger.info({ port: this.tlsPort }, `MQTT over TLS listening on mqtts://localhost:${this.tlsPort}`);
