@@ -16,6 +16,7 @@ import { OutboundInflight } from './outbound-inflight.js';
 import { PacketSizeGuard } from './packet-size.guard.js';
 import { PacketWriter } from './packet-writer.js';
 import { ConnackReturnCode } from './reason-codes.js';
+import { rejectIllFormedStrings } from './utf8-string.guard.js';
 
 const DEFAULT_MAX_INFLIGHT_PUBLISHES = 100;
 const DEFAULT_CLOSE_GRACE_MS = 1000;
@@ -74,6 +75,8 @@ export class MqttConnection {
     this.sizeGuard = new PacketSizeGuard(options.maxPacketSize);
     this.maxInflight = options.maxInflightPublishes ?? DEFAULT_MAX_INFLIGHT_PUBLISHES;
     this.parser = createParser();
+    // mqtt-packet would decode ill-formed UTF-8 into U+FFFD and serve the packet; it is malformed [MQTT-1.5.4-1].
+    rejectIllFormedStrings(this.parser);
     this.parser.on('packet', this.onPacket);
     this.parser.on('error', this.onParseError);
     this.connectTimer = setTimeout(() => this.close('connect_timeout'), options.connectTimeoutMs);
