@@ -49,6 +49,8 @@ export class MqttConnection {
   readonly subscriptions = new Map<string, 0 | 1>();
   /** QoS 2 packet ids received and not yet released by PUBREL, with their onPublish result [MQTT-4.3.3-2]. */
   readonly awaitingRelease = new Map<number, Promise<PublishOutcome>>();
+  /** Resolves with the close reason once the stream has closed and onClose was called. */
+  readonly closed: Promise<CloseReason>;
 
   private readonly parser: Parser;
   private readonly sizeGuard: PacketSizeGuard;
@@ -63,6 +65,7 @@ export class MqttConnection {
   private streamClosed = false;
   private wasConnected = false;
   private finished = false;
+  private resolveClosed!: (reason: CloseReason) => void;
 
   constructor(
     readonly session: MqttSession,
@@ -70,6 +73,9 @@ export class MqttConnection {
     readonly options: MqttSessionOptions,
     readonly hooks: MqttSessionHooks,
   ) {
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
     this.writer = new PacketWriter(stream);
     this.acks = new AckQueue(() => this.pump());
     this.sizeGuard = new PacketSizeGuard(options.maxPacketSize);
@@ -243,15 +249,28 @@ export class MqttConnection {
     else this.onPeerGone();
   };
 
+  /**
+   * Closes gracefully: the final packets (acks, CONNACK, DISCONNECT) were written; end the write side (FIN after
+   * them), then keep reading and discard what arrives until the peer ends its side too. Closing a TCP socket with
+   * unread bytes in its receive buffer sends a reset instead of a FIN (RFC 1122 4.2.2.13, RFC 2525 2.17), and a
+   * reset throws away whatever of ours is still in flight: the device would miss the last acknowledgements and
+   * the DISCONNECT. A peer that neither reads nor closes is cut off after the grace period.
+   */
   private endStream(): void {
     const { stream } = this;
     if (stream.destroyed) return;
-    // end() flushes a final CONNACK or DISCONNECT; destroy once flushed, or after a grace period if the peer
-    // stops reading.
     const timer = setTimeout(() => stream.destroy(), this.options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS);
     timer.unref();
     stream.once('close', () => clearTimeout(timer));
-    stream.end(() => stream.destroy());
+    // Both sides done: nothing is left unread, so destroying sends no reset. Streams that do not destroy
+    // themselves then (autoDestroy off, as ws's createWebSocketStream) are destroyed here.
+    const destroyWhenDone = () => {
+      if (stream.readableEnded && stream.writableFinished) stream.destroy();
+    };
+    stream.once('end', destroyWhenDone);
+    stream.end(destroyWhenDone);
+    // onData drops everything once closed; reading on is what keeps the receive buffer empty.
+    stream.resume();
   }
 
   private finish(): void {
@@ -267,5 +286,6 @@ export class MqttConnection {
     try {
       this.hooks.onClose(this.session, reason, this.closeDetail);
     } catch {}
+    this.resolveClosed(reason);
   }
 }
