@@ -4,6 +4,7 @@ import { AckQueue } from './ack-queue.js';
 import { type CloseReason, disconnectReasonCode } from './close-reason.js';
 import { handlePacket } from './handlers/handle-packet.js';
 import { KeepAliveTimer } from './keep-alive.timer.js';
+import { MqttSessionError } from './mqtt-session.error.js';
 import type { MqttSession } from './mqtt-session.js';
 import type {
   MqttSessionHooks,
@@ -135,8 +136,15 @@ export class MqttConnection {
     this.pump();
   }
 
-  /** Closes with `internal_error`: a hook threw or rejected. Only this session is affected. */
+  /**
+   * Closes with `internal_error`: a hook threw or rejected. Only this session is affected. A packet of ours that
+   * would exceed the client's Maximum Packet Size cannot be sent [MQTT-3.1.2-24]: that closes as packet_too_large.
+   */
   fail(error: unknown): void {
+    if (error instanceof MqttSessionError && error.code === 'ERR_PACKET_TOO_LARGE_FOR_CLIENT') {
+      this.close('packet_too_large', error.message);
+      return;
+    }
     this.close('internal_error', error instanceof Error ? error.message : String(error));
   }
 
