@@ -276,7 +276,8 @@ export class MqttConnection {
       if (stream.readableEnded && stream.writableFinished) stream.destroy();
     };
     stream.once('end', destroyWhenDone);
-    stream.end(destroyWhenDone);
+    if (stream.writableFinished) destroyWhenDone();
+    else stream.end(destroyWhenDone);
     // onData drops everything once closed; reading on is what keeps the receive buffer empty.
     stream.resume();
   }
