@@ -120,6 +120,7 @@ describe('MqttSession under fuzzed input', () => {
 
   it(`settles every session with a clear answer (${RUNS} cases, seed ${SEED})`, { timeout: 300_000 }, async () => {
     const started = performance.now();
+    const cpuStarted = process.cpuUsage();
     try {
       await fc.assert(
         fc.asyncProperty(fuzzCase, async (fuzz) => {
@@ -133,9 +134,12 @@ describe('MqttSession under fuzzed input', () => {
       throw error;
     }
     const seconds = (performance.now() - started) / 1000;
+    const cpu = process.cpuUsage(cpuStarted);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const reasons = [...reached.reasons].sort((a, b) => b[1] - a[1]).map(([name, n]) => `${name} ${n}`);
     console.info(
-      `MqttSession fuzz: ${RUNS} cases in ${seconds.toFixed(1)} s (seed ${SEED}); ${reached.connected} still ` +
+      `MqttSession fuzz: ${RUNS} cases in ${seconds.toFixed(1)} s (${cpuSeconds.toFixed(1)} s of CPU, seed ${SEED}); ` +
+        `${reached.connected} still ` +
         `connected after their input, ${reached.pinged} pinged; closed by ${reasons.join(', ')}`,
     );
   });
