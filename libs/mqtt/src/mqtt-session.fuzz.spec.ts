@@ -139,8 +139,8 @@ describe('MqttSession under fuzzed input', () => {
     const reasons = [...reached.reasons].sort((a, b) => b[1] - a[1]).map(([name, n]) => `${name} ${n}`);
     console.info(
       `MqttSession fuzz: ${RUNS} cases in ${seconds.toFixed(1)} s (${cpuSeconds.toFixed(1)} s of CPU, seed ${SEED}); ` +
-        `${reached.connected} still ` +
-        `connected after their input, ${reached.pinged} pinged; closed by ${reasons.join(', ')}`,
+        `${reached.connected} still connected after their input, ${reached.pinged} pinged; ` +
+        `closed by ${reasons.join(', ')}`,
     );
   });
 });
