@@ -47,6 +47,7 @@ export const ConfigSchema = z.object({
   // Default: 20,000, or fewer when the open-files limit leaves room for fewer (see open-files-limit.ts).
   TELEHUB_MAX_CONNECTIONS: positiveInt.optional(),
   TELEHUB_CONNECT_TIMEOUT_MS: positiveInt.default(10_000),
+  TELEHUB_CLOSE_GRACE_MS: positiveInt.default(1_000),
   TELEHUB_MAX_MESSAGE_BYTES: positiveInt.default(256 * 1024),
   TELEHUB_MAX_POINTS_PER_MESSAGE: positiveInt.default(5_000),
   TELEHUB_DEVICE_RATE_PER_SEC: positiveInt.default(100),

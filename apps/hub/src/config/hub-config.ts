@@ -30,6 +30,8 @@ export interface HubConfig {
     perMessageDeflate: boolean;
     maxConnections: number;
     connectTimeoutMs: number;
+    /** A closing connection waits this long for the device to close its side before it is cut off. */
+    closeGraceMs: number;
     maxMessageBytes: number;
     maxPointsPerMessage: number;
     ratePerSec: number;
@@ -138,6 +140,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       perMessageDeflate: c.TELEHUB_WS_PERMESSAGE_DEFLATE,
       maxConnections: c.TELEHUB_MAX_CONNECTIONS ?? defaultMaxConnections(20_000, openFilesLimit(readProcessLimits())),
       connectTimeoutMs: c.TELEHUB_CONNECT_TIMEOUT_MS,
+      closeGraceMs: c.TELEHUB_CLOSE_GRACE_MS,
       maxMessageBytes: c.TELEHUB_MAX_MESSAGE_BYTES,
       maxPointsPerMessage: c.TELEHUB_MAX_POINTS_PER_MESSAGE,
       ratePerSec: c.TELEHUB_DEVICE_RATE_PER_SEC,
