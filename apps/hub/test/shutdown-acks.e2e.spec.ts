@@ -43,7 +43,7 @@ describe('SIGTERM under heavy load', () => {
           const transport = transports[index]!;
           const options = { deviceId: device.id, token: device.token, window: WINDOW, padding: 512 };
           if (transport === 'ws') return WindowedWsPublisher.connect({ ...options, port: proc.httpPort });
-          const port = transport === 'mqtt' ? proc.mqttPort : proc.httpPort;
+          const port = transport === 'mqtt' ? proc.mqttPort! : proc.httpPort;
           return WindowedMqttPublisher.connect(transport, { ...options, port });
         }),
       );
