@@ -15,6 +15,7 @@ import { HubModule } from './hub.module.js';
 import { hubVersion } from './hub-version.js';
 import { NestLoggerAdapter } from './logging/nest-logger.adapter.js';
 import { requestLogging } from './logging/request-logging.js';
+import { MetricsListener } from './metrics/metrics.listener.js';
 import { setupOpenApi } from './openapi/setup-openapi.js';
 import { DeviceGateway } from './transports/device-gateway.service.js';
 import { readsOwnBody } from './transports/http/device-http.body.js';
@@ -27,6 +28,8 @@ export interface Hub {
   readonly httpPort: number;
   /** The plain MQTT/TCP port (undefined when plain listeners are off). */
   readonly mqttPort: number | undefined;
+  /** The port of /metrics when it has its own (TELEHUB_METRICS_PORT); undefined when it is on the HTTP port. */
+  readonly metricsPort: number | undefined;
   /** Graceful stop: listeners and sessions first, then the pool, then the embedded database. */
   close(): Promise<void>;
 }
@@ -94,6 +97,7 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
       database,
       httpPort,
       mqttPort: app.get(MqttListener).tcpPort,
+      metricsPort: app.get(MetricsListener).port,
       close: async () => {
         await app.get(DeviceGateway).shutdown();
         await app.close();
