@@ -5,10 +5,11 @@ import type { NestExpressApplication, NestExpressBodyParserOptionsFor } from '@n
 import { jsonTextTooDeep } from '@telehub/contracts';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { findAdminAssets } from './admin-assets.js';
+import { findAdminAssets, serveAdminAssets } from './admin-assets.js';
 import { AdminTokenService } from './admin-auth/admin-token.service.js';
 import { ApiError } from './common/api-error.js';
 import { ProblemDetailsFilter, sendProblem } from './common/problem-details.filter.js';
+import { securityHeaders } from './common/security-headers.js';
 import type { HubConfig } from './config/hub-config.js';
 import { type HubDatabase, openDatabase } from './database/open-database.js';
 import { HubModule } from './hub.module.js';
@@ -51,6 +52,7 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
     });
     app.disable('x-powered-by');
     app.use(requestLogging(logger));
+    app.use(securityHeaders({ tls: Boolean(config.devices.tls) }));
     // The device ingest routes read their own bodies (device message limit, after the token check).
     const parsedHere = (types: string[]) => (request: IncomingMessage) =>
       !readsOwnBody(request) && Boolean((request as Request).is(types));
@@ -79,7 +81,7 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
     );
     app.useGlobalFilters(new ProblemDetailsFilter(logger));
     const adminAssets = findAdminAssets();
-    if (adminAssets) app.useStaticAssets(adminAssets, { index: 'index.html', fallthrough: true });
+    if (adminAssets) serveAdminAssets(app, adminAssets);
     setupOpenApi(app, hubVersion());
     await app.init();
     await app.get(AdminTokenService).ensureAdminToken(options.printAdminToken);
