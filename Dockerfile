@@ -65,7 +65,7 @@ VOLUME ["/var/lib/telehub"]
 
 USER node
 
-# 8080 HTTP API, WebSocket ingest, dashboard, /healthz and /metrics
+# 8080 HTTP API, WebSocket ingest, dashboard, /healthz and /metrics (bearer token by default; see README)
 # 1883 MQTT, 8883 MQTT over TLS
 EXPOSE 8080 1883 8883
 

@@ -1,3 +1,5 @@
+// First: before @telehub/contracts builds its schemas.
+import './zod-jitless.js';
 import { render } from 'preact';
 import { App } from './app.js';
 import { initTheme } from './state/theme.js';

@@ -5,16 +5,18 @@ import type { NestExpressApplication, NestExpressBodyParserOptionsFor } from '@n
 import { jsonTextTooDeep } from '@telehub/contracts';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { findAdminAssets } from './admin-assets.js';
+import { findAdminAssets, serveAdminAssets } from './admin-assets.js';
 import { AdminTokenService } from './admin-auth/admin-token.service.js';
 import { ApiError } from './common/api-error.js';
 import { ProblemDetailsFilter, sendProblem } from './common/problem-details.filter.js';
+import { securityHeaders } from './common/security-headers.js';
 import type { HubConfig } from './config/hub-config.js';
 import { type HubDatabase, openDatabase } from './database/open-database.js';
 import { HubModule } from './hub.module.js';
 import { hubVersion } from './hub-version.js';
 import { NestLoggerAdapter } from './logging/nest-logger.adapter.js';
 import { requestLogging } from './logging/request-logging.js';
+import { MetricsListener } from './metrics/metrics.listener.js';
 import { setupOpenApi } from './openapi/setup-openapi.js';
 import { DeviceGateway } from './transports/device-gateway.service.js';
 import { readsOwnBody } from './transports/http/device-http.body.js';
@@ -27,6 +29,8 @@ export interface Hub {
   readonly httpPort: number;
   /** The plain MQTT/TCP port (undefined when plain listeners are off). */
   readonly mqttPort: number | undefined;
+  /** The port of /metrics when it has its own (TELEHUB_METRICS_PORT); undefined when it is on the HTTP port. */
+  readonly metricsPort: number | undefined;
   /** Graceful stop: listeners and sessions first, then the pool, then the embedded database. */
   close(): Promise<void>;
 }
@@ -48,6 +52,7 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
     });
     app.disable('x-powered-by');
     app.use(requestLogging(logger));
+    app.use(securityHeaders({ tls: Boolean(config.devices.tls) }));
     // The device ingest routes read their own bodies (device message limit, after the token check).
     const parsedHere = (types: string[]) => (request: IncomingMessage) =>
       !readsOwnBody(request) && Boolean((request as Request).is(types));
@@ -76,7 +81,7 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
     );
     app.useGlobalFilters(new ProblemDetailsFilter(logger));
     const adminAssets = findAdminAssets();
-    if (adminAssets) app.useStaticAssets(adminAssets, { index: 'index.html', fallthrough: true });
+    if (adminAssets) serveAdminAssets(app, adminAssets);
     setupOpenApi(app, hubVersion());
     await app.init();
     await app.get(AdminTokenService).ensureAdminToken(options.printAdminToken);
@@ -94,6 +99,7 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
       database,
       httpPort,
       mqttPort: app.get(MqttListener).tcpPort,
+      metricsPort: app.get(MetricsListener).port,
       close: async () => {
         await app.get(DeviceGateway).shutdown();
         await app.close();

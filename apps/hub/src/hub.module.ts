@@ -12,7 +12,7 @@ import { FleetModule } from './fleet/fleet.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LOGGER } from './logging/logger.token.js';
 import { HubMetrics } from './metrics/hub-metrics.js';
-import { MetricsController } from './metrics/metrics.controller.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { RetentionService } from './retention/retention.service.js';
 import { TelemetryModule } from './telemetry/telemetry.module.js';
 import { TransportsModule } from './transports/transports.module.js';
@@ -47,8 +47,8 @@ export class HubModule {
         FleetModule,
         TransportsModule,
         AdminChannelModule,
+        MetricsModule.forConfig(config),
       ],
-      controllers: [MetricsController],
       providers: [RetentionService],
     };
   }
