@@ -33,6 +33,11 @@ export interface ApiRequestOptions {
 export interface TestHubOptions {
   /** Start without TELEHUB_ADMIN_TOKEN: the hub makes one on first start (printed only to a `terminal`). */
   withoutAdminToken?: boolean;
+  /**
+   * This TELEHUB_ADMIN_TOKEN instead of a new one: hubs sharing a database must share it, as in a real
+   * deployment (a hub that starts with another value revokes the previous one).
+   */
+  adminToken?: string;
   /** What the hub takes for its stdout: the first admin token is printed there when `isTTY` (default: not a terminal). */
   terminal?: TerminalOutput;
   /** Use this database instead of a fresh clone (to restart a hub on the same data); the caller drops it. */
@@ -63,7 +68,7 @@ export interface ApiResponse {
 export async function startTestHub(env: Record<string, string> = {}, options: TestHubOptions = {}): Promise<TestHub> {
   const database = options.database ?? (await createTestDatabase());
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'telehub-hub-')));
-  const adminToken = options.withoutAdminToken ? undefined : generateToken('admin').token;
+  const adminToken = options.withoutAdminToken ? undefined : (options.adminToken ?? generateToken('admin').token);
   const config = loadConfig({
     DATABASE_URL: database.url,
     TELEHUB_HTTP_HOST: '127.0.0.1',
