@@ -1,4 +1,4 @@
-import { type AdminIdentity, type AdminRole, roleAllows } from '@telehub/contracts';
+import { type AdminRole, roleAllows } from '@telehub/contracts';
 import { useHub } from './hub-context.js';
 
 /**
@@ -14,7 +14,3 @@ export const ROLE_DESCRIPTIONS: Record<AdminRole, string> = {
   operator: 'A viewer who also sends and cancels commands.',
   admin: 'Everything: also creates, changes and deletes devices and their tokens, and manages admin tokens.',
 };
-
-export function describeIdentity(identity: AdminIdentity): string {
-  return `${identity.name} (${identity.role})`;
-}
