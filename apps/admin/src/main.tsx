@@ -14,6 +14,7 @@ import './styles/sign-in.css';
 import './styles/overview.css';
 import './styles/devices.css';
 import './styles/device.css';
+import './styles/admin-tokens.css';
 import './styles/responsive.css';
 
 initTheme();

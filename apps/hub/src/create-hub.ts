@@ -6,7 +6,7 @@ import { jsonTextTooDeep } from '@telehub/contracts';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { findAdminAssets, serveAdminAssets } from './admin-assets.js';
-import { AdminTokenService } from './admin-auth/admin-token.service.js';
+import { AdminTokenBootstrap, type TerminalOutput } from './admin-auth/admin-token-bootstrap.service.js';
 import { ApiError } from './common/api-error.js';
 import { ProblemDetailsFilter, sendProblem } from './common/problem-details.filter.js';
 import { securityHeaders } from './common/security-headers.js';
@@ -36,8 +36,8 @@ export interface Hub {
 }
 
 export interface CreateHubOptions {
-  /** Where the first-start admin token banner goes (a terminal by default). */
-  printAdminToken?: (text: string) => void;
+  /** Where the first-start admin token banner goes, if it is a terminal (default: stdout). */
+  terminal?: TerminalOutput;
 }
 
 export async function createHub(config: HubConfig, logger: Logger, options: CreateHubOptions = {}): Promise<Hub> {
@@ -84,7 +84,7 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
     if (adminAssets) serveAdminAssets(app, adminAssets);
     setupOpenApi(app, hubVersion());
     await app.init();
-    await app.get(AdminTokenService).ensureAdminToken(options.printAdminToken);
+    await app.get(AdminTokenBootstrap).ensureAdminToken(options.terminal);
     await app.listen(config.http.port, config.http.host);
     const httpPort = (app.getHttpServer().address() as AddressInfo).port;
     // With TLS the HTTP port speaks only TLS: print the URLs a client must use.

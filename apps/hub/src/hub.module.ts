@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { AdminAuthModule } from './admin-auth/admin-auth.module.js';
 import { AdminChannelModule } from './admin-channel/admin-channel.module.js';
+import { AdminTokensModule } from './admin-tokens/admin-tokens.module.js';
 import { CommandsModule } from './commands/commands.module.js';
 import { HUB_CONFIG, type HubConfig } from './config/hub-config.js';
 import { DatabaseModule } from './database/database.module.js';
@@ -40,6 +41,7 @@ export class HubModule {
         },
         DatabaseModule.forDatabase(database),
         AdminAuthModule,
+        AdminTokensModule,
         HealthModule,
         DevicesModule,
         CommandsModule,

@@ -180,10 +180,10 @@ describe('CSV export streaming', () => {
   });
 
   it('cuts off a client that reads nothing for TELEHUB_HISTORY_CSV_STALL_TIMEOUT_MS, releasing its cursor', async () => {
-    // A second hub on the same database, with a short stall timeout.
+    // A second hub on the same database (so with the same TELEHUB_ADMIN_TOKEN), with a short stall timeout.
     const impatient = await startTestHub(
       { TELEHUB_HISTORY_CSV_STALL_TIMEOUT_MS: String(STALL_TIMEOUT_MS) },
-      { database: hub.database },
+      { database: hub.database, adminToken: hub.adminToken },
     );
     try {
       const stalled = await download(`${range}&format=csv`, impatient);

@@ -75,6 +75,25 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   };
 }
 
+/**
+ * The URL of the embedded PostgreSQL already running on `dataDir` (a hub started it), or undefined when none
+ * is. A tool that runs beside the hub (the admin CLI) must connect to that server: starting its own on the
+ * same directory would stop the hub's (see stopLeftoverServer).
+ */
+export async function runningEmbeddedPostgresUrl(dataDir: string, database: string): Promise<string | undefined> {
+  const directory = resolve(dataDir);
+  const pidFile = join(directory, 'postmaster.pid');
+  const passwordFile = `${directory}.password`;
+  if (!existsSync(pidFile) || !existsSync(passwordFile)) return undefined;
+  // postmaster.pid: the server's pid on line 1 and its port on line 4 (PostgreSQL's pidfile.h).
+  const lines = (await readFile(pidFile, 'utf8')).split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid) || !Number.isInteger(port) || port <= 0) return undefined;
+  const password = (await readFile(passwordFile, 'utf8')).trim();
+  return `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+}
+
 async function readOrCreatePassword(file: string): Promise<string> {
   if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
   const password = randomBytes(18).toString('base64url');

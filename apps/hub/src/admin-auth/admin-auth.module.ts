@@ -2,9 +2,10 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AdminAuthGuard } from './admin-auth.guard.js';
 import { AdminTokenService } from './admin-token.service.js';
+import { AdminTokenBootstrap } from './admin-token-bootstrap.service.js';
 
 @Module({
-  providers: [AdminTokenService, { provide: APP_GUARD, useClass: AdminAuthGuard }],
-  exports: [AdminTokenService],
+  providers: [AdminTokenService, AdminTokenBootstrap, { provide: APP_GUARD, useClass: AdminAuthGuard }],
+  exports: [AdminTokenService, AdminTokenBootstrap],
 })
 export class AdminAuthModule {}

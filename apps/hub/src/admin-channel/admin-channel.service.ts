@@ -8,7 +8,7 @@ import {
   type AdminServerMessage,
   isFinalCommandStatus,
 } from '@telehub/contracts';
-import type { TelemetryBatch } from '@telehub/db';
+import { AdminTokenRepository, type TelemetryBatch } from '@telehub/db';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { AdminTokenService } from '../admin-auth/admin-token.service.js';
@@ -44,11 +44,14 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
   private readonly unsubscribeEvents: (() => void)[] = [];
   private timers: NodeJS.Timeout[] = [];
   private accepting = true;
+  private unlistenRevocations: (() => Promise<void>) | undefined;
+  private listeningForRevocations = false;
 
   constructor(
     upgrades: UpgradeRouter,
     mqtt: MqttListener,
     private readonly adminTokens: AdminTokenService,
+    private readonly adminTokenRecords: AdminTokenRepository,
     private readonly commands: CommandService,
     snapshots: SubscriptionSnapshotService,
     private readonly fleet: FleetSummaryService,
@@ -80,7 +83,12 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
     upgrades.register(ADMIN_WS_PATH, (request, socket, head) => void this.upgrade(request, socket, head));
   }
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
+    // A token revoked anywhere (this hub's API, another hub, the CLI) is announced through PostgreSQL NOTIFY.
+    this.unlistenRevocations = await this.adminTokenRecords.listen(
+      (tokenId) => this.closeSessionsOf(new Set([tokenId])),
+      () => void this.recheckTokens(),
+    );
     const events = this.hubEvents;
     this.unsubscribeEvents.push(
       events.on('telemetry', (event) => this.onTelemetry(event.batch, event.xid)),
@@ -97,8 +105,9 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
     ];
   }
 
-  onModuleDestroy(): void {
+  async onModuleDestroy(): Promise<void> {
     this.accepting = false;
+    await this.unlistenRevocations?.().catch(() => undefined);
     for (const stop of this.unsubscribeEvents.splice(0)) stop();
     for (const timer of this.timers) clearInterval(timer);
     for (const session of this.sessions) session.close(ADMIN_CLOSE.serverShutdown, 'server shutting down');
@@ -112,13 +121,13 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
   /** A token in an Authorization header authenticates at once; otherwise the first message must be `auth`. */
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const headerToken = bearerToken(request.headers.authorization);
-    const byHeader = headerToken !== undefined && (await this.adminTokens.verify(headerToken));
+    const check = headerToken === undefined ? undefined : await this.adminTokens.verify(headerToken);
     if (!this.accepting || socket.destroyed) {
       socket.destroy();
       return;
     }
     this.server.handleUpgrade(request, socket, head, (websocket) => {
-      const session = new AdminSession(websocket, this.sessionServices, byHeader);
+      const session = new AdminSession(websocket, this.sessionServices, check?.ok ? check.identity : undefined);
       this.sessions.add(session);
       this.metrics.adminConnections.inc();
       websocket.once('close', () => {
@@ -126,6 +135,33 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
         this.metrics.adminConnections.dec();
       });
     });
+  }
+
+  /** Ends the connections signed in with these tokens: they were revoked. */
+  private closeSessionsOf(tokenIds: Set<string>): void {
+    for (const session of this.sessions) {
+      const tokenId = session.tokenId;
+      if (tokenId !== undefined && tokenIds.has(tokenId)) session.close(ADMIN_CLOSE.authFailed, 'admin token revoked');
+    }
+  }
+
+  /**
+   * Revocations announced while the listening connection was down are lost: when it is back, the tokens of
+   * every open connection are read again. (The first call is the listen itself: nothing to catch up on.)
+   */
+  private async recheckTokens(): Promise<void> {
+    if (!this.listeningForRevocations) {
+      this.listeningForRevocations = true;
+      return;
+    }
+    const tokenIds = new Set<string>();
+    for (const session of this.sessions) if (session.tokenId !== undefined) tokenIds.add(session.tokenId);
+    try {
+      const active = await this.adminTokenRecords.activeIds([...tokenIds]);
+      this.closeSessionsOf(new Set([...tokenIds].filter((id) => !active.has(id))));
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not check the admin tokens of open admin connections');
+    }
   }
 
   private register(subscription: LiveSubscription, session: AdminSession): void {

@@ -32,7 +32,7 @@ export class MetricsAccess {
       );
     }
     if (this.metricsTokenHash && hashesEqual(hashToken(token), this.metricsTokenHash)) return undefined;
-    if (await this.adminTokens.verify(token)) return undefined;
+    if ((await this.adminTokens.verify(token)).ok) return undefined;
     return ApiError.unauthorized('the token is neither the metrics token nor a valid admin token');
   }
 }
