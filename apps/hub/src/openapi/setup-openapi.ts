@@ -7,7 +7,7 @@ export function setupOpenApi(app: INestApplication, version: string): void {
   const config = new DocumentBuilder()
     .setTitle('telehub API')
     .setDescription(
-      'Device provisioning and administration. Every /api route needs an admin token: `Authorization: Bearer tha_…`.',
+      'Device provisioning and administration. Every /api route needs an admin token (`Authorization: Bearer tha_…`) whose role allows it (`x-telehub-role`: viewer reads, operator also sends and cancels commands, admin also provisions and manages tokens); the device routes under /api/v1/device take a device token instead.',
     )
     .setVersion(version)
     // DocumentBuilder says `bearerFormat: JWT` unless told otherwise; these tokens carry no claims to decode.
