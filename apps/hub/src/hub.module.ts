@@ -15,6 +15,7 @@ import { HubMetrics } from './metrics/hub-metrics.js';
 import { MetricsController } from './metrics/metrics.controller.js';
 import { RetentionService } from './retention/retention.service.js';
 import { TelemetryModule } from './telemetry/telemetry.module.js';
+import { TimescaleModule } from './timescale/timescale.module.js';
 import { TransportsModule } from './transports/transports.module.js';
 
 @Module({})
@@ -44,6 +45,7 @@ export class HubModule {
         DevicesModule,
         CommandsModule,
         TelemetryModule,
+        TimescaleModule,
         FleetModule,
         TransportsModule,
         AdminChannelModule,
