@@ -83,12 +83,15 @@ BEGIN
     WITH NO DATA;
   END IF;
 
+  -- buckets_per_batch: a policy run refreshes its window in batches of this many buckets, each in a transaction
+  -- of its own. TimescaleDB's default is 1 bucket, so late rows spread over days cost one transaction per
+  -- minute they span (10 days: 14,400); a day (1 minute) and a week (1 hour) per batch keep each short enough.
   PERFORM add_continuous_aggregate_policy('telemetry_1m',
     start_offset => NULL, end_offset => INTERVAL '1 minute',
-    schedule_interval => INTERVAL '1 minute', if_not_exists => true);
+    schedule_interval => INTERVAL '1 minute', if_not_exists => true, buckets_per_batch => 1440);
   PERFORM add_continuous_aggregate_policy('telemetry_1h',
     start_offset => NULL, end_offset => INTERVAL '1 hour',
-    schedule_interval => INTERVAL '30 minutes', if_not_exists => true);
+    schedule_interval => INTERVAL '30 minutes', if_not_exists => true, buckets_per_batch => 168);
 
   -- Compressed like the raw table, segmented by series. A late row still reaches a compressed aggregate chunk:
   -- the refresh writes into it.

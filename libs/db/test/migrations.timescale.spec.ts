@@ -74,10 +74,12 @@ describe('migrations on TimescaleDB', () => {
     expect(before['telemetry_1m policy_refresh_continuous_aggregate']).toMatchObject({
       start_offset: '30 days',
       end_offset: '00:01:00',
+      buckets_per_batch: 1440,
     });
     expect(before['telemetry_1h policy_refresh_continuous_aggregate']).toMatchObject({
       start_offset: '30 days',
       end_offset: '01:00:00',
+      buckets_per_batch: 168,
     });
     const ids = async () =>
       (
