@@ -18,13 +18,14 @@
 CREATE OR REPLACE FUNCTION telehub_timescale_setup() RETURNS void
 LANGUAGE plpgsql AS $setup$
 BEGIN
+  -- autosummarize: a block range is summarized as soon as it is full, so the index stays exact for the newest rows.
+  -- Created before a conversion, it is copied to every chunk the rows move into.
+  CREATE INDEX IF NOT EXISTS telemetry_time_brin_idx ON telemetry USING brin (time) WITH (autosummarize = on);
   -- One-day chunks: a day of a few thousand devices fits in memory with its index, and retention drops whole
   -- days. migrate_data moves the rows of a plain table into chunks (the conversion); a no-op on a hypertable.
   PERFORM create_hypertable('telemetry', by_range('time', INTERVAL '1 day'),
     if_not_exists => true, migrate_data => true, create_default_indexes => false);
   DROP INDEX IF EXISTS telemetry_time_idx;
-  -- autosummarize: a block range is summarized as soon as it is full, so the index stays exact for the newest rows.
-  CREATE INDEX IF NOT EXISTS telemetry_time_brin_idx ON telemetry USING brin (time) WITH (autosummarize = on);
 
   -- Segment by device so "one device, a time range" reads one segment; order by metric then time so each
   -- metric's samples sit together, newest first, which is how the history queries read them.
