@@ -51,9 +51,14 @@ export async function failingJobs(sql: Sql): Promise<FailingJob[]> {
     proc: row.proc,
     relation: row.relation,
     totalFailures: Number(row.total_failures ?? 0),
-    lastRunStartedAt: row.started,
-    lastSuccessAt: row.succeeded,
+    lastRunStartedAt: finiteOrNull(row.started),
+    // The scheduler writes -infinity for "never".
+    lastSuccessAt: finiteOrNull(row.succeeded),
     error: row.error,
     sqlState: row.sqlstate,
   }));
+}
+
+function finiteOrNull(value: number | null): number | null {
+  return value !== null && Number.isFinite(value) ? value : null;
 }
