@@ -157,7 +157,8 @@ describe('migrations on TimescaleDB', () => {
 
   it('stores rows inserted through the hub repository in a chunk, and aggregates them', async () => {
     const device = randomUUID();
-    const at = Date.now() - 5 * 60_000;
+    // Both rows in one minute, whatever the clock says.
+    const at = Math.floor((Date.now() - 5 * 60_000) / 60_000) * 60_000 + 10_000;
     const written = await new TelemetryRepository(client).insertBatch({
       times: [at, at, at + 1000],
       deviceIds: [device, device, device],

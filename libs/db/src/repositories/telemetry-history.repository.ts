@@ -1,4 +1,4 @@
-import type { PendingQuery, ReservedSql, Row, Sql, TransactionSql } from 'postgres';
+import type { PendingQuery, Row, Sql, TransactionSql } from 'postgres';
 import type { DatabaseClient } from '../client.js';
 import type { DatabaseMode } from '../database-mode.js';
 import {
@@ -13,6 +13,14 @@ import {
   tierHorizon,
 } from '../history-tiers.js';
 import { AggregateFreshnessReader } from './aggregate-freshness.js';
+import {
+  AGGREGATE_EXPRESSIONS,
+  anyInterval,
+  metricFilter,
+  type Runner,
+  rawExpression,
+  timeRange,
+} from './history-sql.js';
 
 export const HISTORY_AGGS = ['avg', 'min', 'max', 'last', 'count'] as const;
 export type HistoryAgg = (typeof HISTORY_AGGS)[number];
@@ -115,9 +123,6 @@ export function wholeBucketRange(fromMs: number, toMs: number, bucketMs: number)
   const lastStart = bucketStart(toMs, bucketMs);
   return { fromMs: bucketStart(fromMs, bucketMs), toMs: lastStart === toMs ? toMs : lastStart + bucketMs };
 }
-
-/** The pool, a transaction or a reserved connection: each runs a statement. */
-type Runner = Sql | TransactionSql | ReservedSql;
 
 /**
  * Told the snapshot (`pg_current_snapshot()`, "xmin:xmax:xip,…") a history read saw: with the transaction id
@@ -364,52 +369,6 @@ export class TelemetryHistoryRepository {
       ORDER BY device_id, metric`;
     return rows.map((row) => ({ deviceId: row.device_id, metric: row.metric }));
   }
-}
-
-/**
- * Over the continuous aggregates' columns (see migrations/0006_timescale_tiers.sql). Sums are numeric, so they add
- * up exactly in any order: an average is the same number whatever plan, tier or cursor computed it.
- */
-const AGGREGATE_EXPRESSIONS: Record<HistoryAgg, string> = {
-  avg: 'sum("sum") / sum("count")',
-  min: 'min("min")',
-  max: 'max("max")',
-  count: 'sum("count")',
-  last: 'last("last", bucket)',
-};
-
-function rawExpression(agg: HistoryAgg, mode: DatabaseMode): string {
-  switch (agg) {
-    case 'avg':
-      // As the aggregates compute it: an exact numeric sum, whatever order the rows come in.
-      return 'sum(value::numeric) / count(*)';
-    case 'min':
-      return 'min(value)';
-    case 'max':
-      return 'max(value)';
-    case 'count':
-      return 'count(*)';
-    case 'last':
-      // Plain PostgreSQL has no last(): the greatest [time, value] pair is the newest sample (ties: the larger
-      // value), and it keeps one small array per group where array_agg would keep every value.
-      return mode === 'timescaledb' ? 'last(value, time)' : '(max(ARRAY[extract(epoch FROM time)::float8, value]))[2]';
-  }
-}
-
-function timeRange(sql: Runner, column: string, range: { fromMs: number; toMs: number }) {
-  return sql`${sql(column)} >= to_timestamp(${range.fromMs}::float8 / 1000)
-    AND ${sql(column)} < to_timestamp(${range.toMs}::float8 / 1000)`;
-}
-
-/** `column` in any of the intervals (epoch ms, half-open). */
-function anyInterval(sql: Runner, column: string, intervals: readonly Interval[]) {
-  return intervals
-    .map((interval) => timeRange(sql, column, { fromMs: interval[0], toMs: interval[1] }))
-    .reduce((all, one) => sql`${all} OR ${one}`);
-}
-
-function metricFilter(sql: Runner, metrics: string[] | '*') {
-  return metrics === '*' ? sql`` : sql`AND metric = ANY(${metrics}::text[])`;
 }
 
 function keyOf(key: SeriesKey): string {
