@@ -1,10 +1,13 @@
 import type { DatabaseClient } from './client.js';
 import { detectTimescale, type TimescaleState } from './database-mode.js';
 
-/** The aggregates and how far behind now their refresh policies stop (their end_offset). */
+/**
+ * The aggregates, how far behind now their refresh policies stop (their end_offset), and how much of a window
+ * one refresh transaction takes (their policies' buckets_per_batch: a day of minutes, a week of hours).
+ */
 export const AGGREGATE_VIEWS = [
-  { view: 'telemetry_1m', endOffsetMs: 60_000 },
-  { view: 'telemetry_1h', endOffsetMs: 3_600_000 },
+  { view: 'telemetry_1m', bucketMs: 60_000, endOffsetMs: 60_000, batchMs: 86_400_000 },
+  { view: 'telemetry_1h', bucketMs: 3_600_000, endOffsetMs: 3_600_000, batchMs: 7 * 86_400_000 },
 ] as const;
 
 export interface RefreshWindow {
@@ -25,15 +28,42 @@ export async function refreshAggregates(
   nowMs = Date.now(),
 ): Promise<Record<string, number>> {
   const took: Record<string, number> = {};
-  for (const { view, endOffsetMs } of AGGREGATE_VIEWS) {
-    const toMs = Math.min(window.toMs, nowMs - endOffsetMs);
-    if (window.fromMs !== null && window.fromMs >= toMs) continue;
+  for (const { view, bucketMs, endOffsetMs, batchMs } of AGGREGATE_VIEWS) {
+    // Whole buckets only: TimescaleDB refuses a window that holds none.
+    const toMs = Math.floor(Math.min(window.toMs, nowMs - endOffsetMs) / bucketMs) * bucketMs;
+    const fromMs = window.fromMs === null ? null : Math.ceil(window.fromMs / bucketMs) * bucketMs;
+    if (fromMs !== null && fromMs >= toMs) continue;
     const started = performance.now();
-    // Not in a transaction: refresh_continuous_aggregate commits as it goes.
-    await client.sql`CALL refresh_continuous_aggregate(${view}::regclass,
-      ${window.fromMs === null ? null : client.sql`to_timestamp(${window.fromMs}::float8 / 1000)`}::timestamptz,
-      to_timestamp(${toMs}::float8 / 1000))`;
+    // Newest first, a batch per transaction (each refresh_continuous_aggregate commits its own): a wide late
+    // range never holds one long transaction, and the newest buckets are right first. Batch edges are whole
+    // days or weeks, so whole buckets too.
+    for (let end = toMs; fromMs === null || end > fromMs; end = Math.ceil(end / batchMs - 1) * batchMs) {
+      const start = fromMs === null ? null : Math.max(fromMs, Math.ceil(end / batchMs - 1) * batchMs);
+      await client.sql`CALL refresh_continuous_aggregate(${view}::regclass,
+        ${start === null ? null : client.sql`to_timestamp(${start}::float8 / 1000)`}::timestamptz,
+        to_timestamp(${end}::float8 / 1000))`;
+      if (start === null) break;
+    }
     took[view] = performance.now() - started;
+  }
+  return took;
+}
+
+/**
+ * Runs the aggregates' refresh policies once, now, in this session (`CALL run_job`): the same window (the raw
+ * retention) and batches as TimescaleDB's scheduler, for aggregates a migration or a conversion created empty.
+ */
+export async function runRefreshPolicies(client: DatabaseClient): Promise<Record<string, number>> {
+  const jobs = await client.sql<{ job_id: number; view: string }[]>`
+    SELECT job_id, hypertable_name AS view FROM timescaledb_information.jobs
+    WHERE proc_name = 'policy_refresh_continuous_aggregate' AND hypertable_schema = current_schema()
+      AND hypertable_name IN ('telemetry_1m', 'telemetry_1h')
+    ORDER BY hypertable_name DESC`;
+  const took: Record<string, number> = {};
+  for (const job of jobs) {
+    const started = performance.now();
+    await client.sql`CALL run_job(${job.job_id}::int)`;
+    took[job.view] = performance.now() - started;
   }
   return took;
 }

@@ -3,8 +3,8 @@ import {
   AGGREGATE_VIEWS,
   type DatabaseClient,
   type DatabaseMode,
-  type RefreshWindow,
   refreshAggregates,
+  runRefreshPolicies,
   tierHorizon,
 } from '@telehub/db';
 import type { Logger } from 'pino';
@@ -20,8 +20,9 @@ const LATE_AFTER_MS = Math.max(...AGGREGATE_VIEWS.map((view) => view.endOffsetMs
  * Keeps the continuous aggregates close to the raw rows (TimescaleDB mode). Their refresh policies do it too,
  * every minute (1 minute) and every 30 minutes (1 hour); this shortens the wait after the two moments the
  * policies leave a gap:
- * - at start-up, once, in the background: aggregates created empty by a migration or a conversion get filled
- *   (over the raw retention; cheap when they are up to date, since only invalidated buckets are re-materialized);
+ * - at start-up, once, in the background: the refresh policies run (CALL run_job: their window, the raw retention,
+ *   and their batches), so aggregates created empty by a migration or a conversion get filled at once (cheap when
+ *   they are up to date: only invalidated buckets are re-materialized);
  * - after rows older than the refresh window are committed (devices that buffered while offline, backfills):
  *   the buckets they touched are refreshed after TELEHUB_AGGREGATE_REFRESH_DELAY_MS, late rows of that delay
  *   together in one window.
@@ -49,8 +50,14 @@ export class AggregateRefresher implements OnApplicationBootstrap, OnModuleDestr
   onApplicationBootstrap(): void {
     if (this.mode !== 'timescaledb') return;
     this.unsubscribe = this.events.on('telemetry', (event) => this.noteBatch(event.batch.times));
-    const fromMs = tierHorizon('raw', this.config.retention, Date.now());
-    this.enqueue({ fromMs: Number.isFinite(fromMs) ? fromMs : null, toMs: Date.now() }, 'start-up');
+    this.running = this.running.then(async () => {
+      try {
+        const took = await runRefreshPolicies(this.database);
+        this.log.info({ tookMs: took }, 'continuous aggregates refreshed at start-up');
+      } catch (error) {
+        this.log.warn({ err: error }, 'could not refresh the continuous aggregates at start-up (their policies will)');
+      }
+    });
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -92,13 +99,12 @@ export class AggregateRefresher implements OnApplicationBootstrap, OnModuleDestr
   }
 
   /** One refresh at a time: concurrent ones on the same aggregate would only wait for each other's locks. */
-  private enqueue(window: RefreshWindow, reason: string): void {
+  private enqueue(window: { fromMs: number; toMs: number }, reason: string): void {
     this.running = this.running.then(async () => {
       if (this.stopped) return;
       // Never below the raw retention: there the raw rows are gone and the aggregate is all that is kept.
-      const rawFrom = tierHorizon('raw', this.config.retention, Date.now());
-      const fromMs =
-        window.fromMs === null ? (Number.isFinite(rawFrom) ? rawFrom : null) : Math.max(window.fromMs, rawFrom);
+      const fromMs = Math.max(window.fromMs, tierHorizon('raw', this.config.retention, Date.now()));
+      if (fromMs >= window.toMs) return;
       try {
         const took = await refreshAggregates(this.database, { fromMs, toMs: window.toMs });
         this.log.debug({ reason, fromMs, toMs: window.toMs, tookMs: took }, 'continuous aggregates refreshed');
