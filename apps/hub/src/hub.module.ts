@@ -16,6 +16,7 @@ import { HubMetrics } from './metrics/hub-metrics.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { RetentionService } from './retention/retention.service.js';
 import { TelemetryModule } from './telemetry/telemetry.module.js';
+import { TimescaleModule } from './timescale/timescale.module.js';
 import { TransportsModule } from './transports/transports.module.js';
 
 @Module({})
@@ -46,6 +47,7 @@ export class HubModule {
         DevicesModule,
         CommandsModule,
         TelemetryModule,
+        TimescaleModule,
         FleetModule,
         TransportsModule,
         AdminChannelModule,

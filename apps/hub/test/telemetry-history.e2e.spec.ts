@@ -1,4 +1,4 @@
-import { bucketStart, wholeBucketRange } from '@telehub/db';
+import { bucketStart, TelemetryRepository, wholeBucketRange } from '@telehub/db';
 import { parse } from 'csv-parse/sync';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,6 +90,8 @@ describe('telemetry history REST API (plain PostgreSQL)', () => {
         bucket: '1m',
         bucketMs: M,
         agg,
+        tier: 'raw',
+        coveredFrom: iso(base),
       });
       expect(answer.body.series, agg).toEqual(expectedSeries(samples, base, base + H, M, agg));
     }
@@ -205,6 +207,27 @@ describe('telemetry history REST API (plain PostgreSQL)', () => {
       );
     expect(rows.map((row) => [row.time, row.metric, Number(row.value)])).toEqual(fromJson);
     expect(rows).toHaveLength(24);
+  });
+
+  it('prints the same averages in CSV as in JSON, to the last digit', async () => {
+    // Values whose sum as floats depends on the order they are added in.
+    const times = Array.from({ length: 720 }, (_, i) => base + i * 5 * S);
+    await new TelemetryRepository(hub.database.client).insertBatch({
+      times,
+      deviceIds: times.map(() => device.id),
+      metrics: times.map(() => 'odd'),
+      values: times.map((_, i) => (i % 3 === 0 ? 1e15 : 0.1) * (i % 2 === 0 ? 1 : -1) + i / 7),
+    });
+    for (const bucket of ['30s', '5m', '1h']) {
+      const query = `${hour}&bucket=${bucket}&agg=avg&metrics=odd`;
+      const json = (await history(device.id, query)).body.series[0] as { times: number[]; values: number[] };
+      const csv = await history(device.id, `${query}&format=csv`);
+      const rows = parse(csv.text, { columns: true }) as { time: string; value: string }[];
+      expect(rows.length).toBeGreaterThan(0);
+      expect(rows.map((row) => `${row.time} ${row.value}`)).toEqual(
+        json.times.map((time, index) => `${iso(time)} ${json.values[index]}`),
+      );
+    }
   });
 
   it('answers a CSV with no rows with the header alone', async () => {

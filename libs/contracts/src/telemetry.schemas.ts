@@ -77,6 +77,15 @@ export const TelemetrySeriesSchema = z
   .meta({ id: 'TelemetrySeries' });
 export type TelemetrySeries = z.infer<typeof TelemetrySeriesSchema>;
 
+export const TELEMETRY_TIERS = ['raw', '1m', '1h'] as const;
+export const TelemetryTierSchema = z
+  .enum(TELEMETRY_TIERS)
+  .describe(
+    'Which storage tier answered: raw rows, or (TimescaleDB) the 1-minute or 1-hour aggregates. Each tier has its own retention (TELEHUB_RETENTION_DAYS, TELEHUB_RETENTION_1M_DAYS, TELEHUB_RETENTION_1H_DAYS); buckets of whole hours come from the 1-hour tier, of whole minutes from the 1-minute tier, others from raw rows',
+  )
+  .meta({ id: 'TelemetryTier' });
+export type TelemetryTier = z.infer<typeof TelemetryTierSchema>;
+
 export const TelemetryHistorySchema = z
   .object({
     deviceId: z.string().uuid(),
@@ -89,6 +98,12 @@ export const TelemetryHistorySchema = z
     bucket: z.string().describe('The bucket used, like `5m`, or `raw`'),
     bucketMs: z.number().int().describe('Bucket size in milliseconds; 0 for raw'),
     agg: TelemetryAggSchema,
+    tier: TelemetryTierSchema,
+    coveredFrom: z
+      .string()
+      .describe(
+        'RFC 3339: the answer holds data from this time to `to`. It is `from`, or later where the answering tier keeps less (its retention, rounded up to a whole bucket): older data is not in that tier, and is never read from chunks not dropped yet, so every bucket size of one tier answers alike',
+      ),
     series: z
       .array(TelemetrySeriesSchema)
       .describe('One per metric: each named metric (empty when it has no data), or each metric with data'),

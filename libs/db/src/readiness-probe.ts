@@ -1,14 +1,17 @@
 import { createDatabaseClient, type DatabaseClient } from './client.js';
 import { countApplied } from './migrate.js';
+import { type FailingJob, failingJobs } from './timescale-jobs.js';
 
 export interface ReadinessProbeOptions {
   /** A check that has no answer after this long reports `timeout`; connecting and the statement share it. */
   timeoutMs: number;
   applicationName?: string;
+  /** Also list TimescaleDB's failing background jobs (TimescaleDB mode only). */
+  timescaleJobs?: boolean;
 }
 
 export type ReadinessResult =
-  | { ok: true; appliedMigrations: number }
+  | { ok: true; appliedMigrations: number; failingJobs?: FailingJob[] }
   | { ok: false; reason: 'timeout'; detail: string }
   | { ok: false; reason: 'error'; detail: string };
 
@@ -61,8 +64,8 @@ export class ReadinessProbe {
       detail: `the database did not answer within ${timeoutMs} ms`,
     } as const;
     try {
-      const applied = await Promise.race([countApplied(client), timedOut]);
-      if (applied !== 'timeout') return { ok: true, appliedMigrations: applied };
+      const answer = await Promise.race([this.query(client), timedOut]);
+      if (answer !== 'timeout') return { ok: true, ...answer };
       // The statement may wait on a socket that never answers; the next check must not queue behind it.
       this.discard(client);
       return tooLate;
@@ -75,6 +78,12 @@ export class ReadinessProbe {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  private async query(client: DatabaseClient): Promise<{ appliedMigrations: number; failingJobs?: FailingJob[] }> {
+    const appliedMigrations = await countApplied(client);
+    if (!this.options.timescaleJobs) return { appliedMigrations };
+    return { appliedMigrations, failingJobs: await failingJobs(client.sql) };
   }
 
   private discard(client: DatabaseClient): void {

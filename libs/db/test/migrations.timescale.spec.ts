@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import {
-  applyRetentionPolicy,
+  applyRetentionPolicies,
   countMigrationFiles,
   createDatabaseClient,
   type DatabaseClient,
@@ -10,6 +10,8 @@ import {
 } from '@telehub/db';
 import { startTimescalePglite, type TimescalePglite } from '@telehub/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const TIERS = { rawDays: 30, minuteDays: 90, hourDays: 730 };
 
 // Real TimescaleDB 2.23 (PGlite's WASM build), reached over the wire protocol like a server.
 describe('migrations on TimescaleDB', () => {
@@ -22,7 +24,7 @@ describe('migrations on TimescaleDB', () => {
     const total = countMigrationFiles();
     expect(await runMigrations(client)).toEqual({ applied: total, total });
     expect(await runMigrations(client)).toEqual({ applied: 0, total });
-    await applyRetentionPolicy(client, await detectDatabaseMode(client), 30);
+    await applyRetentionPolicies(client, await detectDatabaseMode(client), TIERS);
   }, 120_000);
 
   afterAll(async () => {
@@ -55,51 +57,108 @@ describe('migrations on TimescaleDB', () => {
     expect(byColumn.time?.orderby_asc).toBe(false);
   });
 
-  it('has the compression and retention policies, the retention from the setting', async () => {
-    const jobs = await client.sql<{ proc_name: string; hypertable_name: string; config: Record<string, string> }[]>`
-      SELECT proc_name, hypertable_name, config FROM timescaledb_information.jobs WHERE hypertable_name = 'telemetry'`;
-    const byProc = Object.fromEntries(jobs.map((job) => [job.proc_name, job.config]));
-    expect(byProc.policy_compression?.compress_after).toBe('7 days');
-    expect(byProc.policy_retention?.drop_after).toBe('30 days');
+  it('has compression and a retention policy per tier, refresh windows bounded by the raw retention', async () => {
+    const policies = async () => {
+      const jobs = await client.sql<{ proc_name: string; hypertable_name: string; config: Record<string, unknown> }[]>`
+        SELECT proc_name, hypertable_name, config FROM timescaledb_information.jobs
+        WHERE hypertable_name LIKE 'telemetry%' ORDER BY hypertable_name, proc_name`;
+      return Object.fromEntries(jobs.map((job) => [`${job.hypertable_name} ${job.proc_name}`, job.config]));
+    };
+    const before = await policies();
+    expect(before['telemetry policy_compression']?.compress_after).toBe('7 days');
+    expect(before['telemetry_1m policy_compression']?.compress_after).toBe('7 days');
+    expect(before['telemetry_1h policy_compression']?.compress_after).toBe('30 days');
+    expect(before['telemetry policy_retention']?.drop_after).toBe('30 days');
+    expect(before['telemetry_1m policy_retention']?.drop_after).toBe('90 days');
+    expect(before['telemetry_1h policy_retention']?.drop_after).toBe('730 days');
+    expect(before['telemetry_1m policy_refresh_continuous_aggregate']).toMatchObject({
+      start_offset: '30 days',
+      end_offset: '00:01:00',
+      buckets_per_batch: 1440,
+    });
+    expect(before['telemetry_1h policy_refresh_continuous_aggregate']).toMatchObject({
+      start_offset: '30 days',
+      end_offset: '01:00:00',
+      buckets_per_batch: 168,
+    });
+    const ids = async () =>
+      (
+        await client.sql<{ job_id: number }[]>`
+        SELECT job_id FROM timescaledb_information.jobs WHERE hypertable_name LIKE 'telemetry%'
+          AND proc_name IN ('policy_compression', 'policy_refresh_continuous_aggregate') ORDER BY job_id`
+      ).map((row) => row.job_id);
+    const idsBefore = await ids();
 
-    await applyRetentionPolicy(client, 'timescaledb', 7);
-    const [retention] = await client.sql<{ config: Record<string, string> }[]>`
-      SELECT config FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention'`;
-    expect(retention?.config.drop_after).toBe('7 days');
-    await applyRetentionPolicy(client, 'timescaledb', 0);
-    const remaining = await client.sql`SELECT 1 FROM timescaledb_information.jobs WHERE proc_name = 'policy_retention'`;
-    expect(remaining).toHaveLength(0);
-    await applyRetentionPolicy(client, 'timescaledb', 30);
+    await applyRetentionPolicies(client, 'timescaledb', { rawDays: 7, minuteDays: 14, hourDays: 0 });
+    const changed = await policies();
+    expect(changed['telemetry policy_retention']?.drop_after).toBe('7 days');
+    expect(changed['telemetry_1m policy_retention']?.drop_after).toBe('14 days');
+    expect(changed['telemetry_1h policy_retention']).toBeUndefined();
+    expect(changed['telemetry_1m policy_refresh_continuous_aggregate']?.start_offset).toBe('7 days');
+
+    await applyRetentionPolicies(client, 'timescaledb', { rawDays: 0, minuteDays: 0, hourDays: 0 });
+    const forever = await policies();
+    expect(Object.keys(forever).filter((key) => key.endsWith('policy_retention'))).toEqual([]);
+    expect(forever['telemetry_1h policy_refresh_continuous_aggregate']?.start_offset).toBeNull();
+
+    await applyRetentionPolicies(client, 'timescaledb', TIERS);
+    expect(await policies()).toEqual(before);
+    // Changed in place: the refresh jobs keep their ids (and their run history).
+    expect(idsBefore).toHaveLength(5);
+    expect(await ids()).toEqual(idsBefore);
   });
 
-  it('has real-time 1-minute and 1-hour continuous aggregates with refresh policies', async () => {
-    const views = await client.sql<{ view_name: string; materialized_only: boolean }[]>`
-      SELECT view_name, materialized_only FROM timescaledb_information.continuous_aggregates ORDER BY view_name`;
+  it('has real-time 1-minute and 1-hour continuous aggregates with exact sums and refresh policies', async () => {
+    const views = await client.sql<{ view_name: string; materialized_only: boolean; compression_enabled: boolean }[]>`
+      SELECT view_name, materialized_only, compression_enabled
+      FROM timescaledb_information.continuous_aggregates ORDER BY view_name`;
     expect(views).toEqual([
-      { view_name: 'telemetry_1h', materialized_only: false },
-      { view_name: 'telemetry_1m', materialized_only: false },
+      { view_name: 'telemetry_1h', materialized_only: false, compression_enabled: true },
+      { view_name: 'telemetry_1m', materialized_only: false, compression_enabled: true },
     ]);
-    const refresh = await client.sql<{ hypertable_name: string }[]>`
-      SELECT hypertable_name FROM timescaledb_information.jobs
-      WHERE proc_name = 'policy_refresh_continuous_aggregate' ORDER BY hypertable_name`;
-    expect(refresh.map((job) => job.hypertable_name)).toEqual(['telemetry_1h', 'telemetry_1m']);
-    const columns = await client.sql<{ column_name: string }[]>`
-      SELECT column_name FROM information_schema.columns WHERE table_name = 'telemetry_1m' ORDER BY ordinal_position`;
-    expect(columns.map((c) => c.column_name)).toEqual([
-      'bucket',
-      'device_id',
-      'metric',
-      'avg',
-      'min',
-      'max',
-      'count',
-      'last',
+    const columns = await client.sql<{ column_name: string; data_type: string }[]>`
+      SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'telemetry_1m'
+      ORDER BY ordinal_position`;
+    expect(columns.map((c) => `${c.column_name} ${c.data_type}`)).toEqual([
+      'bucket timestamp with time zone',
+      'device_id uuid',
+      'metric text',
+      'sum numeric',
+      'count bigint',
+      'min double precision',
+      'max double precision',
+      'last double precision',
     ]);
+  });
+
+  it('indexes telemetry by (device_id, metric, time DESC) and by a BRIN on time, on the table and every chunk', async () => {
+    const device = randomUUID();
+    await new TelemetryRepository(client).insertBatch({
+      times: [Date.now() - 3 * 86_400_000, Date.now()],
+      deviceIds: [device, device],
+      metrics: ['temp', 'temp'],
+      values: [1, 2],
+    });
+    const indexes = await client.sql<{ table: string; definition: string }[]>`
+      SELECT c.relname AS table,
+        replace(regexp_replace(pg_get_indexdef(i.indexrelid), '^.* USING ', ''), '''', '') AS definition
+      FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+      WHERE c.oid = 'telemetry'::regclass
+         OR c.oid IN (SELECT format('%I.%I', chunk_schema, chunk_name)::regclass
+                      FROM timescaledb_information.chunks WHERE hypertable_name = 'telemetry')
+      ORDER BY 1, 2`;
+    const byTable = new Map<string, string[]>();
+    for (const index of indexes) byTable.set(index.table, [...(byTable.get(index.table) ?? []), index.definition]);
+    expect(byTable.size).toBeGreaterThanOrEqual(3);
+    for (const [, definitions] of byTable) {
+      expect(definitions).toEqual(['brin ("time") WITH (autosummarize=on)', 'btree (device_id, metric, "time" DESC)']);
+    }
   });
 
   it('stores rows inserted through the hub repository in a chunk, and aggregates them', async () => {
     const device = randomUUID();
-    const at = Date.now() - 5 * 60_000;
+    // Both rows in one minute, whatever the clock says.
+    const at = Math.floor((Date.now() - 5 * 60_000) / 60_000) * 60_000 + 10_000;
     const written = await new TelemetryRepository(client).insertBatch({
       times: [at, at, at + 1000],
       deviceIds: [device, device, device],
@@ -111,8 +170,8 @@ describe('migrations on TimescaleDB', () => {
       SELECT tableoid::regclass::text AS chunk FROM telemetry WHERE device_id = ${device}`;
     expect(rows).toHaveLength(3);
     for (const row of rows) expect(row.chunk).toMatch(/^_timescaledb_internal\._hyper_\d+_\d+_chunk$/);
-    const [aggregate] = await client.sql<{ avg: number; count: number; last: number }[]>`
-      SELECT avg, count, last FROM telemetry_1m WHERE device_id = ${device} AND metric = 'temp'`;
-    expect(aggregate).toEqual({ avg: 21, count: 2, last: 22 });
+    const [aggregate] = await client.sql<{ sum: string; count: string; last: number }[]>`
+      SELECT sum::text, count::text, last FROM telemetry_1m WHERE device_id = ${device} AND metric = 'temp'`;
+    expect(aggregate).toEqual({ sum: '42', count: '2', last: 22 });
   });
 });

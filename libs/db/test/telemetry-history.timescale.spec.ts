@@ -125,13 +125,13 @@ describe('telemetry history on TimescaleDB', () => {
   });
 
   it('reads whole minutes from telemetry_1m, whole hours from telemetry_1h, other sizes from the raw table', () => {
-    expect(history.sourceFor(MINUTE, 'avg')).toBe('telemetry_1m');
-    expect(history.sourceFor(5 * MINUTE, 'last')).toBe('telemetry_1m');
-    expect(history.sourceFor(HOUR, 'count')).toBe('telemetry_1h');
-    expect(history.sourceFor(24 * HOUR, 'min')).toBe('telemetry_1h');
-    expect(history.sourceFor(30_000, 'avg')).toBe('telemetry');
-    expect(history.sourceFor(90_000, 'max')).toBe('telemetry');
-    expect(new TelemetryHistoryRepository(client, 'postgresql').sourceFor(HOUR, 'avg')).toBe('telemetry');
+    expect(history.tierFor(MINUTE)).toBe('1m');
+    expect(history.tierFor(5 * MINUTE)).toBe('1m');
+    expect(history.tierFor(HOUR)).toBe('1h');
+    expect(history.tierFor(24 * HOUR)).toBe('1h');
+    expect(history.tierFor(30_000)).toBe('raw');
+    expect(history.tierFor(90_000)).toBe('raw');
+    expect(new TelemetryHistoryRepository(client, 'postgresql').tierFor(HOUR)).toBe('raw');
   });
 
   it('gives the same figures from the aggregates as from the raw table, for every agg and bucket size', async () => {
@@ -141,16 +141,22 @@ describe('telemetry history on TimescaleDB', () => {
       for (const agg of HISTORY_AGGS) {
         const query = { deviceIds: devices, metrics: '*' as const, ...range, bucketMs, agg };
         const expected = reference(samples, range, bucketMs, agg);
-        const label = `${bucketMs / 1000}s ${agg} from ${history.sourceFor(bucketMs, agg)}`;
-        expectSameFigures(flatten(await history.bucketed(query)), expected, label);
-        expectSameFigures(flatten(await history.bucketed({ ...query, source: 'raw' })), expected, `${label} (raw)`);
+        const label = `${bucketMs / 1000}s ${agg} from ${history.tierFor(bucketMs)}`;
+        const fromTier = await history.bucketed(query);
+        expect(fromTier.tier).toBe(history.tierFor(bucketMs));
+        expectSameFigures(flatten(fromTier.series), expected, label);
+        const fromRaw = await history.bucketed({ ...query, source: 'raw' });
+        expect(fromRaw.tier).toBe('raw');
+        expectSameFigures(flatten(fromRaw.series), expected, `${label} (raw)`);
+        // Exact sums: the same numbers from every tier, to the last digit.
+        expect(flatten(fromTier.series), label).toEqual(flatten(fromRaw.series));
       }
     }
   });
 
   it('names the newest raw row each bucketed series includes', async () => {
     const range = { fromMs: base, toMs: base + 90 * MINUTE };
-    const series = await history.bucketed({
+    const { series } = await history.bucketed({
       deviceIds: devices,
       metrics: ['temp'],
       ...range,
@@ -169,7 +175,7 @@ describe('telemetry history on TimescaleDB', () => {
     );
   });
 
-  it('answers from the materialized aggregate where it is materialized (so a late row shows after a refresh)', async () => {
+  it('reads a late row from raw rows until a refresh materializes it, then from the aggregate', async () => {
     const late: Sample = { deviceId: devices[0]!, metric: 'temp', time: base + 10 * MINUTE + 500, value: 1000 };
     await insert([late]);
     const query = {
@@ -180,14 +186,20 @@ describe('telemetry history on TimescaleDB', () => {
       bucketMs: 5 * MINUTE,
       agg: 'max' as const,
     };
-    const maxAt = (series: HistorySeries[]) => series[0]!.values[series[0]!.times.indexOf(base + 10 * MINUTE)];
+    const maxAt = ({ series }: { series: HistorySeries[] }) =>
+      series[0]!.values[series[0]!.times.indexOf(base + 10 * MINUTE)];
     expect(maxAt(await history.bucketed({ ...query, source: 'raw' }))).toBe(1000);
-    expect(maxAt(await history.bucketed(query))).toBeLessThan(1000);
+    // Materialized without it: the aggregate's figure for that minute is stale until a refresh.
+    const [materialized] = await client.sql<{ max: number }[]>`
+      SELECT max FROM telemetry_1m WHERE device_id = ${late.deviceId} AND metric = 'temp'
+        AND bucket = to_timestamp(${(base + 10 * MINUTE) / 1000}::float8)`;
+    expect(materialized?.max).toBeLessThan(1000);
+    expect(maxAt(await history.bucketed(query))).toBe(1000);
     await refresh('telemetry_1m', base, base + HOUR);
     expect(maxAt(await history.bucketed(query))).toBe(1000);
     expectSameFigures(
-      flatten(await history.bucketed(query)),
-      flatten(await history.bucketed({ ...query, source: 'raw' })),
+      flatten((await history.bucketed(query)).series),
+      flatten((await history.bucketed({ ...query, source: 'raw' })).series),
       'after refresh',
     );
   });
@@ -206,14 +218,14 @@ describe('telemetry history on TimescaleDB', () => {
     const rows = samples.filter(
       (s) => s.deviceId === fresh.deviceId && s.metric === 'temp' && s.time >= query.fromMs && s.time < query.toMs,
     );
-    const [series] = await history.bucketed(query);
+    const [series] = (await history.bucketed(query)).series;
     expect(series).toMatchObject({ times: [materializedUntil], values: [rows.length] });
-    expect((await history.bucketed({ ...query, agg: 'max' }))[0]!.values).toEqual([42]);
+    expect((await history.bucketed({ ...query, agg: 'max' })).series[0]!.values).toEqual([42]);
 
     // The same hour from the materialized part alone is empty: the figures above came from raw rows at query time.
     await client.sql`ALTER MATERIALIZED VIEW telemetry_1h SET (timescaledb.materialized_only = true)`;
     try {
-      expect(await history.bucketed(query)).toEqual([]);
+      expect((await history.bucketed(query)).series).toEqual([]);
     } finally {
       await client.sql`ALTER MATERIALIZED VIEW telemetry_1h SET (timescaledb.materialized_only = false)`;
     }
@@ -257,7 +269,7 @@ describe('telemetry history on TimescaleDB', () => {
     expect(streamed.map((row) => [row.time, row.value])).toEqual(raw!.times.map((time, i) => [time, raw!.values[i]]));
 
     const query = { deviceIds: [key.deviceId], metrics: '*' as const, ...range, bucketMs: MINUTE, agg: 'avg' as const };
-    const bucketed = await history.bucketed(query);
+    const { series: bucketed } = await history.bucketed(query);
     const streamedBuckets = await collect(history.bucketedCursor(query, 25));
     expect(streamedBuckets.map((row) => [row.metric, row.time, row.value])).toEqual(
       bucketed.flatMap((series) => series.times.map((time, i) => [series.metric, time, series.values[i]])),

@@ -28,6 +28,11 @@ export const ConfigSchema = z.object({
   TELEHUB_DB_POOL_SIZE: positiveInt.max(200).default(10),
   TELEHUB_READY_TIMEOUT_MS: positiveInt.default(1_000),
   TELEHUB_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
+  // Unset: 90 days and 2 years, or the finer tier's retention where that is longer (see retentionTiers).
+  TELEHUB_RETENTION_1M_DAYS: z.coerce.number().int().min(0).max(36_500).optional(),
+  TELEHUB_RETENTION_1H_DAYS: z.coerce.number().int().min(0).max(36_500).optional(),
+  TELEHUB_TIMESCALE_JOB_CHECK_MS: positiveInt.default(60_000),
+  TELEHUB_AGGREGATE_REFRESH_DELAY_MS: positiveInt.default(5_000),
   TELEHUB_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   TELEHUB_LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   TELEHUB_ADMIN_TOKEN: optionalString.pipe(

@@ -8,7 +8,7 @@ describe('loadConfig', () => {
     expect(config.mqtt.port).toBe(1883);
     expect(config.database.url).toBeUndefined();
     expect(config.dataDir).toMatch(/\.telehub$/);
-    expect(config.retentionDays).toBe(30);
+    expect(config.retention).toEqual({ rawDays: 30, minuteDays: 90, hourDays: 730 });
     expect(config.log.level).toBe('info');
   });
 
@@ -25,6 +25,26 @@ describe('loadConfig', () => {
       expect(problems).toMatch(/TELEHUB_LOG_LEVEL="loud"/);
       expect(problems).not.toMatch(/mysql/);
     }
+  });
+
+  it('keeps each coarser tier at least as long as the finer one', () => {
+    expect(loadConfig({ TELEHUB_RETENTION_DAYS: '0' }).retention).toEqual({ rawDays: 0, minuteDays: 0, hourDays: 0 });
+    expect(loadConfig({ TELEHUB_RETENTION_DAYS: '120' }).retention).toEqual({
+      rawDays: 120,
+      minuteDays: 120,
+      hourDays: 730,
+    });
+    expect(loadConfig({ TELEHUB_RETENTION_1M_DAYS: '0', TELEHUB_RETENTION_DAYS: '7' }).retention).toEqual({
+      rawDays: 7,
+      minuteDays: 0,
+      hourDays: 0,
+    });
+    expect(() => loadConfig({ TELEHUB_RETENTION_DAYS: '30', TELEHUB_RETENTION_1M_DAYS: '7' })).toThrowError(
+      /TELEHUB_RETENTION_1M_DAYS=7: the 1-minute tier must keep at least as long as raw rows/,
+    );
+    expect(() => loadConfig({ TELEHUB_RETENTION_1M_DAYS: '0', TELEHUB_RETENTION_1H_DAYS: '3650' })).toThrowError(
+      /TELEHUB_RETENTION_1H_DAYS=3650: the 1-hour tier must keep at least as long as the 1-minute tier \(forever\)/,
+    );
   });
 
   it('treats an empty DATABASE_URL as unset and rejects a short admin token', () => {

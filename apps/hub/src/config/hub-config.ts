@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
+import type { RetentionTiers } from '@telehub/db';
 import type { TelemetryWriterOptions } from '../ingest/telemetry-writer.js';
 import { ConfigSchema, type RawConfig } from './config.schema.js';
 import { defaultMaxConnections, openFilesLimit, readProcessLimits } from './open-files-limit.js';
@@ -17,7 +18,14 @@ export interface HubConfig {
     readyTimeoutMs: number;
   };
   dataDir: string;
-  retentionDays: number;
+  /** Days each history tier keeps (0: forever): raw rows, and on TimescaleDB the 1-minute and 1-hour aggregates. */
+  retention: RetentionTiers;
+  timescale: {
+    /** How often the hub looks for failing TimescaleDB jobs (metric, log warning). */
+    jobCheckIntervalMs: number;
+    /** Committed rows older than the aggregates' refresh window are refreshed into them after this delay. */
+    aggregateRefreshDelayMs: number;
+  };
   log: { level: string; format: 'auto' | 'json' | 'pretty' };
   adminToken: string | undefined;
   auth: { cacheTtlMs: number };
@@ -133,6 +141,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (problems.length > 0) throw new ConfigError(problems);
   const metricsProblems = checkMetricsSettings(c);
   if (metricsProblems.length > 0) throw new ConfigError(metricsProblems);
+  const retention = retentionTiers(c.TELEHUB_RETENTION_DAYS, c.TELEHUB_RETENTION_1M_DAYS, c.TELEHUB_RETENTION_1H_DAYS);
   return {
     http: { host: c.TELEHUB_HTTP_HOST, port: c.TELEHUB_HTTP_PORT, maxRequestBytes: c.TELEHUB_MAX_REQUEST_BYTES },
     mqtt: { port: c.TELEHUB_MQTT_PORT },
@@ -143,7 +152,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       readyTimeoutMs: c.TELEHUB_READY_TIMEOUT_MS,
     },
     dataDir: resolve(c.TELEHUB_DATA_DIR),
-    retentionDays: c.TELEHUB_RETENTION_DAYS,
+    retention,
+    timescale: {
+      jobCheckIntervalMs: c.TELEHUB_TIMESCALE_JOB_CHECK_MS,
+      aggregateRefreshDelayMs: c.TELEHUB_AGGREGATE_REFRESH_DELAY_MS,
+    },
     log: { level: c.TELEHUB_LOG_LEVEL, format: c.TELEHUB_LOG_FORMAT },
     adminToken: c.TELEHUB_ADMIN_TOKEN,
     auth: { cacheTtlMs: c.TELEHUB_AUTH_CACHE_TTL_MS },
@@ -224,4 +237,33 @@ function checkMetricsSettings(c: RawConfig): string[] {
       `TELEHUB_METRICS_PORT=${c.TELEHUB_METRICS_PORT}: the HTTP port already; unset it to serve /metrics there`,
     );
   return problems;
+}
+
+/** Retention days, 0 meaning forever: the longer of two. */
+function longer(a: number, b: number): number {
+  return a === 0 || b === 0 ? 0 : Math.max(a, b);
+}
+
+/**
+ * The tiers' retention. A coarser tier keeps at least as long as a finer one, so a bucket size that the coarser
+ * tier answers never reaches less far back than a finer one; unset tiers default to 90 days (1 minute) and
+ * 2 years (1 hour), or the finer tier's retention where that is longer.
+ */
+function retentionTiers(rawDays: number, minuteDays: number | undefined, hourDays: number | undefined): RetentionTiers {
+  const minute = minuteDays ?? longer(90, rawDays);
+  const hour = hourDays ?? longer(730, minute);
+  const problems: string[] = [];
+  const forever = (days: number) => (days === 0 ? 'forever' : `${days} days`);
+  if (longer(minute, rawDays) !== minute) {
+    problems.push(
+      `TELEHUB_RETENTION_1M_DAYS=${minute}: the 1-minute tier must keep at least as long as raw rows (TELEHUB_RETENTION_DAYS: ${forever(rawDays)})`,
+    );
+  }
+  if (longer(hour, minute) !== hour) {
+    problems.push(
+      `TELEHUB_RETENTION_1H_DAYS=${hour}: the 1-hour tier must keep at least as long as the 1-minute tier (${forever(minute)})`,
+    );
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { rawDays, minuteDays: minute, hourDays: hour };
 }

@@ -10,7 +10,7 @@ import {
   ReadinessProbe,
   TelemetryRepository,
 } from '@telehub/db';
-import { DATABASE_CLIENT, DATABASE_MODE } from './database.tokens.js';
+import { DATABASE_CLIENT, DATABASE_MODE, LATE_ROWS, type LateRows } from './database.tokens.js';
 import type { HubDatabase } from './open-database.js';
 
 const repositories = [
@@ -34,13 +34,20 @@ export class DatabaseModule {
         { provide: DATABASE_CLIENT, useValue: database.client },
         { provide: DATABASE_MODE, useValue: database.mode },
         { provide: ReadinessProbe, useValue: database.readiness },
+        { provide: LATE_ROWS, useValue: { ageMs: database.compressionAgeMs } satisfies LateRows },
         ...repositories.map(({ provide, make }) => ({
           provide,
           useFactory: make,
           inject: [DATABASE_CLIENT],
         })),
       ],
-      exports: [DATABASE_CLIENT, DATABASE_MODE, ReadinessProbe, ...repositories.map(({ provide }) => provide)],
+      exports: [
+        DATABASE_CLIENT,
+        DATABASE_MODE,
+        LATE_ROWS,
+        ReadinessProbe,
+        ...repositories.map(({ provide }) => provide),
+      ],
     };
   }
 }

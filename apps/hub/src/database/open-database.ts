@@ -1,10 +1,12 @@
 import { join } from 'node:path';
 import {
-  applyRetentionPolicy,
+  applyRetentionPolicies,
+  CONVERT_TIMESCALE_COMMAND,
+  compressionAgeMs,
   createDatabaseClient,
   type DatabaseClient,
   type DatabaseMode,
-  detectDatabaseMode,
+  detectTimescale,
   type EmbeddedPostgres,
   ReadinessProbe,
   redactDatabaseUrl,
@@ -20,6 +22,11 @@ export interface HubDatabase {
   readonly mode: DatabaseMode;
   /** /readyz's own connection, apart from the pool. */
   readonly readiness: ReadinessProbe;
+  /**
+   * Rows at least this old (ms) may belong in a chunk the compression policy is compressing, where an insert waits
+   * for the compression: the ingest writes them in statements of their own. Undefined: nothing is compressed.
+   */
+  readonly compressionAgeMs: number | undefined;
   /** Closes the pool and the readiness connection, then stops the embedded server if the hub started one. */
   close(): Promise<void>;
 }
@@ -53,19 +60,35 @@ export async function openDatabase(config: HubConfig, logger: Logger): Promise<H
     );
     const migrations = await runMigrations(client);
     logger.info(migrations, migrations.applied > 0 ? 'migrations applied' : 'database schema is up to date');
-    const mode = await detectDatabaseMode(client);
-    await applyRetentionPolicy(client, mode, config.retentionDays);
-    logger.info(
-      { mode, retentionDays: config.retentionDays },
-      mode === 'timescaledb'
-        ? 'TimescaleDB mode: telemetry is a compressed hypertable with retention and continuous aggregates'
-        : 'plain PostgreSQL mode: telemetry is a regular table (no TimescaleDB extension)',
-    );
-    const readiness = new ReadinessProbe(url, { timeoutMs: config.database.readyTimeoutMs });
+    const timescale = await detectTimescale(client);
+    const mode = timescale === 'hypertable' ? 'timescaledb' : 'postgresql';
+    await applyRetentionPolicies(client, mode, config.retention);
+    const retention = mode === 'timescaledb' ? config.retention : { rawDays: config.retention.rawDays };
+    if (timescale === 'hypertable') {
+      logger.info(
+        { mode, retention },
+        'TimescaleDB mode: telemetry is a compressed hypertable with retention tiers and continuous aggregates',
+      );
+    } else if (timescale === 'convertible') {
+      logger.warn(
+        { mode, retention, command: CONVERT_TIMESCALE_COMMAND },
+        `plain PostgreSQL mode although TimescaleDB is installed: telemetry was created before it and is a regular table; stop the hub and run ${CONVERT_TIMESCALE_COMMAND} to convert it`,
+      );
+    } else {
+      logger.info(
+        { mode, retention },
+        'plain PostgreSQL mode: telemetry is a regular table (no TimescaleDB extension)',
+      );
+    }
+    const readiness = new ReadinessProbe(url, {
+      timeoutMs: config.database.readyTimeoutMs,
+      timescaleJobs: mode === 'timescaledb',
+    });
     return {
       client,
       mode,
       readiness,
+      compressionAgeMs: mode === 'timescaledb' ? await compressionAgeMs(client) : undefined,
       close: async () => {
         await readiness.close();
         await client.close();

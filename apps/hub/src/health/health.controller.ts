@@ -27,7 +27,7 @@ export class HealthController {
   @ApiOperation({
     summary: 'Readiness: the database answers and every migration is applied',
     description:
-      'Checked on a connection of its own, never queued behind ingest; no answer within TELEHUB_READY_TIMEOUT_MS is 503 with reason `timeout`.',
+      'Checked on a connection of its own, never queued behind ingest; no answer within TELEHUB_READY_TIMEOUT_MS is 503 with reason `timeout`. On TimescaleDB, `timescaledbJobs.failing` lists background jobs whose last run failed (readiness stays 200).',
   })
   async readyz(@Res({ passthrough: true }) response: Response) {
     const result = await this.readiness.check();
@@ -47,6 +47,9 @@ export class HealthController {
       database: 'up',
       mode: this.mode,
       migrations: { applied, expected: this.expectedMigrations },
+      // Failing background jobs do not make the hub unready (it serves on), but they are named here: their
+      // compression, retention or refreshes are not happening.
+      ...(result.failingJobs ? { timescaledbJobs: { failing: result.failingJobs } } : {}),
     };
   }
 }

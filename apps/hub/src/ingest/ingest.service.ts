@@ -4,11 +4,13 @@ import { DevicePresenceRepository, describeDataError, isDataError, TelemetryRepo
 import type { Logger } from 'pino';
 import { KeyedSerialQueue } from '../common/keyed-serial-queue.js';
 import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
+import { LATE_ROWS, type LateRows } from '../database/database.tokens.js';
 import { DeviceEventRecorder } from '../events/device-event.recorder.js';
 import { HubEvents } from '../events/hub-events.js';
 import { LOGGER } from '../logging/logger.token.js';
 import { HubMetrics } from '../metrics/hub-metrics.js';
 import { DeviceSessionRegistry } from '../sessions/device-session.registry.js';
+import { TelemetryLanes } from './telemetry-lanes.js';
 import {
   type PayloadErrorCode,
   type PayloadLimits,
@@ -17,7 +19,12 @@ import {
   toStatePatch,
   toTelemetryPoints,
 } from './telemetry-payload.js';
-import { RowsRefusedError, TelemetryWriter, WriterClosedError } from './telemetry-writer.js';
+import {
+  RowsRefusedError,
+  TelemetryWriter,
+  type TelemetryWriterOptions,
+  WriterClosedError,
+} from './telemetry-writer.js';
 
 /** The first retry of a state merge while the database is unavailable waits about this long. */
 const STATE_RETRY_INITIAL_MS = 100;
@@ -46,8 +53,10 @@ export interface ReportStateOptions {
  */
 @Injectable()
 export class IngestService implements OnModuleDestroy {
-  readonly writer: TelemetryWriter;
+  /** The fleet's writer, and on TimescaleDB a second one for rows old enough to meet a running compression. */
+  readonly writer: TelemetryLanes;
   private readonly limits: PayloadLimits;
+  private pressure = false;
   /**
    * A device's state merges run one after another: transports handle a device's messages concurrently, and two
    * reports of the same key must land in the order they were sent.
@@ -67,6 +76,7 @@ export class IngestService implements OnModuleDestroy {
     private readonly registry: DeviceSessionRegistry,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(LOGGER) logger: Logger,
+    @Inject(LATE_ROWS) lateRows: LateRows,
   ) {
     this.log = logger.child({ component: 'ingest' });
     const { payloads } = config;
@@ -76,28 +86,43 @@ export class IngestService implements OnModuleDestroy {
       minTimeMs: payloads.telemetryMinTimeMs,
       maxFutureMs: payloads.telemetryMaxFutureMs,
     };
-    this.writer = new TelemetryWriter(config.ingest, {
-      writeBatch: (batch, latest) => telemetry.insertBatchWithLatest(batch, latest),
-      onCommitted: (batch, committedAt, messages, xid) => {
-        metrics.rowsWritten.inc(batch.times.length);
-        hubEvents.emit({ type: 'telemetry', batch, committedAt, messages, xid });
-      },
-      onPressure: (high) => {
-        if (high) metrics.backPressurePauses.inc();
-        registry.setPressure(high);
-      },
-      onFlush: (rows, durationMs) => {
-        metrics.batchRows.observe(rows);
-        metrics.flushSeconds.observe(durationMs / 1000);
-      },
-      onRefused: (rows, error) => this.log.warn({ rows, err: error }, 'the database refused a telemetry message'),
-      log: this.log,
-    });
+    const writer = (options: TelemetryWriterOptions) =>
+      new TelemetryWriter(options, {
+        writeBatch: (batch, latest) => telemetry.insertBatchWithLatest(batch, latest),
+        onCommitted: (batch, committedAt, messages, xid) => {
+          metrics.rowsWritten.inc(batch.times.length);
+          hubEvents.emit({ type: 'telemetry', batch, committedAt, messages, xid });
+        },
+        onPressure: () => this.updatePressure(),
+        onFlush: (rows, durationMs) => {
+          metrics.batchRows.observe(rows);
+          metrics.flushSeconds.observe(durationMs / 1000);
+        },
+        onRefused: (rows, error) => this.log.warn({ rows, err: error }, 'the database refused a telemetry message'),
+        log: this.log,
+      });
+    // Late rows are rare: one statement at a time is plenty, and leaves the pool to the fleet.
+    this.writer = new TelemetryLanes(
+      writer(config.ingest),
+      lateRows.ageMs === undefined
+        ? undefined
+        : { writer: writer({ ...config.ingest, maxInflight: 1 }), ageMs: lateRows.ageMs },
+    );
     metrics.pendingRowsSource = () => this.writer.pendingRows;
   }
 
   onModuleDestroy(): void {
     this.closing.abort();
+  }
+
+  /** Either writer's backlog above its high-water mark stops reading devices, until both are below the low one. */
+  private updatePressure(): void {
+    // Called from the writers' hooks, which may run while the constructor is still building them.
+    const high = this.writer?.underPressure ?? false;
+    if (high === this.pressure) return;
+    this.pressure = high;
+    if (high) this.metrics.backPressurePauses.inc();
+    this.registry.setPressure(high);
   }
 
   /**

@@ -24,16 +24,16 @@ export class RetentionService implements OnApplicationBootstrap, OnModuleDestroy
   ) {}
 
   onApplicationBootstrap(): void {
-    if (this.mode !== 'postgresql' || this.config.retentionDays === 0) return;
+    if (this.mode !== 'postgresql' || this.config.retention.rawDays === 0) return;
     const run = () => void this.deleteExpired();
     this.timers.push(setTimeout(run, FIRST_RUN_DELAY_MS).unref(), setInterval(run, INTERVAL_MS).unref());
   }
 
   async deleteExpired(): Promise<number> {
     try {
-      const deleted = await deleteExpiredTelemetry(this.database, this.config.retentionDays);
+      const deleted = await deleteExpiredTelemetry(this.database, this.config.retention.rawDays);
       if (deleted > 0)
-        this.logger.info({ deleted, retentionDays: this.config.retentionDays }, 'expired telemetry deleted');
+        this.logger.info({ deleted, retentionDays: this.config.retention.rawDays }, 'expired telemetry deleted');
       return deleted;
     } catch (error) {
       this.logger.warn({ err: error }, 'retention: could not delete expired telemetry');

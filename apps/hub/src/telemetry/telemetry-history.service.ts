@@ -5,6 +5,7 @@ import {
   type HistoryAgg,
   type HistoryRow,
   type HistorySeries,
+  type HistoryTier,
   type SnapshotListener,
   TelemetryHistoryRepository,
   wholeBucketRange,
@@ -40,6 +41,9 @@ export interface HistoryResult {
   /** 0 for raw. */
   bucketMs: number;
   agg: HistoryAgg;
+  /** The tier that answered, and from when it holds data (epoch ms, ≥ from): see TierCoverage. */
+  tier: HistoryTier;
+  coveredFrom: number;
   /**
    * Per device (in the order asked) and metric (in the order named, or by name for '*'): times are bucket
    * starts or sample times, oldest first; `newest` is the time of the newest raw row included.
@@ -91,20 +95,38 @@ export class TelemetryHistoryService {
     const range = { deviceIds: request.deviceIds, metrics: request.metrics, fromMs, toMs };
 
     if (bucket === 'raw') {
-      const series = await this.history.raw({ ...range, rowsPerSeries: this.maxPoints + 1 }, request.onSnapshot);
+      const covered = this.history.rawCoverage(fromMs);
+      const series =
+        covered.coveredFromMs < toMs
+          ? await this.history.raw(
+              { ...range, fromMs: covered.coveredFromMs, rowsPerSeries: this.maxPoints + 1 },
+              request.onSnapshot,
+            )
+          : [];
       const overfull = series.find((item) => item.times.length > this.maxPoints);
       if (overfull) throw this.tooManyRawPoints(overfull.metric, rangeMs);
-      return { from: fromMs, to: toMs, bucket: 'raw', bucketMs: 0, agg, series: this.inOrder(series, request) };
+      return {
+        from: fromMs,
+        to: toMs,
+        bucket: 'raw',
+        bucketMs: 0,
+        agg,
+        tier: covered.tier,
+        coveredFrom: Math.min(covered.coveredFromMs, toMs),
+        series: this.inOrder(series, request),
+      };
     }
     const whole = wholeBucketRange(fromMs, toMs, bucket.ms);
-    const series = await this.history.bucketed({ ...range, bucketMs: bucket.ms, agg }, request.onSnapshot);
+    const answer = await this.history.bucketed({ ...range, bucketMs: bucket.ms, agg }, request.onSnapshot);
     return {
       from: whole.fromMs,
       to: whole.toMs,
       bucket: bucket.label,
       bucketMs: bucket.ms,
       agg,
-      series: this.inOrder(series, request),
+      tier: answer.tier,
+      coveredFrom: Math.min(answer.coveredFromMs, whole.toMs),
+      series: this.inOrder(answer.series, request),
     };
   }
 
@@ -127,6 +149,8 @@ export class TelemetryHistoryService {
       bucket: result.bucket,
       bucketMs: result.bucketMs,
       agg: result.agg,
+      tier: result.tier,
+      coveredFrom: new Date(result.coveredFrom).toISOString(),
       series: result.series.map(({ metric, times, values }) => ({ metric, times, values })),
     };
   }
@@ -161,10 +185,14 @@ export class TelemetryHistoryService {
       let batches: AsyncIterable<HistoryRow[]>;
       if (bucket === 'raw') {
         sink.start(csvFilename(deviceId, fromMs, toMs));
+        // Only what the raw tier keeps, as the JSON answer reads it.
+        const coveredFrom = Math.min(this.history.rawCoverage(fromMs).coveredFromMs, toMs);
         const metrics =
-          query.metrics === '*' ? await this.history.metricsInRange(deviceId, fromMs, toMs) : query.metrics;
+          query.metrics === '*' ? await this.history.metricsInRange(deviceId, coveredFrom, toMs) : query.metrics;
         batches = concatBatches(
-          metrics.map((metric) => () => this.history.rawCursor({ deviceId, metric }, fromMs, toMs, CSV_ROWS_PER_FETCH)),
+          metrics.map(
+            (metric) => () => this.history.rawCursor({ deviceId, metric }, coveredFrom, toMs, CSV_ROWS_PER_FETCH),
+          ),
         );
       } else {
         const whole = wholeBucketRange(fromMs, toMs, bucket.ms);

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { type DatabaseClient, type DatabaseMode, TelemetryHistoryRepository } from '@telehub/db';
+import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
 import { DATABASE_CLIENT, DATABASE_MODE } from '../database/database.tokens.js';
 import { TelemetryController } from './telemetry.controller.js';
 import { TelemetryHistoryService } from './telemetry-history.service.js';
@@ -10,10 +11,11 @@ import { TelemetryHistoryService } from './telemetry-history.service.js';
   providers: [
     TelemetryHistoryService,
     {
-      // Here rather than in DatabaseModule: it needs the database mode as well as the client.
+      // Here rather than in DatabaseModule: it needs the database mode and the tiers' retention as well.
       provide: TelemetryHistoryRepository,
-      useFactory: (client: DatabaseClient, mode: DatabaseMode) => new TelemetryHistoryRepository(client, mode),
-      inject: [DATABASE_CLIENT, DATABASE_MODE],
+      useFactory: (client: DatabaseClient, mode: DatabaseMode, config: HubConfig) =>
+        new TelemetryHistoryRepository(client, mode, config.retention),
+      inject: [DATABASE_CLIENT, DATABASE_MODE, HUB_CONFIG],
     },
   ],
   exports: [TelemetryHistoryService],

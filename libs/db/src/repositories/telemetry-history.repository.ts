@@ -1,6 +1,26 @@
 import type { PendingQuery, Row, Sql, TransactionSql } from 'postgres';
 import type { DatabaseClient } from '../client.js';
 import type { DatabaseMode } from '../database-mode.js';
+import {
+  ceilToBucket,
+  type HistoryTier,
+  type Interval,
+  type RetentionTiers,
+  staleIntervals,
+  TIER_BUCKET_MS,
+  TIER_RELATIONS,
+  tierFor,
+  tierHorizon,
+} from '../history-tiers.js';
+import { AggregateFreshnessReader } from './aggregate-freshness.js';
+import {
+  AGGREGATE_EXPRESSIONS,
+  anyInterval,
+  metricFilter,
+  type Runner,
+  rawExpression,
+  timeRange,
+} from './history-sql.js';
 
 export const HISTORY_AGGS = ['avg', 'min', 'max', 'last', 'count'] as const;
 export type HistoryAgg = (typeof HISTORY_AGGS)[number];
@@ -13,11 +33,14 @@ export type HistoryAgg = (typeof HISTORY_AGGS)[number];
  */
 export const BUCKET_ORIGIN_MS = Date.UTC(2000, 0, 3);
 
-const MINUTE_MS = 60_000;
-const HOUR_MS = 3_600_000;
+/** Every tier keeps everything: the default where no retention applies (tests, tools). */
+const KEEP_FOREVER: RetentionTiers = { rawDays: 0, minuteDays: 0, hourDays: 0 };
 
-/** Where a bucketed query reads: the raw hypertable/table or a continuous aggregate (TimescaleDB only). */
-export type HistorySource = 'telemetry' | 'telemetry_1m' | 'telemetry_1h';
+/**
+ * Stale ranges a query reads from raw rows at most; closer ones are merged beyond it. Each is one more range in
+ * the statement; merging reads a few more raw rows instead.
+ */
+const MAX_STALE_INTERVALS = 32;
 
 export interface SeriesKey {
   deviceId: string;
@@ -47,6 +70,32 @@ export interface BucketedHistoryQuery extends HistoryRange {
   agg: HistoryAgg;
   /** 'raw' forces the raw table even where a continuous aggregate could answer (for comparisons). */
   source?: 'auto' | 'raw';
+  /** The clock the tiers' retention is counted from (default: now). */
+  nowMs?: number;
+}
+
+/** Which tier answers a query, and the part of the range it holds. */
+export interface TierCoverage {
+  tier: HistoryTier;
+  /**
+   * Epoch ms: the answer covers [coveredFromMs, to). It is the range's start, or later where the tier's retention
+   * ends later (rounded up to a whole bucket): nothing older is read, even from chunks not dropped yet, so every
+   * bucket size answers the same way for the same tier.
+   */
+  coveredFromMs: number;
+}
+
+export interface BucketedHistory extends TierCoverage {
+  series: HistorySeries[];
+}
+
+/** A bucketed query as it will run: its tier, the range it covers, and what to read from raw rows. */
+interface BucketedPlan extends HistoryRange {
+  bucketMs: number;
+  agg: HistoryAgg;
+  tier: HistoryTier;
+  /** For an aggregate tier: buckets it has not materialized, read from raw rows. */
+  stale: Interval[];
 }
 
 export interface RawHistoryQuery extends HistoryRange {
@@ -75,9 +124,6 @@ export function wholeBucketRange(fromMs: number, toMs: number, bucketMs: number)
   return { fromMs: bucketStart(fromMs, bucketMs), toMs: lastStart === toMs ? toMs : lastStart + bucketMs };
 }
 
-/** The pool or a transaction: either runs a statement. */
-type Runner = Sql | TransactionSql;
-
 /**
  * Told the snapshot (`pg_current_snapshot()`, "xmin:xmax:xip,…") a history read saw: with the transaction id
  * of a committed batch (TelemetryRepository.insertBatchWithLatest) it tells whether the read includes it.
@@ -103,46 +149,65 @@ interface SeriesRow extends Row {
  * parsing and serializing). The range is half-open, [from, to).
  */
 export class TelemetryHistoryRepository {
+  private readonly freshness = new AggregateFreshnessReader();
+
   constructor(
     private readonly client: DatabaseClient,
     private readonly mode: DatabaseMode,
+    private readonly retention: RetentionTiers = KEEP_FOREVER,
   ) {}
 
   /**
-   * The continuous aggregates hold avg, min, max, count and last per minute and per hour, from which every
-   * agg of a whole number of their buckets follows (avg as a count-weighted mean). Other bucket sizes, and
-   * plain PostgreSQL, read the raw table.
+   * The tier that answers buckets of `bucketMs`: the continuous aggregates hold sum, count, min, max and last per
+   * minute and per hour, from which every agg of a whole number of their buckets follows exactly. Other bucket
+   * sizes, and plain PostgreSQL, read the raw table.
    */
-  sourceFor(bucketMs: number, agg: HistoryAgg): HistorySource {
-    if (this.mode !== 'timescaledb' || !(agg in AGGREGATE_EXPRESSIONS)) return 'telemetry';
-    if (bucketMs % HOUR_MS === 0) return 'telemetry_1h';
-    if (bucketMs % MINUTE_MS === 0) return 'telemetry_1m';
-    return 'telemetry';
+  tierFor(bucketMs: number): HistoryTier {
+    return tierFor(this.mode, bucketMs);
+  }
+
+  /** The raw tier's coverage of a range of raw rows (bucket=raw): from its retention horizon on. */
+  rawCoverage(fromMs: number, nowMs = Date.now()): TierCoverage {
+    return { tier: 'raw', coveredFromMs: Math.max(fromMs, tierHorizon('raw', this.retention, nowMs)) };
   }
 
   /**
    * One point per bucket that has rows, per series that has rows (ordered by device, metric, time), over the
-   * range widened to whole buckets. Read in one repeatable-read snapshot with each series' newest row time,
-   * so that time names exactly what the figures include.
+   * range widened to whole buckets and cut to what the answering tier keeps. Read in one repeatable-read
+   * snapshot with each series' newest row time, so that time names exactly what the figures include.
    */
-  async bucketed(query: BucketedHistoryQuery, onSnapshot?: SnapshotListener): Promise<HistorySeries[]> {
-    const range = { ...query, ...wholeBucketRange(query.fromMs, query.toMs, query.bucketMs) };
+  async bucketed(query: BucketedHistoryQuery, onSnapshot?: SnapshotListener): Promise<BucketedHistory> {
     return this.client.sql.begin('ISOLATION LEVEL REPEATABLE READ READ ONLY', async (tx) => {
       if (onSnapshot) onSnapshot(await currentSnapshot(tx));
-      const series = toSeries(await this.bucketedStatement(tx, range));
-      await this.fillNewest(tx, series, range);
-      return series;
+      const plan = await this.plan(tx, query);
+      const series = plan.fromMs < plan.toMs ? toSeries(await this.bucketedStatement(tx, plan)) : [];
+      await this.fillNewest(tx, series, plan);
+      return { tier: plan.tier, coveredFromMs: plan.fromMs, series };
     });
   }
 
-  /** The bucketed rows as a cursor, `rowsPerFetch` at a time, for streaming (ordered by device, metric, time). */
-  bucketedCursor(query: BucketedHistoryQuery, rowsPerFetch: number): AsyncIterable<HistoryRow[]> {
-    const range = { ...query, ...wholeBucketRange(query.fromMs, query.toMs, query.bucketMs) };
-    return mapBatches(this.bucketedStatement(this.client.sql, range).cursor(rowsPerFetch), (row) => ({
-      metric: row.metric,
-      time: row.t,
-      value: row.v,
-    }));
+  /**
+   * The bucketed rows as a cursor, `rowsPerFetch` at a time, for streaming (ordered by device, metric, time):
+   * the same plan and statement as `bucketed`, so the same figures, read in one snapshot on a reserved connection.
+   */
+  async *bucketedCursor(query: BucketedHistoryQuery, rowsPerFetch: number): AsyncIterable<HistoryRow[]> {
+    const reserved = await this.client.sql.reserve();
+    let open = false;
+    try {
+      await reserved`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`;
+      open = true;
+      const plan = await this.plan(reserved, query);
+      if (plan.fromMs < plan.toMs) {
+        for await (const rows of this.bucketedStatement(reserved, plan).cursor(rowsPerFetch)) {
+          yield rows.map((row) => ({ metric: row.metric, time: row.t, value: row.v }));
+        }
+      }
+      open = false;
+      await reserved`COMMIT`;
+    } finally {
+      if (open) await reserved`ROLLBACK`.catch(() => undefined);
+      reserved.release();
+    }
   }
 
   /**
@@ -192,27 +257,78 @@ export class TelemetryHistoryRepository {
     return mapBatches(cursor, (row) => ({ metric: key.metric, time: row.t, value: row.v }));
   }
 
-  private bucketedStatement(sql: Runner, query: BucketedHistoryQuery): PendingQuery<SeriesRow[]> {
-    const source = query.source === 'raw' ? 'telemetry' : this.sourceFor(query.bucketMs, query.agg);
-    const fromAggregate = source !== 'telemetry';
+  /**
+   * The tier answering the query and what it covers. An aggregate tier also gets the buckets it holds no current
+   * figures for: late rows invalidated them and no refresh has run since (see AggregateFreshnessReader). Those
+   * are read from raw rows, so an answer never misses a row because the aggregate has not caught up; real-time
+   * aggregation already does the same above the watermark. Invalidations older than the raw retention are left:
+   * there the aggregate is all that is kept.
+   */
+  private async plan(sql: Runner, query: BucketedHistoryQuery): Promise<BucketedPlan> {
+    const nowMs = query.nowMs ?? Date.now();
+    const tier = query.source === 'raw' ? 'raw' : this.tierFor(query.bucketMs);
+    const whole = wholeBucketRange(query.fromMs, query.toMs, query.bucketMs);
+    const horizon = tierHorizon(tier, this.retention, nowMs);
+    const fromMs = Math.max(whole.fromMs, ceilToBucket(horizon, query.bucketMs, BUCKET_ORIGIN_MS));
+    const plan: BucketedPlan = { ...query, tier, fromMs, toMs: whole.toMs, stale: [] };
+    if (tier === 'raw' || fromMs >= whole.toMs) return plan;
+    const freshness = await this.freshness.read(sql, TIER_RELATIONS[tier], plan);
+    plan.stale = staleIntervals(freshness.invalidated, {
+      fromMs,
+      toMs: whole.toMs,
+      watermarkMs: freshness.watermarkMs,
+      rawFromMs: tierHorizon('raw', this.retention, nowMs),
+      bucketMs: TIER_BUCKET_MS[tier],
+      maxIntervals: MAX_STALE_INTERVALS,
+    });
+    return plan;
+  }
+
+  private bucketedStatement(sql: Runner, plan: BucketedPlan): PendingQuery<SeriesRow[]> {
+    const fromAggregate = plan.tier !== 'raw';
     const timeColumn = fromAggregate ? 'bucket' : 'time';
-    const width = sql`make_interval(secs => ${query.bucketMs / 1000}::float8)`;
+    const width = sql`make_interval(secs => ${plan.bucketMs / 1000}::float8)`;
     const origin = sql`to_timestamp(${BUCKET_ORIGIN_MS / 1000}::float8)`;
     // time_bucket and date_bin agree when given the same origin; time_bucket is the one TimescaleDB optimizes.
     const bucket =
       this.mode === 'timescaledb'
         ? sql`time_bucket(${width}, ${sql(timeColumn)}, ${origin})`
         : sql`date_bin(${width}, ${sql(timeColumn)}, ${origin})`;
-    const value = fromAggregate ? AGGREGATE_EXPRESSIONS[query.agg] : rawExpression(query.agg, this.mode);
+    const value = fromAggregate ? AGGREGATE_EXPRESSIONS[plan.agg] : rawExpression(plan.agg, this.mode);
+    const source = fromAggregate ? this.aggregateRows(sql, plan) : sql`telemetry`;
+    const where = fromAggregate
+      ? sql``
+      : sql`WHERE device_id = ANY(${plan.deviceIds}::uuid[]) ${metricFilter(sql, plan.metrics)}
+          AND ${timeRange(sql, 'time', plan)}`;
     return sql<SeriesRow[]>`
       SELECT device_id, metric, (extract(epoch FROM bucket_start) * 1000)::float8 AS t, v FROM (
         SELECT device_id, metric, ${bucket} AS bucket_start, (${sql.unsafe(value)})::float8 AS v
-        FROM ${sql(source)}
-        WHERE device_id = ANY(${query.deviceIds}::uuid[]) ${metricFilter(sql, query.metrics)}
-          AND ${timeRange(sql, timeColumn, query)}
+        FROM ${source} ${where}
         GROUP BY device_id, metric, bucket_start
       ) AS buckets
       ORDER BY device_id, metric, bucket_start`;
+  }
+
+  /**
+   * An aggregate's rows for the plan: materialized (and real-time) buckets outside the stale ranges, and the
+   * stale ranges' buckets computed from raw rows the way the aggregate computes them.
+   */
+  private aggregateRows(sql: Runner, plan: BucketedPlan) {
+    const tier = plan.tier as Exclude<HistoryTier, 'raw'>;
+    const filter = sql`device_id = ANY(${plan.deviceIds}::uuid[]) ${metricFilter(sql, plan.metrics)}`;
+    const materialized = sql`
+      SELECT bucket, device_id, metric, "sum", "count", "min", "max", "last" FROM ${sql(TIER_RELATIONS[tier])}
+      WHERE ${filter} AND ${timeRange(sql, 'bucket', plan)}
+        ${plan.stale.length > 0 ? sql`AND NOT (${anyInterval(sql, 'bucket', plan.stale)})` : sql``}`;
+    if (plan.stale.length === 0) return sql`(${materialized}) AS tier`;
+    const width = sql`make_interval(secs => ${TIER_BUCKET_MS[tier] / 1000}::float8)`;
+    return sql`(${materialized}
+      UNION ALL
+      SELECT time_bucket(${width}, time) AS bucket, device_id, metric,
+        sum(value::numeric), count(*), min(value), max(value), last(value, time)
+      FROM telemetry
+      WHERE ${filter} AND (${anyInterval(sql, 'time', plan.stale)})
+      GROUP BY 1, 2, 3) AS tier`;
   }
 
   /** Sets each series' `newest`: its latest raw row in the range, one index probe per series. */
@@ -253,41 +369,6 @@ export class TelemetryHistoryRepository {
       ORDER BY device_id, metric`;
     return rows.map((row) => ({ deviceId: row.device_id, metric: row.metric }));
   }
-}
-
-/** Over the continuous aggregates' columns (see migrations/0002_create_telemetry_aggregates.sql). */
-const AGGREGATE_EXPRESSIONS: Record<HistoryAgg, string> = {
-  avg: 'sum("avg" * "count") / sum("count")',
-  min: 'min("min")',
-  max: 'max("max")',
-  count: 'sum("count")',
-  last: 'last("last", bucket)',
-};
-
-function rawExpression(agg: HistoryAgg, mode: DatabaseMode): string {
-  switch (agg) {
-    case 'avg':
-      return 'avg(value)';
-    case 'min':
-      return 'min(value)';
-    case 'max':
-      return 'max(value)';
-    case 'count':
-      return 'count(*)';
-    case 'last':
-      // Plain PostgreSQL has no last(): the greatest [time, value] pair is the newest sample (ties: the larger
-      // value), and it keeps one small array per group where array_agg would keep every value.
-      return mode === 'timescaledb' ? 'last(value, time)' : '(max(ARRAY[extract(epoch FROM time)::float8, value]))[2]';
-  }
-}
-
-function timeRange(sql: Runner, column: string, range: { fromMs: number; toMs: number }) {
-  return sql`${sql(column)} >= to_timestamp(${range.fromMs}::float8 / 1000)
-    AND ${sql(column)} < to_timestamp(${range.toMs}::float8 / 1000)`;
-}
-
-function metricFilter(sql: Runner, metrics: string[] | '*') {
-  return metrics === '*' ? sql`` : sql`AND metric = ANY(${metrics}::text[])`;
 }
 
 function keyOf(key: SeriesKey): string {
