@@ -15,26 +15,35 @@ describe('migration 0005: admin token roles, sources and expiry', () => {
   const adminUrl = inject('postgresAdminUrl');
   let client: DatabaseClient;
   let before: string;
+  let through: string;
 
   beforeAll(async () => {
     const admin = postgres(adminUrl, { max: 1 });
     await admin.unsafe(`CREATE DATABASE ${name}`);
     await admin.end();
     client = createDatabaseClient(adminUrl.replace(/\/postgres$/, `/${name}`), { maxConnections: 1 });
-    // The migrations folder as it was before this migration: the same files, a journal that stops before it.
-    before = await mkdtemp(join(tmpdir(), 'telehub-migrations-'));
-    await cp(findMigrationsFolder(), before, { recursive: true });
-    const journalFile = join(before, 'meta', '_journal.json');
+    // The migrations folder as it was before this migration, and with it: the same files, a journal that stops
+    // before it or after it (later migrations are not this test's subject).
+    before = await migrationsUpTo(0);
+    through = await migrationsUpTo(1);
+  });
+
+  async function migrationsUpTo(past: 0 | 1): Promise<string> {
+    const folder = await mkdtemp(join(tmpdir(), 'telehub-migrations-'));
+    await cp(findMigrationsFolder(), folder, { recursive: true });
+    const journalFile = join(folder, 'meta', '_journal.json');
     const journal = JSON.parse(await readFile(journalFile, 'utf8'));
     const index = journal.entries.findIndex((entry: { tag: string }) => entry.tag === ROLES_MIGRATION);
     expect(index).toBeGreaterThan(0);
-    journal.entries = journal.entries.slice(0, index);
+    journal.entries = journal.entries.slice(0, index + past);
     await writeFile(journalFile, JSON.stringify(journal));
-  });
+    return folder;
+  }
 
   afterAll(async () => {
     await client.close();
     await rm(before, { recursive: true, force: true });
+    await rm(through, { recursive: true, force: true });
     const admin = postgres(adminUrl, { max: 1 });
     await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
     await admin.end();
@@ -49,7 +58,7 @@ describe('migration 0005: admin token roles, sources and expiry', () => {
       ('initial', '\\x03', 'tha_…0003', NULL),
       ('someone', '\\x04', 'tha_…0004', now())`;
 
-    expect((await runMigrations(client)).applied).toBe(1);
+    expect((await runMigrations(client, through)).applied).toBe(1);
 
     const rows = await sql<{ hint: string; role: string; source: string; expires_at: Date | null; revoked: boolean }[]>`
       SELECT hint, role, source, expires_at, revoked_at IS NOT NULL AS revoked FROM admin_tokens ORDER BY hint`;
