@@ -13,6 +13,8 @@ export const ADMIN_CLOSE = {
   authRequired: 4401,
   /** The token was wrong. */
   authFailed: 4403,
+  /** Too many failed authentications from this address: reconnect later (with backoff). */
+  authThrottled: 4429,
   serverShutdown: 1001,
   /** A frame was too large or not JSON text. */
   protocolError: 1008,

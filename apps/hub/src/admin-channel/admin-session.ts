@@ -31,7 +31,11 @@ export interface AdminSessionServices {
   /** The MQTT listeners' ports, told to clients at auth (they are known once the hub listens). */
   mqttPorts(): { mqttPort?: number; mqttTlsPort?: number };
   logger: Logger;
-  verifyToken(token: string): Promise<boolean>;
+  /**
+   * `throttled`: the connection's address is over its failure budget, so the token was not looked up;
+   * `unavailable`: it could not be looked up.
+   */
+  verifyToken(token: string): Promise<boolean | 'throttled' | 'unavailable'>;
   snapshot(request: AdminSubscribeMessage): Promise<SubscriptionSnapshot>;
   createCommand(message: AdminCommandMessage): Promise<Command>;
   /** Adds the subscription to the channel's index (live points start buffering) or removes it. */
@@ -177,7 +181,10 @@ export class AdminSession {
         this.close(ADMIN_CLOSE.authRequired, 'authenticate first: {"type":"auth","token":"…"}');
         return;
       }
-      if (await this.services.verifyToken(message.token)) this.authenticate();
+      const verified = await this.services.verifyToken(message.token);
+      if (verified === 'throttled') this.close(ADMIN_CLOSE.authThrottled, 'too many failed authentications');
+      else if (verified === 'unavailable') this.close(1013, 'could not check the token; try again');
+      else if (verified) this.authenticate();
       else this.close(ADMIN_CLOSE.authFailed, 'invalid admin token');
       return;
     }

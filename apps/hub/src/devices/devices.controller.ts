@@ -29,6 +29,7 @@ import { z } from 'zod';
 import { ApiError } from '../common/api-error.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
+import { BulkBody } from '../http-server/body-limit.decorator.js';
 import { ProblemResponses } from '../openapi/problem-responses.decorator.js';
 import { openApiSchema } from '../openapi/zod-openapi.js';
 import { DevicesService } from './devices.service.js';
@@ -56,6 +57,7 @@ export class DevicesController {
   }
 
   @Post('bulk')
+  @BulkBody()
   @ApiOperation({
     summary: `Provision up to ${DEVICE_LIMITS.bulkMaxDevices} devices at once, all or nothing`,
     description:
