@@ -27,9 +27,6 @@ export function sendProblem(exception: unknown, request: Request, response: Resp
     return;
   }
   for (const [name, value] of Object.entries(error.headers ?? {})) response.setHeader(name, value);
-  // Refused before its body arrived (401 before the body is read, 413 on Content-Length): close the connection
-  // rather than read and discard a body nobody wants, which may be large and may come slowly.
-  if (!request.complete) response.setHeader('Connection', 'close');
   response
     .status(error.status)
     .type(PROBLEM_CONTENT_TYPE)

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { answerRawSocket } from '../common/raw-http-answer.js';
+import { answeredBeforeItsBody } from './unread-body.js';
 
 export interface ClientErrorSettings {
   headersTimeoutMs: number;
@@ -17,7 +18,7 @@ export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex, 
   // The request in progress on this socket, if its headers arrived; once it has begun answering, nothing more
   // can be said on this connection.
   const response = (socket as { _httpMessage?: ServerResponse | null })._httpMessage ?? undefined;
-  if (error.code === 'ECONNRESET' || !socket.writable || response?.headersSent) {
+  if (error.code === 'ECONNRESET' || !socket.writable || response?.headersSent || answeredBeforeItsBody(socket)) {
     socket.destroy();
     return;
   }

@@ -6,12 +6,13 @@ import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
 import { HubMetrics } from '../metrics/hub-metrics.js';
 import { answerClientError } from './http-client-errors.js';
 import { HttpConnectionBudget } from './http-connection-budget.js';
+import { closeUnreadBodyAfter } from './unread-body.js';
 
 /**
  * The HTTP port's limits, set on the server before it listens: its connection budget, how long a client may
- * take to send a request's headers and its whole request, how long an idle keep-alive connection stays open,
- * and `Expect: 100-continue` left to the body readers, so a client that waits for it is answered (401, 413)
- * before it sends a body the hub would not read.
+ * take to send a request's headers and its whole request, how long an idle keep-alive connection stays open
+ * (and a body that was refused keeps arriving), and `Expect: 100-continue` left to the body readers, so a client
+ * that waits for it is answered (401, 413) before it sends a body the hub would not read.
  */
 @Injectable()
 export class HttpServerLimits implements OnApplicationBootstrap {
@@ -45,6 +46,7 @@ export class HttpServerLimits implements OnApplicationBootstrap {
     // Without a listener Node answers 100 Continue at once; with it, the request is handled like any other and
     // whoever reads the body sends 100 Continue first (RFC 9110 §10.1.1).
     server.on('checkContinue', (request, response) => server.emit('request', request, response));
+    server.on('request', (request, response) => closeUnreadBodyAfter(request, response, keepAliveTimeoutMs));
     this.budget.attach(server);
   }
 }
