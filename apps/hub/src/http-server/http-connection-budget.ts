@@ -17,18 +17,22 @@ export interface HttpConnectionBudgetReport {
  *
  * At the cap, a new connection closes the connection that has been idle longest, one with no request in
  * progress: a client that never finished its headers (slowloris) or a keep-alive connection between requests
- * (nginx likewise reuses idle and keep-alive connections when it runs out). Only when every connection is busy
- * (requests being answered, long polls, CSV exports, admin WebSockets) is the newcomer refused, by closing it:
- * with TLS there is nothing it could read yet. Slow clients are then ended by the header and request timeouts.
+ * (nginx likewise reuses idle and keep-alive connections when it runs out). A connection idle for less than
+ * `graceMs` is left alone, so that in a rush of new clients (every device WebSocket reconnecting after a restart)
+ * those that just connected can send their request instead of closing one another. Otherwise (every connection
+ * busy with a request, a long poll, a CSV export, an admin WebSocket, or only just idle) the newcomer is refused,
+ * by closing it: with TLS there is nothing it could read yet. Slow clients are ended by the header and request
+ * timeouts.
  */
 export class HttpConnectionBudget {
-  /** Counted connections with no request in progress, longest idle first (a Set keeps insertion order). */
-  private readonly idle = new Set<Socket>();
+  /** Counted connections with no request in progress, and since when; longest idle first (insertion order). */
+  private readonly idle = new Map<Socket, number>();
   /** Counted connections with requests in progress, and how many (pipelined requests queue on one socket). */
   private readonly busy = new Map<Socket, number>();
 
   constructor(
     private readonly max: number,
+    private readonly graceMs: number,
     private readonly report: HttpConnectionBudgetReport,
   ) {}
 
@@ -54,10 +58,10 @@ export class HttpConnectionBudget {
     if (this.idle.delete(raw) || this.busy.delete(raw)) this.report.size(this.size);
   }
 
-  private admit(socket: Socket): void {
+  private admit(socket: Socket, now = performance.now()): void {
     if (this.size >= this.max) {
-      const longestIdle = this.idle.values().next().value;
-      if (longestIdle === undefined) {
+      const [longestIdle, since] = this.idle.entries().next().value ?? [];
+      if (longestIdle === undefined || now - (since as number) < this.graceMs) {
         this.report.dropped('full');
         socket.destroy();
         return;
@@ -66,7 +70,7 @@ export class HttpConnectionBudget {
       this.report.dropped('evicted');
       longestIdle.destroy();
     }
-    this.idle.add(socket);
+    this.idle.set(socket, now);
     this.report.size(this.size);
     socket.once('close', () => {
       if (this.idle.delete(socket) || this.busy.delete(socket)) this.report.size(this.size);
@@ -91,7 +95,7 @@ export class HttpConnectionBudget {
     }
     this.busy.delete(raw);
     // Idle again, now the newest idle one: a keep-alive connection waiting for its next request.
-    if (!raw.destroyed) this.idle.add(raw);
+    if (!raw.destroyed) this.idle.set(raw, performance.now());
   }
 }
 

@@ -23,7 +23,9 @@ export class HttpServerLimits implements OnApplicationBootstrap {
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     metrics: HubMetrics,
   ) {
-    this.budget = new HttpConnectionBudget(config.http.maxConnections, {
+    // A tenth of the header timeout: far more than a client needs to send its request once connected.
+    const graceMs = config.http.headersTimeoutMs / 10;
+    this.budget = new HttpConnectionBudget(config.http.maxConnections, graceMs, {
       size: (count) => metrics.httpConnections.set(count),
       dropped: (reason) => metrics.httpConnectionsDropped.inc({ reason }),
     });
