@@ -3,6 +3,9 @@
 #   docker build -t telehub .
 #   docker compose up -d          # hub + TimescaleDB, see docker-compose.yml
 #
+# Admin tokens from inside the container (the CLI talks to the database, no API needed):
+#   docker compose exec hub node dist/apps/hub/src/cli/admin.js token create --name me --role admin
+#
 # The hub needs DATABASE_URL at runtime. Without it, it would try to start the
 # embedded PostgreSQL it uses for local development, which is not meant for
 # containers.
@@ -65,7 +68,7 @@ VOLUME ["/var/lib/telehub"]
 
 USER node
 
-# 8080 HTTP API, WebSocket ingest, dashboard, /healthz and /metrics
+# 8080 HTTP API, WebSocket ingest, dashboard, /healthz and /metrics (bearer token by default; see README)
 # 1883 MQTT, 8883 MQTT over TLS
 EXPOSE 8080 1883 8883
 

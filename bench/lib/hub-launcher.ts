@@ -125,7 +125,11 @@ export async function launchHub(options: LaunchHubOptions): Promise<LaunchedHub>
     },
     recentLogs: () => logs.slice(-40).join('\n'),
     provision: (count, namePrefix) => provisionDevices(baseUrl, adminToken, count, namePrefix),
-    scrapeMetrics: async () => parsePrometheus(await (await fetch(`${baseUrl}/metrics`)).text()),
+    scrapeMetrics: async () => {
+      const response = await fetch(`${baseUrl}/metrics`, { headers: { Authorization: `Bearer ${adminToken}` } });
+      if (!response.ok) throw new Error(`/metrics answered ${response.status}: ${await response.text()}`);
+      return parsePrometheus(await response.text());
+    },
     stop: async () => {
       if (!exited) {
         child.kill('SIGTERM');

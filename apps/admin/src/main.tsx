@@ -1,3 +1,5 @@
+// First: before @telehub/contracts builds its schemas.
+import './zod-jitless.js';
 import { render } from 'preact';
 import { App } from './app.js';
 import { initTheme } from './state/theme.js';
@@ -12,6 +14,7 @@ import './styles/sign-in.css';
 import './styles/overview.css';
 import './styles/devices.css';
 import './styles/device.css';
+import './styles/admin-tokens.css';
 import './styles/responsive.css';
 
 initTheme();

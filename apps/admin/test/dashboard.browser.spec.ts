@@ -52,7 +52,7 @@ describe('dashboard (Chromium, real hub, MQTT.js device)', () => {
   let browser: Browser;
   let context: BrowserContext;
   let page: Page;
-  let consoleWatch: ReturnType<typeof watchConsole>;
+  let consoleWatch: Awaited<ReturnType<typeof watchConsole>>;
   let proxy: TcpProxy;
   let device: { id: string; token: string } | undefined;
   let loopSnippet = '';
@@ -91,7 +91,7 @@ describe('dashboard (Chromium, real hub, MQTT.js device)', () => {
     context = await browser.newContext({ viewport: DESKTOP, colorScheme: 'light' });
     page = await context.newPage();
     page.setDefaultTimeout(UI_TIMEOUT_MS);
-    consoleWatch = watchConsole(page);
+    consoleWatch = await watchConsole(page);
   });
 
   afterAll(async () => {

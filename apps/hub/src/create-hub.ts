@@ -3,9 +3,10 @@ import { NestFactory, Reflector } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
-import { findAdminAssets } from './admin-assets.js';
-import { AdminTokenService } from './admin-auth/admin-token.service.js';
+import { findAdminAssets, serveAdminAssets } from './admin-assets.js';
+import { AdminTokenBootstrap, type TerminalOutput } from './admin-auth/admin-token-bootstrap.service.js';
 import { ProblemDetailsFilter, sendProblem } from './common/problem-details.filter.js';
+import { securityHeaders } from './common/security-headers.js';
 import type { HubConfig } from './config/hub-config.js';
 import { type HubDatabase, openDatabase } from './database/open-database.js';
 import { RequestBodyInterceptor } from './http-server/request-body.interceptor.js';
@@ -13,6 +14,7 @@ import { HubModule } from './hub.module.js';
 import { hubVersion } from './hub-version.js';
 import { NestLoggerAdapter } from './logging/nest-logger.adapter.js';
 import { requestLogging } from './logging/request-logging.js';
+import { MetricsListener } from './metrics/metrics.listener.js';
 import { setupOpenApi } from './openapi/setup-openapi.js';
 import { DeviceGateway } from './transports/device-gateway.service.js';
 import { MQTT_WEBSOCKET_PATH, MqttListener } from './transports/mqtt/mqtt.listener.js';
@@ -24,13 +26,15 @@ export interface Hub {
   readonly httpPort: number;
   /** The plain MQTT/TCP port (undefined when plain listeners are off). */
   readonly mqttPort: number | undefined;
+  /** The port of /metrics when it has its own (TELEHUB_METRICS_PORT); undefined when it is on the HTTP port. */
+  readonly metricsPort: number | undefined;
   /** Graceful stop: listeners and sessions first, then the pool, then the embedded database. */
   close(): Promise<void>;
 }
 
 export interface CreateHubOptions {
-  /** Where the first-start admin token banner goes (a terminal by default). */
-  printAdminToken?: (text: string) => void;
+  /** Where the first-start admin token banner goes, if it is a terminal (default: stdout). */
+  terminal?: TerminalOutput;
 }
 
 export async function createHub(config: HubConfig, logger: Logger, options: CreateHubOptions = {}): Promise<Hub> {
@@ -49,6 +53,7 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
     });
     app.disable('x-powered-by');
     app.use(requestLogging(logger));
+    app.use(securityHeaders({ tls: Boolean(config.devices.tls) }));
     // Bodies are read after authentication, with the route's limit (RequestBodyInterceptor), never app-wide.
     app.useGlobalInterceptors(new RequestBodyInterceptor(app.get(Reflector), config));
     // Errors raised by Express middleware before Nest routing; answer them as Problem Details too.
@@ -57,10 +62,10 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
     );
     app.useGlobalFilters(new ProblemDetailsFilter(logger));
     const adminAssets = findAdminAssets();
-    if (adminAssets) app.useStaticAssets(adminAssets, { index: 'index.html', fallthrough: true });
+    if (adminAssets) serveAdminAssets(app, adminAssets);
     setupOpenApi(app, hubVersion());
     await app.init();
-    await app.get(AdminTokenService).ensureAdminToken(options.printAdminToken);
+    await app.get(AdminTokenBootstrap).ensureAdminToken(options.terminal);
     await app.listen(config.http.port, config.http.host);
     const httpPort = (app.getHttpServer().address() as AddressInfo).port;
     // With TLS the HTTP port speaks only TLS: print the URLs a client must use.
@@ -75,6 +80,7 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
       database,
       httpPort,
       mqttPort: app.get(MqttListener).tcpPort,
+      metricsPort: app.get(MetricsListener).port,
       close: async () => {
         await app.get(DeviceGateway).shutdown();
         await app.close();

@@ -2,6 +2,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { AdminAuthModule } from './admin-auth/admin-auth.module.js';
 import { AdminChannelModule } from './admin-channel/admin-channel.module.js';
+import { AdminTokensModule } from './admin-tokens/admin-tokens.module.js';
 import { CommandsModule } from './commands/commands.module.js';
 import { HUB_CONFIG, type HubConfig } from './config/hub-config.js';
 import { DatabaseModule } from './database/database.module.js';
@@ -12,7 +13,7 @@ import { FleetModule } from './fleet/fleet.module.js';
 import { HealthModule } from './health/health.module.js';
 import { LOGGER } from './logging/logger.token.js';
 import { HubMetrics } from './metrics/hub-metrics.js';
-import { MetricsController } from './metrics/metrics.controller.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { RetentionService } from './retention/retention.service.js';
 import { TelemetryModule } from './telemetry/telemetry.module.js';
 import { TransportsModule } from './transports/transports.module.js';
@@ -40,6 +41,7 @@ export class HubModule {
         },
         DatabaseModule.forDatabase(database),
         AdminAuthModule,
+        AdminTokensModule,
         HealthModule,
         DevicesModule,
         CommandsModule,
@@ -47,8 +49,8 @@ export class HubModule {
         FleetModule,
         TransportsModule,
         AdminChannelModule,
+        MetricsModule.forConfig(config),
       ],
-      controllers: [MetricsController],
       providers: [RetentionService],
     };
   }

@@ -1,6 +1,7 @@
 import { createTestDatabase } from '@telehub/testing';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { generateToken } from '../src/auth/token-codec.js';
 import { expectProblem } from './support/api-assertions.js';
 import { commandReaches, createCommand, getCommand, statuses } from './support/commands.js';
 import { type ProvisionedDevice, provisionDevice } from './support/devices.js';
@@ -252,9 +253,11 @@ describe('commands across a hub restart', () => {
 
   it('reaches a device connected to another hub on the same database (NOTIFY), and the first hub sees the result', async () => {
     const database = await createTestDatabase();
+    // Hubs on one database share their TELEHUB_ADMIN_TOKEN (another value would revoke the first).
+    const adminToken = generateToken('admin').token;
     const [apiHub, deviceHub] = await Promise.all([
-      startTestHub({ TELEHUB_NODE_ID: 'hub-a' }, { database }),
-      startTestHub({ TELEHUB_NODE_ID: 'hub-b' }, { database }),
+      startTestHub({ TELEHUB_NODE_ID: 'hub-a' }, { database, adminToken }),
+      startTestHub({ TELEHUB_NODE_ID: 'hub-b' }, { database, adminToken }),
     ]);
     try {
       const device = await provisionDevice(apiHub);

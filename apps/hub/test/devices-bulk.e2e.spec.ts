@@ -69,6 +69,31 @@ describe('POST /api/v1/devices/bulk', () => {
     }
   });
 
+  it('neutralises names a spreadsheet would run as a formula in the CSV answer (OWASP CSV injection)', async () => {
+    const names = ['+cmd|calc', '=HYPERLINK("http://evil.example","x")', '-2+3', '@SUM(A1)', 'safe-name', 'a=b'];
+    const response = await hub.api('POST', BULK, {
+      body: names.map((name) => ({ name })),
+      headers: { Accept: 'text/csv' },
+    });
+    expect(response.status, response.text).toBe(201);
+    const lines = response.text.trimEnd().split('\n').slice(1);
+    expect(lines.map((line) => line.split(',')[1])).toEqual([
+      `"'+cmd|calc"`,
+      `"'=HYPERLINK(""http://evil.example""`,
+      `"'-2+3"`,
+      `"'@SUM(A1)"`,
+      'safe-name',
+      'a=b',
+    ]);
+    const rows: Record<string, string>[] = parse(response.text, { columns: true });
+    expect(rows.map((row) => row.name)).toEqual(names.map((name, i) => (i < 4 ? `'${name}` : name)));
+    // Only the answer is neutralised: the devices keep their names.
+    for (const [i, row] of rows.entries()) {
+      expect(row.token).toMatch(DEVICE_TOKEN);
+      expect((await hub.api('GET', `${DEVICES}/${row.id}`)).body.name).toBe(names[i]);
+    }
+  });
+
   it('creates devices from a CSV body with name, labels (separated by ;) and metadata (quoted JSON)', async () => {
     const csv = [
       'name,labels,metadata',

@@ -129,6 +129,24 @@ describe('OpenAPI document and docs UI', () => {
     }
   });
 
+  it('describes both bearer tokens as opaque tokens with their prefixes, never as JWT', async () => {
+    const schemes = document.components.securitySchemes;
+    expect(Object.keys(schemes).sort()).toEqual(['bearer', 'device']);
+    for (const [name, prefix] of [
+      ['bearer', 'tha_'],
+      ['device', 'thd_'],
+    ] as const) {
+      expect(schemes[name], name).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'opaque' });
+      expect(schemes[name].description, name).toContain(`\`${prefix}\` and 43 base64url characters`);
+      expect(schemes[name].description, name).toContain('Not a JWT');
+    }
+    // Nowhere else either (the YAML form is the same document).
+    const yaml = await hub.api('GET', '/api/openapi.yaml', { auth: false });
+    expect(yaml.status).toBe(200);
+    const everything = `${JSON.stringify(document)}\n${yaml.text}`.replaceAll('Not a JWT', '');
+    expect(everything).not.toMatch(/JWT/);
+  });
+
   it('documents the revoke conflict (409) and the list query parameters', () => {
     expect(operation('delete', '/api/v1/devices/{deviceId}/tokens/{tokenId}').responses['409']).toBeDefined();
     const parameters = operation('get', '/api/v1/devices').parameters.map((p: Json) => `${p.in}:${p.name}`);

@@ -29,7 +29,8 @@ describe('CSV export streaming', () => {
     return new Promise((resolve, reject) => {
       const request = get(
         `${from.baseUrl}/api/v1/devices/${device.id}/telemetry?${query}`,
-        { headers: { Authorization: `Bearer ${hub.adminToken}` } },
+        // Accepting compression as browsers do: the export must stay an uncompressed stream all the same.
+        { headers: { Authorization: `Bearer ${hub.adminToken}`, 'Accept-Encoding': 'gzip, deflate, br, zstd' } },
         (response) => {
           response.pause();
           const chunks: Buffer[] = [];
@@ -90,6 +91,8 @@ describe('CSV export streaming', () => {
 
     const paused = await download(`${range}&format=csv`);
     expect(paused.response.statusCode).toBe(200);
+    expect(paused.response.headers['content-encoding']).toBeUndefined();
+    expect(paused.response.headers['transfer-encoding']).toBe('chunked');
     started = Date.now();
     // Not reading for twice that: the hub has sent what the socket buffers hold and keeps its cursor open for the
     // rest, where an export that ignored back-pressure would have read everything into memory and finished.
@@ -111,6 +114,22 @@ describe('CSV export streaming', () => {
     await eventually(async () => (await openExportQueries()) === 1);
     paused.abort();
     expect(await eventually(async () => (await openExportQueries()) === 0)).toBe(true);
+  });
+
+  it('neutralises metric names a spreadsheet would take for a formula, and keeps negative values numbers', async () => {
+    const sender = await provisionDevice(hub, 'spreadsheet');
+    const sent = await fetch(`${hub.baseUrl}/api/v1/device/telemetry`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${sender.token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ '-12v-rail': -3.5, 'temp-1': 21, ts: base }),
+    });
+    expect(sent.status, await sent.text()).toBe(200);
+    const answer = await hub.api('GET', `/api/v1/devices/${sender.id}/telemetry?${range}&format=csv`);
+    expect(answer.status).toBe(200);
+    const time = new Date(base).toISOString();
+    expect(answer.text.trimEnd().split('\n').sort()).toEqual(
+      [`${time},"'-12v-rail",-3.5`, `${time},temp-1,21`, 'time,metric,value'].sort(),
+    );
   });
 
   it('answers HEAD with the headers only, without reading the export', async () => {
@@ -161,10 +180,10 @@ describe('CSV export streaming', () => {
   });
 
   it('cuts off a client that reads nothing for TELEHUB_HISTORY_CSV_STALL_TIMEOUT_MS, releasing its cursor', async () => {
-    // A second hub on the same database, with a short stall timeout.
+    // A second hub on the same database (so with the same TELEHUB_ADMIN_TOKEN), with a short stall timeout.
     const impatient = await startTestHub(
       { TELEHUB_HISTORY_CSV_STALL_TIMEOUT_MS: String(STALL_TIMEOUT_MS) },
-      { database: hub.database },
+      { database: hub.database, adminToken: hub.adminToken },
     );
     try {
       const stalled = await download(`${range}&format=csv`, impatient);

@@ -3,6 +3,7 @@
  * each other. One JSON object per text frame. docs/admin-protocol.md describes the same contract in prose.
  */
 import { z } from 'zod';
+import type { AdminRole } from './admin-roles.js';
 import { type Command, type CommandStatus, CreateCommandRequestSchema } from './command.schemas.js';
 
 export const ADMIN_WS_PATH = '/v1/admin/ws';
@@ -11,7 +12,10 @@ export const ADMIN_WS_PATH = '/v1/admin/ws';
 export const ADMIN_CLOSE = {
   /** No valid auth message within TELEHUB_ADMIN_WS_AUTH_TIMEOUT_MS, or a message before auth. */
   authRequired: 4401,
-  /** The token was wrong. */
+  /**
+   * The token is not valid: unknown, revoked or expired. Also closes an open connection when its token is
+   * revoked (by the API, the CLI or a change of TELEHUB_ADMIN_TOKEN) or expires; the reason says which.
+   */
   authFailed: 4403,
   /** Too many failed authentications from this address: reconnect later (with backoff). */
   authThrottled: 4429,
@@ -69,6 +73,19 @@ export const AdminClientMessageSchema = z.discriminatedUnion('type', [
   AdminPingMessageSchema,
 ]);
 export type AdminClientMessage = z.infer<typeof AdminClientMessageSchema>;
+
+/**
+ * The role each client message needs (see admin-roles.ts). A message the token's role does not allow is
+ * answered with an `error` whose code is `forbidden`; the connection stays open. Typed over every message
+ * type, so a new message cannot be added without deciding who may send it.
+ */
+export const ADMIN_MESSAGE_ROLES: Readonly<Record<AdminClientMessage['type'], AdminRole>> = {
+  auth: 'viewer',
+  ping: 'viewer',
+  subscribe: 'viewer',
+  unsubscribe: 'viewer',
+  command: 'operator',
+};
 export type AdminSubscribeMessage = z.infer<typeof AdminSubscribeMessageSchema>;
 export type AdminCommandMessage = z.infer<typeof AdminCommandMessageSchema>;
 
@@ -89,6 +106,8 @@ export interface AdminAuthOkMessage {
   node: string;
   /** Live messages per second per subscription when `maxRate` is not given. */
   defaultRate: number;
+  /** The role of the token this connection signed in with: which messages it may send. */
+  role: AdminRole;
   /** Where devices reach this hub over MQTT (TCP; TLS), for connection snippets; absent when not listening. */
   mqttPort?: number;
   mqttTlsPort?: number;

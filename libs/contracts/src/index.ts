@@ -1,4 +1,6 @@
 export * from './admin-protocol.js';
+export * from './admin-roles.js';
+export * from './admin-token.schemas.js';
 export * from './backoff.js';
 export * from './command.schemas.js';
 export * from './device.schemas.js';

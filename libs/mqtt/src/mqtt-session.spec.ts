@@ -62,6 +62,39 @@ describe('MqttSession', () => {
       expect(h.session.isConnected).toBe(false);
     });
 
+    it('ends its side, then reads and discards until the client ends its side, and only then destroys', async () => {
+      // A TCP socket destroyed with unread bytes sends a reset, which can drop the final acks and DISCONNECT.
+      const h = await connectSession({ protocolVersion: 5 });
+      h.client.stream.allowHalfOpen = true;
+      const clientEnded = new Promise((resolve) => h.client.stream.once('end', resolve));
+      h.session.pause();
+      h.client.send(publish(1));
+      await settle();
+      expect(h.serverStream.readableLength).toBeGreaterThan(0);
+      h.session.close('server_shutdown');
+      expect(await h.client.next()).toMatchObject({ cmd: 'disconnect', reasonCode: 0x8b });
+      await clientEnded;
+      h.client.send(publish(2));
+      await settle();
+      await settle();
+      expect(h.serverStream.destroyed).toBe(false);
+      expect(h.serverStream.readableLength).toBe(0);
+      expect(h.closes).toEqual([]);
+      h.client.stream.end();
+      expect(await h.session.closed).toBe('server_shutdown');
+      expect(h.closes).toEqual([{ reason: 'server_shutdown', detail: undefined }]);
+      expect(h.published).toEqual([]);
+    });
+
+    it('destroys the stream after closeGraceMs when the client never ends its side', async () => {
+      const h = await connectSession({ protocolVersion: 5, options: { closeGraceMs: 50 } });
+      h.client.stream.allowHalfOpen = true;
+      h.session.close('taken_over');
+      expect(await h.session.closed).toBe('taken_over');
+      expect(h.serverStream.destroyed).toBe(true);
+      expect(h.client.packets.at(-1)).toMatchObject({ cmd: 'disconnect', reasonCode: 0x8e });
+    });
+
     it('never writes the ack of a publish that resolves after close', async () => {
       const m = manualPublishes();
       const h = await connectSession({ hooks: m.hooks });

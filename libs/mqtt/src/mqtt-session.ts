@@ -64,6 +64,14 @@ export class MqttSession {
     return this.conn.closeReason;
   }
 
+  /**
+   * Resolves with the close reason once the stream has closed (after onClose): after close(), when the client
+   * has closed its side too, or the close grace period (`closeGraceMs`) has passed.
+   */
+  get closed(): Promise<CloseReason> {
+    return this.conn.closed;
+  }
+
   /** onPublish calls not settled yet. */
   get inflightPublishes(): number {
     return this.conn.acks.unsettled;

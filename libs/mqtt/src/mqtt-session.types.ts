@@ -21,7 +21,10 @@ export interface MqttSessionOptions {
    * can land in one batch commit of the hub.
    */
   maxInflightPublishes?: number;
-  /** How long close() waits for the final packet to flush before destroying the stream. Default 1000 ms. */
+  /**
+   * After close() has written its final packets and ended the stream, how long the session keeps reading (and
+   * discarding) while it waits for the client to close its side, before destroying the stream. Default 1000 ms.
+   */
   closeGraceMs?: number;
 }
 

@@ -1,12 +1,10 @@
 import type { Duplex } from 'node:stream';
 import { generate, type Packet } from 'mqtt-packet';
+import { MqttSessionError } from './mqtt-session.error.js';
 import type { ProtocolVersion } from './mqtt-session.types.js';
 
-interface EncodeOptions {
-  protocolVersion: ProtocolVersion;
-  /** The client's MQTT 5 Maximum Packet Size: mqtt-packet drops reason strings that would exceed it. */
-  maximumPacketSize?: number;
-}
+/** Properties a sender may leave out of a packet they would make too large for the receiver (MQTT 5 section 3). */
+const OPTIONAL_PROPERTIES = ['reasonString', 'userProperties'] as const;
 
 /**
  * Encodes packets and writes them to the stream. The first write in a tick corks the stream and the uncork is
@@ -15,25 +13,32 @@ interface EncodeOptions {
  */
 export class PacketWriter {
   private corked = false;
-  private encodeOptions: EncodeOptions = { protocolVersion: 4 };
+  private protocolVersion: ProtocolVersion = 4;
+  /** The MQTT 5 client's Maximum Packet Size, the whole packet counted (MQTT 5 section 3.1.2.11.4). */
+  private clientMaximumPacketSize: number | undefined;
 
   constructor(private readonly stream: Duplex) {}
 
   setProtocol(protocolVersion: ProtocolVersion, clientMaximumPacketSize?: number): void {
-    this.encodeOptions =
-      clientMaximumPacketSize === undefined
-        ? { protocolVersion }
-        : { protocolVersion, maximumPacketSize: clientMaximumPacketSize };
+    this.protocolVersion = protocolVersion;
+    this.clientMaximumPacketSize = protocolVersion === 5 ? clientMaximumPacketSize : undefined;
   }
 
   /** Throws when mqtt-packet rejects the packet (for example an invalid property value). */
   encode(packet: Packet): Buffer {
-    return generate(packet, this.encodeOptions);
+    return generate(packet, { protocolVersion: this.protocolVersion });
   }
 
+  /**
+   * Writes a packet of the session's own (acks, CONNACK, DISCONNECT...). Nothing larger than the client's
+   * Maximum Packet Size is sent [MQTT-3.1.2-24]: a Reason String and User Properties that would make it too
+   * large are left out ([MQTT-3.2.2-19] [MQTT-3.2.2-20], and the same rule for every acknowledgement, e.g.
+   * [MQTT-3.4.2-2] [MQTT-3.4.2-3]); a packet that is too large even without them throws MqttSessionError
+   * ERR_PACKET_TOO_LARGE_FOR_CLIENT. Returns false when the stream is no longer writable, so nothing was sent.
+   */
   write(packet: Packet): boolean {
     if (!this.stream.writable) return false;
-    return this.writeEncoded(this.encode(packet));
+    return this.writeEncoded(this.fit(packet));
   }
 
   /** Returns false when the stream is no longer writable, so nothing was sent. */
@@ -46,6 +51,27 @@ export class PacketWriter {
     }
     this.stream.write(bytes);
     return true;
+  }
+
+  private fit(packet: Packet): Buffer {
+    const limit = this.clientMaximumPacketSize;
+    const bytes = this.encode(packet);
+    if (limit === undefined || bytes.length <= limit) return bytes;
+    const properties = (packet as { properties?: Record<string, unknown> }).properties;
+    if (properties && OPTIONAL_PROPERTIES.some((name) => name in properties)) {
+      const essential = Object.fromEntries(
+        Object.entries(properties).filter(([name]) => !(OPTIONAL_PROPERTIES as readonly string[]).includes(name)),
+      );
+      const { properties: _, ...rest } = packet as Packet & { properties?: unknown };
+      const trimmed = this.encode(
+        (Object.keys(essential).length > 0 ? { ...rest, properties: essential } : rest) as Packet,
+      );
+      if (trimmed.length <= limit) return trimmed;
+    }
+    throw new MqttSessionError(
+      'ERR_PACKET_TOO_LARGE_FOR_CLIENT',
+      `a ${packet.cmd} of ${bytes.length} bytes exceeds the client's Maximum Packet Size of ${limit}`,
+    );
   }
 
   private readonly uncork = (): void => {

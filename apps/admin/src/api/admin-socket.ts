@@ -63,8 +63,8 @@ export interface AdminSocketOptions {
   token: string;
   url?: string;
   backoff?: BackoffOptions;
-  /** The hub refused the token: sign out. */
-  onUnauthorized?: () => void;
+  /** The hub refused the token, or ended the connection because it was revoked or expired: sign out. */
+  onUnauthorized?: (reason: string) => void;
 }
 
 /**
@@ -185,7 +185,7 @@ export class AdminSocket {
       this.forgetWireIds();
       if (event.code === ADMIN_CLOSE.authFailed || event.code === ADMIN_CLOSE.authRequired) {
         this.status.set({ kind: 'unauthorized' });
-        this.options.onUnauthorized?.();
+        this.options.onUnauthorized?.(event.reason);
         return;
       }
       this.scheduleReconnect(closeReason(event));

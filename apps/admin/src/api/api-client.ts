@@ -1,6 +1,9 @@
 import type {
+  AdminIdentity,
+  AdminTokenInfo,
   Command,
   CommandPage,
+  CreateAdminTokenRequest,
   CreateCommandRequest,
   CreateDeviceRequest,
   Device,
@@ -9,6 +12,7 @@ import type {
   DevicePage,
   DeviceTokenInfo,
   DeviceWithToken,
+  IssuedAdminToken,
   IssuedDeviceToken,
   IssueTokenRequest,
   ProblemDetails,
@@ -58,9 +62,26 @@ export interface ListDevicesParams {
 export class ApiClient {
   constructor(
     private readonly token: string,
-    /** Called on 401: the token stopped working (or never did). */
-    private readonly onUnauthorized: () => void = () => undefined,
+    /** Called on 401 with the hub's reason: the token stopped working (revoked, expired) or never did. */
+    private readonly onUnauthorized: (detail: string) => void = () => undefined,
   ) {}
+
+  /** Who the token belongs to: name, role, expiry (any role may ask). */
+  me(): Promise<AdminIdentity> {
+    return this.json('GET', '/admin-tokens/me');
+  }
+
+  listAdminTokens(): Promise<AdminTokenInfo[]> {
+    return this.json('GET', '/admin-tokens');
+  }
+
+  createAdminToken(body: CreateAdminTokenRequest): Promise<IssuedAdminToken> {
+    return this.json('POST', '/admin-tokens', { body });
+  }
+
+  revokeAdminToken(id: string): Promise<AdminTokenInfo> {
+    return this.json('DELETE', `/admin-tokens/${encodeURIComponent(id)}`);
+  }
 
   listDevices(params: ListDevicesParams = {}): Promise<DevicePage> {
     const { labels, ...rest } = params;
@@ -141,7 +162,7 @@ export class ApiClient {
     const response = await fetch(`${API}${path}${queryString(options.query)}`, { method, headers, body });
     if (response.ok) return response;
     const problem = await readProblem(response);
-    if (response.status === 401) this.onUnauthorized();
+    if (response.status === 401) this.onUnauthorized(problem.message);
     throw problem;
   }
 }

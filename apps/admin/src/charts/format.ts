@@ -38,3 +38,15 @@ export function formatAgo(epochMs: number, now: number): string {
   if (hours < 48) return `${hours} h ago`;
   return `${Math.floor(hours / 24)} d ago`;
 }
+
+/** "in 3 d", "in 5 h": how long until a time ahead (an expiry); "now" once it has come. */
+export function formatUntil(epochMs: number, now: number): string {
+  const seconds = Math.round((epochMs - now) / 1000);
+  if (seconds <= 0) return 'now';
+  if (seconds < 60) return `in ${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes < 60) return `in ${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `in ${hours} h`;
+  return `in ${Math.floor(hours / 24)} d`;
+}

@@ -1,11 +1,13 @@
 import type { ComponentChildren } from 'preact';
+import { useCan } from '../state/permissions.js';
 import { href, type Route } from '../state/router.js';
 import { signOut } from '../state/session.js';
 import { useStore } from '../state/store.js';
 import { setThemeChoice, type ThemeChoice, themeChoice } from '../state/theme.js';
 import { ConnectionBanner, ConnectionPill } from './connection-status.js';
-import { DevicesIcon, MonitorIcon, MoonIcon, OverviewIcon, SignOutIcon, SunIcon } from './icons.js';
+import { DevicesIcon, MonitorIcon, MoonIcon, OverviewIcon, ShieldIcon, SignOutIcon, SunIcon } from './icons.js';
 import { Logo } from './logo.js';
+import { SignedInAs } from './signed-in-as.js';
 
 const THEMES: { choice: ThemeChoice; label: string; Icon: typeof SunIcon }[] = [
   { choice: 'system', label: 'System theme', Icon: MonitorIcon },
@@ -16,6 +18,7 @@ const THEMES: { choice: ThemeChoice; label: string; Icon: typeof SunIcon }[] = [
 /** Navigation (a sidebar on wide screens, a top bar on phones), the connection state, and the page. */
 export function AppShell({ route, children }: { route: Route; children: ComponentChildren }) {
   const choice = useStore(themeChoice);
+  const admin = useCan('admin');
   const section = route.page === 'device' ? 'devices' : route.page;
   return (
     <div class="shell">
@@ -25,14 +28,32 @@ export function AppShell({ route, children }: { route: Route; children: Componen
           <span>telehub</span>
         </a>
         <nav class="nav" aria-label="Main">
-          <a class={`nav-link ${section === 'overview' ? 'active' : ''}`} href={href({ page: 'overview' })}>
+          <a
+            class={`nav-link ${section === 'overview' ? 'active' : ''}`}
+            href={href({ page: 'overview' })}
+            title="Overview"
+          >
             <OverviewIcon /> <span>Overview</span>
           </a>
-          <a class={`nav-link ${section === 'devices' ? 'active' : ''}`} href={href({ page: 'devices' })}>
+          <a
+            class={`nav-link ${section === 'devices' ? 'active' : ''}`}
+            href={href({ page: 'devices' })}
+            title="Devices"
+          >
             <DevicesIcon /> <span>Devices</span>
           </a>
+          {admin ? (
+            <a
+              class={`nav-link ${section === 'admin-tokens' ? 'active' : ''}`}
+              href={href({ page: 'admin-tokens' })}
+              title="Admin tokens"
+            >
+              <ShieldIcon /> <span>Admin tokens</span>
+            </a>
+          ) : null}
         </nav>
         <div class="sidebar-footer">
+          <SignedInAs />
           <ConnectionPill />
           <div class="theme-switch">
             {THEMES.map((item) => (

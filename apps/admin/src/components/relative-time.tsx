@@ -1,4 +1,4 @@
-import { formatAgo, formatTime } from '../charts/format.js';
+import { formatAgo, formatTime, formatUntil } from '../charts/format.js';
 import { now } from '../state/clock.js';
 import { useStore } from '../state/store.js';
 
@@ -26,6 +26,17 @@ export function ClockTime({ time }: { time: number | string }) {
   return (
     <time dateTime={new Date(epoch).toISOString()} title={new Date(epoch).toLocaleString()}>
       {formatTime(epoch)}
+    </time>
+  );
+}
+
+/** "in 3 d" for a time ahead (an expiry), kept current, with the exact time on hover. */
+export function TimeUntil({ time }: { time: string }) {
+  const current = useStore(now);
+  const epoch = Date.parse(time);
+  return (
+    <time dateTime={time} title={new Date(epoch).toLocaleString()}>
+      {formatUntil(epoch, current)}
     </time>
   );
 }

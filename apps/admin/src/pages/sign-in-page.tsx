@@ -26,14 +26,12 @@ export function SignInPage() {
     }
     setChecking(true);
     setError(null);
+    signOutReason.set(null);
     try {
-      await new ApiClient(candidate).listDevices({ limit: 1 });
-      signIn(candidate);
+      signIn(candidate, await new ApiClient(candidate).me());
     } catch (failure) {
       setError(
-        failure instanceof ApiError && failure.status === 401
-          ? 'The hub does not accept this token. Check that you pasted all of it.'
-          : errorMessage(failure),
+        failure instanceof ApiError && failure.status === 401 ? refusal(failure.message) : errorMessage(failure),
       );
     } finally {
       setChecking(false);
@@ -47,8 +45,8 @@ export function SignInPage() {
           <Logo size={40} />
           <h1>Sign in to telehub</h1>
           <p class="muted">
-            Paste the admin token the hub printed when it first started. It is also saved in{' '}
-            <code>.telehub/admin-token</code>.
+            Paste an admin token. The hub saves the first one in <code>.telehub/admin-token</code>;{' '}
+            <code>npm run admin -- token create</code> makes more.
           </p>
         </div>
         {reason ? (
@@ -83,4 +81,11 @@ export function SignInPage() {
       </form>
     </div>
   );
+}
+
+/** The hub's 401 detail says whether the token is unknown, revoked or expired. */
+function refusal(detail: string): string {
+  if (detail.includes('revoked')) return 'This admin token was revoked. Ask an admin for another one.';
+  if (detail.includes('expired')) return 'This admin token has expired. Ask an admin for another one.';
+  return 'The hub does not accept this token. Check that you pasted all of it.';
 }

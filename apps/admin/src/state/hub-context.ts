@@ -1,3 +1,4 @@
+import type { AdminIdentity } from '@telehub/contracts';
 import { createContext } from 'preact';
 import { useContext } from 'preact/hooks';
 import { AdminSocket } from '../api/admin-socket.js';
@@ -9,6 +10,8 @@ import { PresenceCache } from './presence-cache.js';
 
 /** Everything a signed-in dashboard talks to; made at sign-in, disposed at sign-out. */
 export interface HubSession {
+  /** Who is signed in, with which role: what the dashboard shows and offers. */
+  identity: AdminIdentity;
   api: ApiClient;
   socket: AdminSocket;
   fleet: FleetState;
@@ -18,11 +21,27 @@ export interface HubSession {
   dispose(): void;
 }
 
-export function openHubSession(token: string, onUnauthorized: (reason: string) => void): HubSession {
-  const api = new ApiClient(token, () => onUnauthorized('The hub no longer accepts this admin token.'));
+/**
+ * What the sign-in page says after the hub stopped accepting the token: from the channel's close reason
+ * ("admin token revoked") or the API's 401 detail ("the admin token was revoked"), whichever came first.
+ */
+function signedOutBecause(reason: string, fallback: string): string {
+  if (reason.includes('revoked')) return 'Your admin token was revoked. Sign in with another one.';
+  if (reason.includes('expired')) return 'Your admin token has expired. Sign in with another one.';
+  return fallback;
+}
+
+export function openHubSession(
+  token: string,
+  identity: AdminIdentity,
+  onUnauthorized: (reason: string) => void,
+): HubSession {
+  const api = new ApiClient(token, (detail) =>
+    onUnauthorized(signedOutBecause(detail, 'The hub no longer accepts this admin token.')),
+  );
   const socket = new AdminSocket({
     token,
-    onUnauthorized: () => onUnauthorized('The hub refused this admin token.'),
+    onUnauthorized: (reason) => onUnauthorized(signedOutBecause(reason, 'The hub refused this admin token.')),
   });
   const fleet = new FleetState(socket);
   const activity = new ActivityFeed(socket);
@@ -35,6 +54,7 @@ export function openHubSession(token: string, onUnauthorized: (reason: string) =
   );
   socket.start();
   return {
+    identity,
     api,
     socket,
     fleet,

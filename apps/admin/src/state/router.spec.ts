@@ -7,6 +7,7 @@ describe('hash routes', () => {
       { page: 'overview' },
       { page: 'devices' },
       { page: 'device', id: '0196a3c1-0000-7000-8000-0000000000aa' },
+      { page: 'admin-tokens' },
     ] as const) {
       expect(parseRoute(href(route))).toEqual(route);
     }

@@ -5,12 +5,14 @@ export type Route =
   | { page: 'overview' }
   | { page: 'devices' }
   | { page: 'device'; id: string }
+  | { page: 'admin-tokens' }
   | { page: 'not-found'; path: string };
 
 export function parseRoute(hash: string): Route {
   const path = hash.replace(/^#/, '') || '/';
   if (path === '/' || path === '') return { page: 'overview' };
   if (path === '/devices') return { page: 'devices' };
+  if (path === '/admin-tokens') return { page: 'admin-tokens' };
   const device = path.match(/^\/devices\/([^/?#]+)$/);
   if (device) return { page: 'device', id: decodeURIComponent(device[1]!) };
   return { page: 'not-found', path };
@@ -24,6 +26,8 @@ export function href(route: Route): string {
       return '#/devices';
     case 'device':
       return `#/devices/${encodeURIComponent(route.id)}`;
+    case 'admin-tokens':
+      return '#/admin-tokens';
     case 'not-found':
       return `#${route.path}`;
   }

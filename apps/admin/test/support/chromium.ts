@@ -20,10 +20,12 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /**
- * Every error the page logs or throws. Network errors are expected only while the test has the hub down on
- * purpose: call `expectNetworkErrors(true)` for that window, and they are set aside instead of counted.
+ * Every error the page logs or throws, and every Content-Security-Policy violation (the
+ * `securitypolicyviolation` event, which fires whether or not the browser also logs the refusal). Network
+ * errors are expected only while the test has the hub down on purpose: call `expectNetworkErrors(true)` for
+ * that window, and they are set aside instead of counted.
  */
-export function watchConsole(page: Page) {
+export async function watchConsole(page: Page) {
   const errors: string[] = [];
   const expectedNetworkErrors: string[] = [];
   let networkDown = false;
@@ -36,6 +38,15 @@ export function watchConsole(page: Page) {
     else errors.push(`console: ${text}`);
   });
   page.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
+  await page.exposeBinding('__telehubCspViolation', (_source, text: string) => errors.push(`CSP violation: ${text}`));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) => {
+      const report = (window as unknown as { __telehubCspViolation(text: string): void }).__telehubCspViolation;
+      report(
+        `${event.effectiveDirective} blocked ${event.blockedURI || '(inline)'} at ${event.sourceFile}:${event.lineNumber}`,
+      );
+    });
+  });
   return {
     errors,
     expectedNetworkErrors,

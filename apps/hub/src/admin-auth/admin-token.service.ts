@@ -1,65 +1,35 @@
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Inject, Injectable } from '@nestjs/common';
-import { AdminTokenRepository } from '@telehub/db';
-import type { Logger } from 'pino';
-import { generateToken, hashToken, tokenHint } from '../auth/token-codec.js';
-import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
-import { LOGGER } from '../logging/logger.token.js';
+import { Injectable } from '@nestjs/common';
+import { AdminTokenRepository, type AdminTokenRow } from '@telehub/db';
+import { hashToken } from '../auth/token-codec.js';
+import type { AdminIdentity, AdminTokenCheck } from './admin-identity.js';
 
 // lastUsedAt is informational; writing it at most once a minute per token keeps admin requests read-only.
 const TOUCH_INTERVAL_MS = 60_000;
 
+/**
+ * Checks admin tokens. There is no cache: every request and every channel sign-in reads the token's row
+ * (one indexed lookup), so a revocation or expiry holds at once, in every hub process.
+ */
 @Injectable()
 export class AdminTokenService {
   private readonly lastTouched = new Map<string, number>();
 
-  constructor(
-    private readonly adminTokens: AdminTokenRepository,
-    @Inject(HUB_CONFIG) private readonly config: HubConfig,
-    @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  constructor(private readonly adminTokens: AdminTokenRepository) {}
 
-  /**
-   * Makes sure an admin can sign in. A token from TELEHUB_ADMIN_TOKEN is registered (by hash). Otherwise, on
-   * the first start, one is created, printed once to the terminal and written to a 0600 file in the data
-   * directory; later starts only say where that file is.
-   */
-  async ensureAdminToken(print: (text: string) => void = (text) => process.stdout.write(text)): Promise<void> {
-    if (this.config.adminToken) {
-      await this.adminTokens.ensure(
-        'environment',
-        hashToken(this.config.adminToken),
-        tokenHint(this.config.adminToken),
-      );
-      this.logger.info('admin token from TELEHUB_ADMIN_TOKEN is registered');
-      return;
-    }
-    const file = join(this.config.dataDir, 'admin-token');
-    if ((await this.adminTokens.countActive()) > 0) {
-      this.logger.info({ file }, 'admin token was created on first start (see the file if you lost it)');
-      return;
-    }
-    const { token, hash, hint } = generateToken('admin');
-    await this.adminTokens.create('initial', hash, hint);
-    await mkdir(this.config.dataDir, { recursive: true });
-    await writeFile(file, `${token}\n`, { mode: 0o600 });
-    await chmod(file, 0o600);
-    // Printed, never logged: log collectors must not hold credentials.
-    print(
-      `\n  telehub admin token (shown once, also saved to ${file}):\n\n    ${token}\n\n` +
-        `  Use it as:  Authorization: Bearer ${token.slice(0, 8)}…\n\n`,
-    );
-  }
-
-  async verify(token: string): Promise<boolean> {
-    const row = await this.adminTokens.findActiveByHash(hashToken(token));
-    if (!row) return false;
+  async verify(token: string): Promise<AdminTokenCheck> {
+    const row = await this.adminTokens.findByHash(hashToken(token));
+    if (!row) return { ok: false, refusal: 'unknown' };
+    if (row.revokedAt) return { ok: false, refusal: 'revoked' };
     const now = Date.now();
+    if (row.expiresAt && row.expiresAt.getTime() <= now) return { ok: false, refusal: 'expired' };
     if (now - (this.lastTouched.get(row.id) ?? 0) > TOUCH_INTERVAL_MS) {
       this.lastTouched.set(row.id, now);
       await this.adminTokens.touchLastUsed(row.id);
     }
-    return true;
+    return { ok: true, identity: identityOf(row) };
   }
+}
+
+export function identityOf(row: AdminTokenRow): AdminIdentity {
+  return { tokenId: row.id, name: row.name, role: row.role, source: row.source, expiresAt: row.expiresAt };
 }

@@ -8,9 +8,10 @@ import {
   type AdminServerMessage,
   isFinalCommandStatus,
 } from '@telehub/contracts';
-import type { TelemetryBatch } from '@telehub/db';
+import { AdminTokenRepository, type TelemetryBatch } from '@telehub/db';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
+import type { AdminTokenCheck } from '../admin-auth/admin-identity.js';
 import { AdminTokenService } from '../admin-auth/admin-token.service.js';
 import { bearerToken } from '../admin-auth/bearer-token.js';
 import { AUTH_THROTTLED_DETAIL, AuthThrottle, retryAfterSeconds } from '../auth/auth-throttle.js';
@@ -24,7 +25,7 @@ import { HubMetrics } from '../metrics/hub-metrics.js';
 import { MqttListener } from '../transports/mqtt/mqtt.listener.js';
 import { rejectUpgrade, UpgradeRouter } from '../transports/upgrade-router.js';
 import { originAllowed } from './admin-origin.js';
-import { AdminSession, type AdminSessionServices } from './admin-session.js';
+import { AdminSession, type AdminSessionServices, type ChannelTokenCheck } from './admin-session.js';
 import type { LiveSubscription } from './live-subscription.js';
 import { SubscriptionSnapshotService } from './subscription-snapshot.service.js';
 
@@ -43,15 +44,19 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
   private readonly byDevice = new Map<string, Set<LiveSubscription>>();
   private readonly allDevices = new Set<LiveSubscription>();
   private readonly owners = new Map<LiveSubscription, AdminSession>();
-  private readonly sessionServices: AdminSessionServices;
+  /** verifyToken is added per connection in upgrade(), where the connection's address is known. */
+  private readonly sessionServices: Omit<AdminSessionServices, 'verifyToken'>;
   private readonly unsubscribeEvents: (() => void)[] = [];
   private timers: NodeJS.Timeout[] = [];
   private accepting = true;
+  private unlistenRevocations: (() => Promise<void>) | undefined;
+  private listeningForRevocations = false;
 
   constructor(
     upgrades: UpgradeRouter,
     mqtt: MqttListener,
     private readonly adminTokens: AdminTokenService,
+    private readonly adminTokenRecords: AdminTokenRepository,
     private readonly throttle: AuthThrottle,
     private readonly commands: CommandService,
     snapshots: SubscriptionSnapshotService,
@@ -75,8 +80,6 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
         ...(mqtt.tlsPort === undefined ? {} : { mqttTlsPort: mqtt.tlsPort }),
       }),
       logger,
-      // Replaced per connection in upgrade(), where the connection's address is known.
-      verifyToken: async () => false,
       snapshot: (request) => snapshots.snapshot(request),
       createCommand: (message) => this.createCommand(message),
       register: (subscription, session) => this.register(subscription, session),
@@ -90,7 +93,12 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
     });
   }
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
+    // A token revoked anywhere (this hub's API, another hub, the CLI) is announced through PostgreSQL NOTIFY.
+    this.unlistenRevocations = await this.adminTokenRecords.listen(
+      (tokenId) => this.closeSessionsOf(new Set([tokenId])),
+      () => void this.recheckTokens(),
+    );
     const events = this.hubEvents;
     this.unsubscribeEvents.push(
       events.on('telemetry', (event) => this.onTelemetry(event.batch, event.xid)),
@@ -107,8 +115,9 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
     ];
   }
 
-  onModuleDestroy(): void {
+  async onModuleDestroy(): Promise<void> {
     this.accepting = false;
+    await this.unlistenRevocations?.().catch(() => undefined);
     for (const stop of this.unsubscribeEvents.splice(0)) stop();
     for (const timer of this.timers) clearInterval(timer);
     for (const session of this.sessions) session.close(ADMIN_CLOSE.serverShutdown, 'server shutting down');
@@ -143,8 +152,8 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
       return;
     }
     const headerToken = bearerToken(request.headers.authorization);
-    const verified = headerToken === undefined ? false : await this.verify(headerToken, address);
-    if (verified === 'unavailable') {
+    const check = headerToken === undefined ? undefined : await this.verify(headerToken, address);
+    if (check?.ok === false && check.refusal === 'unavailable') {
       rejectUpgrade(
         socket,
         503,
@@ -153,13 +162,13 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
       );
       return;
     }
-    const byHeader = verified === true;
+    const identity = check?.ok ? check.identity : undefined;
     if (!this.accepting || socket.destroyed) {
       socket.destroy();
       return;
     }
     const { maxUnauthenticated, authTimeoutMs } = this.config.adminChannel;
-    if (!byHeader && this.unauthenticatedCount() >= maxUnauthenticated) {
+    if (!identity && this.unauthenticatedCount() >= maxUnauthenticated) {
       this.metrics.adminHandshakesRefused.inc({ reason: 'unauthenticated_limit' });
       const detail = `${maxUnauthenticated} connections are waiting to authenticate (TELEHUB_ADMIN_WS_MAX_UNAUTHENTICATED)`;
       const retryAfter = String(retryAfterSeconds(authTimeoutMs));
@@ -169,7 +178,7 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
     // Synchronous from here to the session being added, so the count above cannot be overtaken.
     this.server.handleUpgrade(request, socket, head, (websocket) => {
       const services = { ...this.sessionServices, verifyToken: (token: string) => this.verify(token, address) };
-      const session = new AdminSession(websocket, services, byHeader);
+      const session = new AdminSession(websocket, services, identity);
       this.sessions.add(session);
       this.metrics.adminConnections.inc();
       websocket.once('close', () => {
@@ -184,17 +193,17 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
    * `unavailable` when it could not be looked up (the database is down): never a rejection, which on a path any
    * stranger can reach would end the process.
    */
-  private async verify(token: string, address: string | undefined): Promise<boolean | 'throttled' | 'unavailable'> {
-    if (this.throttle.check(address, TRANSPORT) > 0) return 'throttled';
-    let valid: boolean;
+  private async verify(token: string, address: string | undefined): Promise<ChannelTokenCheck> {
+    if (this.throttle.check(address, TRANSPORT) > 0) return { ok: false, refusal: 'throttled' };
+    let check: AdminTokenCheck;
     try {
-      valid = await this.adminTokens.verify(token);
+      check = await this.adminTokens.verify(token);
     } catch (error) {
       this.logger.warn({ err: error }, 'could not check an admin token');
-      return 'unavailable';
+      return { ok: false, refusal: 'unavailable' };
     }
-    if (!valid) this.throttle.failed(address);
-    return valid;
+    if (!check.ok) this.throttle.failed(address);
+    return check;
   }
 
   /** Open connections that have not authenticated (at most TELEHUB_ADMIN_WS_MAX_UNAUTHENTICATED, plus those closing). */
@@ -202,6 +211,33 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
     let count = 0;
     for (const session of this.sessions) if (!session.isAuthenticated) count += 1;
     return count;
+  }
+
+  /** Ends the connections signed in with these tokens: they were revoked. */
+  private closeSessionsOf(tokenIds: Set<string>): void {
+    for (const session of this.sessions) {
+      const tokenId = session.tokenId;
+      if (tokenId !== undefined && tokenIds.has(tokenId)) session.close(ADMIN_CLOSE.authFailed, 'admin token revoked');
+    }
+  }
+
+  /**
+   * Revocations announced while the listening connection was down are lost: when it is back, the tokens of
+   * every open connection are read again. (The first call is the listen itself: nothing to catch up on.)
+   */
+  private async recheckTokens(): Promise<void> {
+    if (!this.listeningForRevocations) {
+      this.listeningForRevocations = true;
+      return;
+    }
+    const tokenIds = new Set<string>();
+    for (const session of this.sessions) if (session.tokenId !== undefined) tokenIds.add(session.tokenId);
+    try {
+      const active = await this.adminTokenRecords.activeIds([...tokenIds]);
+      this.closeSessionsOf(new Set([...tokenIds].filter((id) => !active.has(id))));
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not check the admin tokens of open admin connections');
+    }
   }
 
   private register(subscription: LiveSubscription, session: AdminSession): void {

@@ -11,10 +11,12 @@ import {
 } from '@telehub/contracts';
 import type { Logger } from 'pino';
 import { type RawData, WebSocket } from 'ws';
+import type { AdminIdentity, AdminTokenCheck, AdminTokenRefusal } from '../admin-auth/admin-identity.js';
 import { ApiError } from '../common/api-error.js';
 import { rawText } from '../common/websocket-text.js';
 import type { HubConfig } from '../config/hub-config.js';
 import { LiveSubscription, type SnapshotMembership } from './live-subscription.js';
+import { messageRefusal } from './message-permission.js';
 
 /** A snapshot message, and which committed batches (by transaction id) the snapshot includes. */
 export interface SubscriptionSnapshot {
@@ -31,11 +33,8 @@ export interface AdminSessionServices {
   /** The MQTT listeners' ports, told to clients at auth (they are known once the hub listens). */
   mqttPorts(): { mqttPort?: number; mqttTlsPort?: number };
   logger: Logger;
-  /**
-   * `throttled`: the connection's address is over its failure budget, so the token was not looked up;
-   * `unavailable`: it could not be looked up.
-   */
-  verifyToken(token: string): Promise<boolean | 'throttled' | 'unavailable'>;
+  /** Never rejects: a token that could not be checked is `unavailable`. */
+  verifyToken(token: string): Promise<ChannelTokenCheck>;
   snapshot(request: AdminSubscribeMessage): Promise<SubscriptionSnapshot>;
   createCommand(message: AdminCommandMessage): Promise<Command>;
   /** Adds the subscription to the channel's index (live points start buffering) or removes it. */
@@ -44,11 +43,27 @@ export interface AdminSessionServices {
 }
 
 /**
+ * A token checked for the channel: besides the token's own verdict, `throttled` (the connection's address is
+ * over its failure budget, so the token was not looked up) and `unavailable` (it could not be looked up).
+ */
+export type ChannelTokenCheck = AdminTokenCheck | { ok: false; refusal: 'throttled' | 'unavailable' };
+
+/** Close reasons (with ADMIN_CLOSE.authFailed) for a token refused at sign-in. */
+const REFUSED: Record<AdminTokenRefusal, string> = {
+  unknown: 'invalid admin token',
+  revoked: 'admin token revoked',
+  expired: 'admin token expired',
+};
+
+/** Node's timers take at most 2^31 - 1 ms (about 24.8 days); a later expiry is waited for in steps. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
  * One admin WebSocket connection: authentication, its subscriptions, flushing their live points at their
  * rate, and relaying events. Every message is one JSON object (libs/contracts/src/admin-protocol.ts).
  */
 export class AdminSession {
-  private authenticated = false;
+  private identity: AdminIdentity | undefined;
   private alive = true;
   private closed = false;
   private readonly subscriptions = new Map<string, LiveSubscription>();
@@ -56,13 +71,15 @@ export class AdminSession {
   /** Commands sent from this connection: their status is pushed here even without a subscription. */
   private readonly ownCommands = new Set<string>();
   private readonly authTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
   /** Since when more than TELEHUB_ADMIN_WS_MAX_BUFFER_BYTES have been waiting unsent; undefined: not backed up. */
   private backedUpSince: number | undefined;
 
   constructor(
     private readonly websocket: WebSocket,
     private readonly services: AdminSessionServices,
-    authenticatedByHeader: boolean,
+    /** The token of the upgrade request's Authorization header, when it was valid. */
+    identityFromHeader: AdminIdentity | undefined,
   ) {
     websocket.on('message', (data, isBinary) => void this.onMessage(data, isBinary));
     websocket.on('pong', () => {
@@ -70,8 +87,8 @@ export class AdminSession {
     });
     websocket.on('error', (error) => services.logger.debug({ err: error }, 'admin WebSocket error'));
     websocket.once('close', () => this.onClosed());
-    if (authenticatedByHeader) {
-      this.authenticate();
+    if (identityFromHeader) {
+      this.authenticate(identityFromHeader);
     } else {
       // Nothing but `auth` is accepted before authentication, and not for long.
       this.authTimer = setTimeout(
@@ -82,7 +99,12 @@ export class AdminSession {
   }
 
   get isAuthenticated(): boolean {
-    return this.authenticated && !this.closed;
+    return this.identity !== undefined && !this.closed;
+  }
+
+  /** The admin token this connection signed in with (undefined before). */
+  get tokenId(): string | undefined {
+    return this.identity?.tokenId;
   }
 
   /** Whether an event about `deviceId` goes to this connection. */
@@ -176,19 +198,23 @@ export class AdminSession {
     this.alive = true;
     const message = this.parse(data, isBinary);
     if (!message) return;
-    if (!this.authenticated) {
+    const identity = this.identity;
+    if (!identity) {
       if (message.type !== 'auth') {
         this.close(ADMIN_CLOSE.authRequired, 'authenticate first: {"type":"auth","token":"…"}');
         return;
       }
-      const verified = await this.services.verifyToken(message.token);
-      if (verified === 'throttled') this.close(ADMIN_CLOSE.authThrottled, 'too many failed authentications');
-      else if (verified === 'unavailable') this.close(1013, 'could not check the token; try again');
-      else if (verified) this.authenticate();
-      else this.close(ADMIN_CLOSE.authFailed, 'invalid admin token');
+      const check = await this.services.verifyToken(message.token);
+      if (check.ok) this.authenticate(check.identity);
+      else if (check.refusal === 'throttled') this.close(ADMIN_CLOSE.authThrottled, 'too many failed authentications');
+      // RFC 6455 §7.4.1: 1013 "try again later".
+      else if (check.refusal === 'unavailable') this.close(1013, 'could not check the token; try again');
+      else this.close(ADMIN_CLOSE.authFailed, REFUSED[check.refusal]);
       return;
     }
     try {
+      const refusal = messageRefusal(message.type, identity.role);
+      if (refusal) throw refusal;
       await this.handle(message);
     } catch (error) {
       const id = 'id' in message ? message.id : 'ref' in message ? message.ref : undefined;
@@ -278,11 +304,27 @@ export class AdminSession {
     this.services.unregister(subscription);
   }
 
-  private authenticate(): void {
+  private authenticate(identity: AdminIdentity): void {
     clearTimeout(this.authTimer);
-    this.authenticated = true;
+    this.identity = identity;
+    if (identity.expiresAt) this.closeAtExpiry(identity.expiresAt.getTime());
     const { nodeId, config } = this.services;
-    this.send({ type: 'auth_ok', node: nodeId, defaultRate: config.defaultRate, ...this.services.mqttPorts() });
+    this.send({
+      type: 'auth_ok',
+      node: nodeId,
+      defaultRate: config.defaultRate,
+      role: identity.role,
+      ...this.services.mqttPorts(),
+    });
+  }
+
+  /** A token that expires while connected ends the connection then, as a revoked one does. */
+  private closeAtExpiry(expiresAt: number): void {
+    const wait = expiresAt - Date.now();
+    this.expiryTimer = setTimeout(
+      () => (wait > MAX_TIMER_MS ? this.closeAtExpiry(expiresAt) : this.close(ADMIN_CLOSE.authFailed, REFUSED.expired)),
+      Math.max(0, Math.min(wait, MAX_TIMER_MS)),
+    );
   }
 
   private parse(data: RawData, isBinary: boolean): AdminClientMessage | undefined {
@@ -309,7 +351,7 @@ export class AdminSession {
 
   /** Before authentication a bad message closes the connection; after, it is answered with an error. */
   private reject(code: string, message: string, id?: string): void {
-    if (!this.authenticated) {
+    if (!this.identity) {
       this.close(ADMIN_CLOSE.authRequired, 'authenticate first: {"type":"auth","token":"…"}');
       return;
     }
@@ -320,6 +362,7 @@ export class AdminSession {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.authTimer);
+    clearTimeout(this.expiryTimer);
     for (const id of [...this.subscriptions.keys()]) this.unsubscribe(id);
   }
 }

@@ -22,6 +22,7 @@ import {
 } from '@telehub/contracts';
 import type { Request, Response } from 'express';
 import type { z } from 'zod';
+import { RequiresRole } from '../admin-auth/requires-role.decorator.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { ProblemResponses } from '../openapi/problem-responses.decorator.js';
 import { openApiSchema } from '../openapi/zod-openapi.js';
@@ -36,6 +37,7 @@ export class CommandsController {
   constructor(private readonly commands: CommandService) {}
 
   @Post()
+  @RequiresRole('operator')
   @ApiOperation({
     summary: 'Send a command to a device',
     description:
@@ -77,6 +79,7 @@ export class CommandsController {
   }
 
   @Get()
+  @RequiresRole('viewer')
   @ApiOperation({ summary: "A device's commands, newest first" })
   @ApiQuery({ name: 'status', required: false, description: 'Comma-separated statuses, e.g. `queued,sent`' })
   @ApiQuery({ name: 'limit', required: false, type: Number })
@@ -92,6 +95,7 @@ export class CommandsController {
   }
 
   @Get(':commandId')
+  @RequiresRole('viewer')
   @ApiOperation({ summary: 'One command, with its status timeline, result and error' })
   @ApiOkResponse({ schema: openApiSchema(CommandSchema) })
   @ProblemResponses(400, 401, 404)
@@ -103,6 +107,7 @@ export class CommandsController {
   }
 
   @Post(':commandId/cancel')
+  @RequiresRole('operator')
   @HttpCode(200)
   @ApiOperation({ summary: 'Cancel a command that is not finished yet' })
   @ApiOkResponse({ schema: openApiSchema(CommandSchema) })

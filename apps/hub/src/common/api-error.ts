@@ -46,4 +46,9 @@ export class ApiError extends Error {
   static unauthorized(detail: string): ApiError {
     return new ApiError(401, 'unauthorized', 'Unauthorized', detail, undefined, { 'WWW-Authenticate': 'Bearer' });
   }
+
+  /** The token works, but its role does not allow this (RFC 9110 §15.5.4). */
+  static forbidden(detail: string): ApiError {
+    return new ApiError(403, 'forbidden', 'Forbidden', detail);
+  }
 }

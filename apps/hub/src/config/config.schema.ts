@@ -76,6 +76,7 @@ export const ConfigSchema = z.object({
   TELEHUB_CONNECT_TIMEOUT_MS: positiveInt.default(10_000),
   TELEHUB_DEVICE_CONNECT_BURST: positiveInt.default(20),
   TELEHUB_DEVICE_CONNECT_RATE_PER_SEC: z.coerce.number().positive().default(2),
+  TELEHUB_CLOSE_GRACE_MS: positiveInt.default(1_000),
   TELEHUB_MAX_MESSAGE_BYTES: positiveInt.default(256 * 1024),
   TELEHUB_MAX_POINTS_PER_MESSAGE: positiveInt.default(5_000),
   TELEHUB_DEVICE_RATE_PER_SEC: positiveInt.default(100),
@@ -147,6 +148,17 @@ export const ConfigSchema = z.object({
   TELEHUB_HISTORY_MAX_POINTS: positiveInt.default(10_000),
   TELEHUB_HISTORY_CSV_MAX_EXPORTS: positiveInt.default(2),
   TELEHUB_HISTORY_CSV_STALL_TIMEOUT_MS: positiveInt.default(60_000),
+
+  // Prometheus scrape endpoint (/metrics)
+  TELEHUB_METRICS_AUTH: z.enum(['token', 'none']).default('token'),
+  TELEHUB_METRICS_TOKEN: optionalString.pipe(
+    z.string().min(32, 'must be at least 32 characters (use a random value)').optional(),
+  ),
+  // Unset (or empty): /metrics stays on the HTTP port.
+  TELEHUB_METRICS_PORT: optionalString.pipe(z.coerce.number<string | undefined>().int().min(0).max(65_535).optional()),
+  TELEHUB_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  TELEHUB_METRICS_MAX_CONNECTIONS: positiveInt.default(8),
+  TELEHUB_METRICS_TIMEOUT_MS: positiveInt.default(10_000),
 
   // Ingest pipeline
   TELEHUB_INGEST_BATCH_ROWS: positiveInt.default(5_000),

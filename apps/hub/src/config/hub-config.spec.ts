@@ -56,4 +56,35 @@ describe('loadConfig', () => {
       keepAliveTimeoutMs: 5_000,
     });
   });
+
+  it('requires a token for /metrics by default, on the HTTP port', () => {
+    expect(loadConfig({}).metrics).toEqual({
+      auth: 'token',
+      token: undefined,
+      port: undefined,
+      host: '127.0.0.1',
+      maxConnections: 8,
+      timeoutMs: 10_000,
+    });
+    expect(loadConfig({ TELEHUB_METRICS_PORT: '' }).metrics.port).toBeUndefined();
+    expect(loadConfig({ TELEHUB_METRICS_PORT: '9464', TELEHUB_METRICS_AUTH: 'none' }).metrics).toMatchObject({
+      port: 9464,
+      auth: 'none',
+    });
+  });
+
+  it('refuses metrics settings that are wrong or contradict each other, never echoing the token', () => {
+    expect(() => loadConfig({ TELEHUB_METRICS_AUTH: 'basic' })).toThrowError(/TELEHUB_METRICS_AUTH="basic"/);
+    expect(() => loadConfig({ TELEHUB_METRICS_PORT: 'x' })).toThrowError(/TELEHUB_METRICS_PORT="x"/);
+    expect(() => loadConfig({ TELEHUB_METRICS_TOKEN: 'short-secret' })).toThrowError(
+      /TELEHUB_METRICS_TOKEN: must be at least 32/,
+    );
+    expect(() => loadConfig({ TELEHUB_METRICS_TOKEN: 'short-secret' })).not.toThrowError(/short-secret/);
+    const token = 'a-metrics-token-of-at-least-32-characters';
+    expect(() => loadConfig({ TELEHUB_METRICS_TOKEN: token, TELEHUB_METRICS_AUTH: 'none' })).toThrowError(
+      /TELEHUB_METRICS_TOKEN is set but TELEHUB_METRICS_AUTH="none"/,
+    );
+    expect(() => loadConfig({ TELEHUB_METRICS_TOKEN: token, TELEHUB_METRICS_AUTH: 'none' })).not.toThrowError(token);
+    expect(() => loadConfig({ TELEHUB_METRICS_PORT: '8080' })).toThrowError(/TELEHUB_METRICS_PORT=8080: the HTTP port/);
+  });
 });

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { TelemetryWriterOptions } from '../ingest/telemetry-writer.js';
-import { ConfigSchema } from './config.schema.js';
+import { ConfigSchema, type RawConfig } from './config.schema.js';
 import {
   defaultHttpMaxConnections,
   defaultMaxConnections,
@@ -63,6 +63,8 @@ export interface HubConfig {
     /** Connections per device (any transport): a token bucket against devices reconnecting in a tight loop. */
     connectBurst: number;
     connectRatePerSec: number;
+    /** A closing connection waits this long for the device to close its side before it is cut off. */
+    closeGraceMs: number;
     maxMessageBytes: number;
     maxPointsPerMessage: number;
     ratePerSec: number;
@@ -119,6 +121,19 @@ export interface HubConfig {
     /** A CSV export whose client reads nothing for this long is aborted, releasing its connection. */
     csvStallTimeoutMs: number;
   };
+  /** The Prometheus scrape endpoint. */
+  metrics: {
+    /** `token`: a bearer token is required (the metrics token or any admin token); `none`: anyone may scrape. */
+    auth: 'token' | 'none';
+    token: string | undefined;
+    /** Serve /metrics on this port only (not on the HTTP port); undefined: on the HTTP port. */
+    port: number | undefined;
+    host: string;
+    /** Connections the metrics port holds at once; more are refused. */
+    maxConnections: number;
+    /** A scrape request must arrive and be answered in this time on the metrics port. */
+    timeoutMs: number;
+  };
   shutdownTimeoutMs: number;
 }
 
@@ -129,7 +144,7 @@ export class ConfigError extends Error {
   }
 }
 
-const SECRET_VARIABLES = new Set(['DATABASE_URL', 'TELEHUB_ADMIN_TOKEN']);
+const SECRET_VARIABLES = new Set(['DATABASE_URL', 'TELEHUB_ADMIN_TOKEN', 'TELEHUB_METRICS_TOKEN']);
 
 export const HUB_CONFIG = Symbol('HUB_CONFIG');
 
@@ -153,6 +168,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     plainListeners: c.TELEHUB_PLAIN_LISTENERS,
   });
   if (problems.length > 0) throw new ConfigError(problems);
+  const metricsProblems = checkMetricsSettings(c);
+  if (metricsProblems.length > 0) throw new ConfigError(metricsProblems);
   const fileLimit = openFilesLimit(readProcessLimits());
   const httpMaxConnections = c.TELEHUB_HTTP_MAX_CONNECTIONS ?? defaultHttpMaxConnections(256, fileLimit);
   return {
@@ -196,6 +213,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       connectTimeoutMs: c.TELEHUB_CONNECT_TIMEOUT_MS,
       connectBurst: c.TELEHUB_DEVICE_CONNECT_BURST,
       connectRatePerSec: c.TELEHUB_DEVICE_CONNECT_RATE_PER_SEC,
+      closeGraceMs: c.TELEHUB_CLOSE_GRACE_MS,
       maxMessageBytes: c.TELEHUB_MAX_MESSAGE_BYTES,
       maxPointsPerMessage: c.TELEHUB_MAX_POINTS_PER_MESSAGE,
       ratePerSec: c.TELEHUB_DEVICE_RATE_PER_SEC,
@@ -244,6 +262,26 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       csvMaxExports: c.TELEHUB_HISTORY_CSV_MAX_EXPORTS,
       csvStallTimeoutMs: c.TELEHUB_HISTORY_CSV_STALL_TIMEOUT_MS,
     },
+    metrics: {
+      auth: c.TELEHUB_METRICS_AUTH,
+      token: c.TELEHUB_METRICS_TOKEN,
+      port: c.TELEHUB_METRICS_PORT,
+      host: c.TELEHUB_METRICS_HOST,
+      maxConnections: c.TELEHUB_METRICS_MAX_CONNECTIONS,
+      timeoutMs: c.TELEHUB_METRICS_TIMEOUT_MS,
+    },
     shutdownTimeoutMs: c.TELEHUB_SHUTDOWN_TIMEOUT_MS,
   };
+}
+
+/** Settings that are each valid but contradict one another. */
+function checkMetricsSettings(c: RawConfig): string[] {
+  const problems: string[] = [];
+  if (c.TELEHUB_METRICS_TOKEN && c.TELEHUB_METRICS_AUTH === 'none')
+    problems.push('TELEHUB_METRICS_TOKEN is set but TELEHUB_METRICS_AUTH="none" would let anyone scrape /metrics');
+  if (c.TELEHUB_METRICS_PORT && c.TELEHUB_METRICS_PORT === c.TELEHUB_HTTP_PORT)
+    problems.push(
+      `TELEHUB_METRICS_PORT=${c.TELEHUB_METRICS_PORT}: the HTTP port already; unset it to serve /metrics there`,
+    );
+  return problems;
 }

@@ -16,7 +16,7 @@ import type { HubDatabase } from './open-database.js';
 const repositories = [
   { provide: DeviceRepository, make: (client: DatabaseClient) => new DeviceRepository(client.db) },
   { provide: DeviceTokenRepository, make: (client: DatabaseClient) => new DeviceTokenRepository(client.db) },
-  { provide: AdminTokenRepository, make: (client: DatabaseClient) => new AdminTokenRepository(client.db) },
+  { provide: AdminTokenRepository, make: (client: DatabaseClient) => new AdminTokenRepository(client) },
   { provide: TelemetryRepository, make: (client: DatabaseClient) => new TelemetryRepository(client) },
   { provide: DeviceEventRepository, make: (client: DatabaseClient) => new DeviceEventRepository(client) },
   { provide: DevicePresenceRepository, make: (client: DatabaseClient) => new DevicePresenceRepository(client) },

@@ -8,6 +8,7 @@ import {
   TokenIdParamSchema,
 } from '@telehub/contracts';
 import { z } from 'zod';
+import { RequiresRole } from '../admin-auth/requires-role.decorator.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { ProblemResponses } from '../openapi/problem-responses.decorator.js';
 import { openApiSchema } from '../openapi/zod-openapi.js';
@@ -20,6 +21,7 @@ export class DeviceTokensController {
   constructor(private readonly tokens: DeviceTokensService) {}
 
   @Post()
+  @RequiresRole('admin')
   @ApiOperation({
     summary: 'Issue a new token for the device (shown once)',
     description: 'For rotation without downtime, set `expireOthersInSeconds`: the old tokens keep working until then.',
@@ -35,6 +37,7 @@ export class DeviceTokensController {
   }
 
   @Get()
+  @RequiresRole('viewer')
   @ApiOperation({ summary: "List the device's tokens (hints only, never the secret)" })
   @ApiOkResponse({ schema: openApiSchema(z.array(DeviceTokenInfoSchema)) })
   @ProblemResponses(400, 401, 404)
@@ -43,6 +46,7 @@ export class DeviceTokensController {
   }
 
   @Delete(':tokenId')
+  @RequiresRole('admin')
   @ApiOperation({ summary: 'Revoke one token; it stops working at once' })
   @ApiOkResponse({ schema: openApiSchema(DeviceTokenInfoSchema) })
   @ProblemResponses(400, 401, 404, 409)

@@ -1,6 +1,7 @@
 import { type DeviceWithToken, parseJsonText } from '@telehub/contracts';
 import { parse } from 'csv-parse/sync';
 import { ApiError, type FieldError } from '../common/api-error.js';
+import { csvCell } from '../common/csv-cell.js';
 
 /** The columns a bulk CSV may have; `name` is required per row, the others are optional. */
 const CSV_COLUMNS = ['name', 'labels', 'metadata'] as const;
@@ -67,8 +68,10 @@ function checkHeader(columns: string[]): FieldError[] {
   return errors;
 }
 
-/** `id,name,token` rows: what the simulator and provisioning scripts read back. */
+/**
+ * `id,name,token` rows: what the simulator and provisioning scripts read back, and what an operator may open
+ * in a spreadsheet: names are neutralised against formula injection (csvCell).
+ */
 export function formatDevicesCsv(devices: DeviceWithToken[]): string {
-  const quote = (value: string) => (/[",\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value);
-  return `id,name,token\n${devices.map((device) => [device.id, quote(device.name), device.token].join(',')).join('\n')}\n`;
+  return `id,name,token\n${devices.map((device) => [device.id, csvCell(device.name), device.token].join(',')).join('\n')}\n`;
 }

@@ -26,6 +26,7 @@ import {
 } from '@telehub/contracts';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
+import { RequiresRole } from '../admin-auth/requires-role.decorator.js';
 import { ApiError } from '../common/api-error.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
@@ -45,6 +46,7 @@ export class DevicesController {
   ) {}
 
   @Post()
+  @RequiresRole('admin')
   @ApiOperation({ summary: 'Provision a device; its token is in the response, this once' })
   @ApiBody({ schema: openApiSchema(CreateDeviceRequestSchema, 'input') })
   @ApiCreatedResponse({ schema: openApiSchema(DeviceWithTokenSchema) })
@@ -57,6 +59,7 @@ export class DevicesController {
   }
 
   @Post('bulk')
+  @RequiresRole('admin')
   @BulkBody()
   @ApiOperation({
     summary: `Provision up to ${DEVICE_LIMITS.bulkMaxDevices} devices at once, all or nothing`,
@@ -90,6 +93,7 @@ export class DevicesController {
   }
 
   @Get()
+  @RequiresRole('viewer')
   @ApiOperation({ summary: 'List devices, oldest first, with cursor pagination and filters' })
   @ApiQuery({
     name: 'limit',
@@ -110,6 +114,7 @@ export class DevicesController {
   }
 
   @Get(':deviceId')
+  @RequiresRole('viewer')
   @ApiOperation({ summary: 'Get one device, with online state, latest values and reported state' })
   @ApiOkResponse({ schema: openApiSchema(DeviceDetailSchema) })
   @ProblemResponses(400, 401, 404)
@@ -118,6 +123,7 @@ export class DevicesController {
   }
 
   @Get(':deviceId/events')
+  @RequiresRole('viewer')
   @ApiOperation({
     summary:
       'Recent events of a device, newest first: connects, disconnects with reasons, auth failures, rejected messages',
@@ -144,6 +150,7 @@ export class DevicesController {
   }
 
   @Patch(':deviceId')
+  @RequiresRole('admin')
   @ApiOperation({ summary: 'Update name, labels, metadata or disabled' })
   @ApiBody({ schema: openApiSchema(UpdateDeviceRequestSchema, 'input') })
   @ApiOkResponse({ schema: openApiSchema(DeviceSchema) })
@@ -156,6 +163,7 @@ export class DevicesController {
   }
 
   @Delete(':deviceId')
+  @RequiresRole('admin')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a device and its tokens; telemetry is kept unless purgeTelemetry=true' })
   @ApiQuery({ name: 'purgeTelemetry', required: false, schema: { type: 'boolean', default: false } })

@@ -1,6 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { type FleetSummary, FleetSummarySchema } from '@telehub/contracts';
+import { RequiresRole } from '../admin-auth/requires-role.decorator.js';
 import { ProblemResponses } from '../openapi/problem-responses.decorator.js';
 import { openApiSchema } from '../openapi/zod-openapi.js';
 import { FleetSummaryService } from './fleet-summary.service.js';
@@ -12,6 +13,7 @@ export class FleetController {
   constructor(private readonly fleet: FleetSummaryService) {}
 
   @Get('summary')
+  @RequiresRole('viewer')
   @ApiOperation({
     summary: 'Devices, devices online, and telemetry committed per second over the last minute',
     description: 'The rates count what this hub process committed (complete seconds, so at most a second old).',

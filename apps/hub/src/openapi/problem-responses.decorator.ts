@@ -5,7 +5,8 @@ import { openApiSchema } from './zod-openapi.js';
 
 const descriptions: Record<number, string> = {
   400: 'Invalid input; `errors` lists the offending fields',
-  401: 'Missing or invalid bearer token',
+  401: 'Missing, unknown, revoked or expired bearer token',
+  403: "The admin token's role does not allow this (`forbidden`)",
   404: 'No such resource',
   409: 'Conflict with the current state',
   413: 'Request body too large',

@@ -7,11 +7,25 @@ export function setupOpenApi(app: INestApplication, version: string): void {
   const config = new DocumentBuilder()
     .setTitle('telehub API')
     .setDescription(
-      'Device provisioning and administration. Every /api route needs an admin token: `Authorization: Bearer tha_…`.',
+      'Device provisioning and administration. Every /api route needs an admin token (`Authorization: Bearer tha_…`) whose role allows it (`x-telehub-role`: viewer reads, operator also sends and cancels commands, admin also provisions and manages tokens); the device routes under /api/v1/device take a device token instead.',
     )
     .setVersion(version)
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Admin token (tha_…)' })
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Device token (thd_…): /api/v1/device' }, 'device')
+    // DocumentBuilder says `bearerFormat: JWT` unless told otherwise; these tokens carry no claims to decode.
+    .addBearerAuth({
+      type: 'http',
+      scheme: 'bearer',
+      bearerFormat: 'opaque',
+      description: `${opaqueToken('Admin', 'tha_')} One set in TELEHUB_ADMIN_TOKEN may be any string of 32 or more.`,
+    })
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'opaque',
+        description: `${opaqueToken('Device', 'thd_')} Used by the device routes under /api/v1/device.`,
+      },
+      'device',
+    )
     .build();
   const document = SwaggerModule.createDocument(app, config);
   hoistSchemaDefinitions(document);
@@ -20,4 +34,12 @@ export function setupOpenApi(app: INestApplication, version: string): void {
     yamlDocumentUrl: 'api/openapi.yaml',
     customSiteTitle: 'telehub API',
   });
+}
+
+/** How the hub's tokens look (auth/token-codec.ts), for the security schemes. */
+function opaqueToken(kind: string, prefix: string): string {
+  return (
+    `${kind} token: an opaque string, \`${prefix}\` and 43 base64url characters (256 random bits). ` +
+    'Not a JWT: it holds no claims; the hub looks up its SHA-256 hash.'
+  );
 }

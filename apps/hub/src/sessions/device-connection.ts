@@ -30,6 +30,8 @@ export interface DeviceConnection {
   close(reason: CloseReason): void;
   /** Resolves when every message read so far has been handled and acknowledged. */
   drain(): Promise<void>;
+  /** Settles once the connection has closed, both sides (or cut off after TELEHUB_CLOSE_GRACE_MS). */
+  readonly ended: Promise<unknown>;
   /** The device listens for commands now (MQTT: once subscribed to its commands topic; WebSocket: always). */
   readonly acceptsCommands: boolean;
   /** How many more commands may be written before the device acknowledges some (MQTT Receive Maximum). */

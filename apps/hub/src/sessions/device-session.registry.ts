@@ -181,7 +181,12 @@ export class DeviceSessionRegistry implements OnApplicationBootstrap, OnModuleDe
     }
   }
 
-  /** Shutdown: close every session (after its pending messages were acknowledged). */
+  /**
+   * Shutdown: close every session (after its pending messages were acknowledged), and wait until they have
+   * closed. Each transport ends its side after its last acknowledgements and reads on until the device closes
+   * too: a process exiting earlier would close sockets with unread bytes, and the resets that sends would drop
+   * the acknowledgements just written.
+   */
   async closeAll(reason: CloseReason, drainTimeoutMs: number): Promise<void> {
     const states = [...this.sessions.values()];
     // A pause cause of its own, so a rate-limit timer firing meanwhile cannot resume reading.
@@ -191,6 +196,11 @@ export class DeviceSessionRegistry implements OnApplicationBootstrap, OnModuleDe
       new Promise((resolve) => setTimeout(resolve, drainTimeoutMs).unref()),
     ]);
     for (const state of states) state.connection.close(reason);
+    // Transports cut off a device that does not close within TELEHUB_CLOSE_GRACE_MS; this bounds one that fails to.
+    await Promise.race([
+      Promise.allSettled(states.map((state) => state.connection.ended)),
+      new Promise((resolve) => setTimeout(resolve, 2 * this.config.devices.closeGraceMs).unref()),
+    ]);
   }
 
   async flushLastSeen(): Promise<void> {

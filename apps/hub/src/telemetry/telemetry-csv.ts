@@ -1,4 +1,5 @@
 import type { HistoryRow } from '@telehub/db';
+import { csvCell } from '../common/csv-cell.js';
 
 /** Where an export's text goes; `write` settles once the receiver can take more (back-pressure). */
 export interface ChunkSink {
@@ -27,16 +28,14 @@ export async function writeCsv(batches: AsyncIterable<HistoryRow[]>, sink: Chunk
   return rows;
 }
 
-/** `time,metric,value` lines, times in RFC 3339 (UTC, milliseconds). */
+/**
+ * `time,metric,value` lines, times in RFC 3339 (UTC, milliseconds). Metric names may start with `-`
+ * (`-12v-rail`), which a spreadsheet takes for a formula: csvCell neutralises them.
+ */
 export function formatCsvRows(rows: readonly HistoryRow[]): string {
   let text = '';
-  for (const row of rows) text += `${new Date(row.time).toISOString()},${csvField(row.metric)},${row.value}\n`;
+  for (const row of rows) text += `${new Date(row.time).toISOString()},${csvCell(row.metric)},${row.value}\n`;
   return text;
-}
-
-/** RFC 4180: a field holding a comma, quote or line break is quoted, its quotes doubled. */
-export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value;
 }
 
 /** `telemetry-<device>-<from>-<to>[-<bucket>-<agg>].csv`, times as compact UTC (`20250131T120000Z`). */

@@ -10,6 +10,7 @@ import {
 import type { Response } from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import { RequiresRole } from '../admin-auth/requires-role.decorator.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
 import { LOGGER } from '../logging/logger.token.js';
@@ -29,6 +30,7 @@ export class TelemetryController {
   ) {}
 
   @Get(':deviceId/telemetry')
+  @RequiresRole('viewer')
   @ApiOperation({
     summary: "A device's telemetry history: bucketed for charts, raw, or as a CSV download",
     description: `Columnar series (uPlot takes \`[times, values]\` as they are), one per metric. Without \`bucket\` the hub picks a round size giving at most about ${HISTORY_LIMITS.autoBucketPoints} points per series; a bucketed answer covers whole buckets (aligned to UTC: days start at 00:00 UTC, weeks on Monday), so \`from\`/\`to\` in the answer may be wider than asked. JSON answers hold at most TELEHUB_HISTORY_MAX_POINTS points per series. \`format=csv\` streams \`time,metric,value\` rows (raw without \`bucket\`, bucketed with it), metric by metric, oldest first, with no points limit.`,

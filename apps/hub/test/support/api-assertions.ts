@@ -9,7 +9,7 @@ export const ADMIN_TOKEN = /^tha_[A-Za-z0-9_-]{43}$/;
 /** Any device or admin token anywhere in a text. */
 export const ANY_TOKEN = /th[da]_[A-Za-z0-9_-]{43}/;
 export const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-/** The admin API's routes, as the OpenAPI document names them; each needs the admin token. */
+/** The admin API's routes, as the OpenAPI document names them; each needs an admin token (admin-roles.e2e.spec.ts: which role). */
 export const ADMIN_ROUTES = [
   'GET /api/v1/devices',
   'POST /api/v1/devices',
@@ -26,6 +26,10 @@ export const ADMIN_ROUTES = [
   'POST /api/v1/devices/{deviceId}/commands/{commandId}/cancel',
   'GET /api/v1/devices/{deviceId}/telemetry',
   'GET /api/v1/fleet/summary',
+  'GET /api/v1/admin-tokens',
+  'POST /api/v1/admin-tokens',
+  'GET /api/v1/admin-tokens/me',
+  'DELETE /api/v1/admin-tokens/{tokenId}',
 ];
 /** A well-formed UUID that no device or token has (ids are version 7; this is version 4). */
 export const UNKNOWN_ID = '3f1d9c2e-8b7a-4c6d-9e5f-0a1b2c3d4e5f';

@@ -42,7 +42,11 @@ async function spawnHub(databaseUrl: string, adminToken: string, env: Record<str
  * process shows: signals and exit codes. The test command builds first (the `pretest` script). Resolves once
  * the hub logged that it is ready; `mqttPort` is undefined when plain listeners are off.
  */
-export async function startHubProcess(databaseUrl: string, env: Record<string, string> = {}): Promise<HubProcess> {
+export async function startHubProcess(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+  readyTimeoutMs = 15_000,
+): Promise<HubProcess> {
   const adminToken = generateToken('admin').token;
   const child = await spawnHub(databaseUrl, adminToken, env);
   const logs: string[] = [];
@@ -60,7 +64,10 @@ export async function startHubProcess(databaseUrl: string, env: Record<string, s
       if (found.http && line.includes('"msg":"telehub is ready"')) resolvePorts({ http: found.http, mqtt: found.mqtt });
     });
     void exited.then((code) => reject(new Error(`hub exited early (${code}):\n${logs.join('\n')}`)));
-    setTimeout(() => reject(new Error(`hub did not report its ports in 15 s:\n${logs.join('\n')}`)), 15_000).unref();
+    setTimeout(
+      () => reject(new Error(`hub did not report its ports in ${readyTimeoutMs} ms:\n${logs.join('\n')}`)),
+      readyTimeoutMs,
+    ).unref();
   });
   return { child, httpPort: ports.http, mqttPort: ports.mqtt, adminToken, logs, exited };
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase, type TestDatabase } from '@telehub/testing';
 import pino from 'pino';
+import type { TerminalOutput } from '../../src/admin-auth/admin-token-bootstrap.service.js';
 import { generateToken } from '../../src/auth/token-codec.js';
 import { loadConfig } from '../../src/config/hub-config.js';
 import { createHub, type Hub } from '../../src/create-hub.js';
@@ -30,9 +31,15 @@ export interface ApiRequestOptions {
 }
 
 export interface TestHubOptions {
-  /** Start without TELEHUB_ADMIN_TOKEN: the hub makes one on first start and prints it to `printAdminToken`. */
+  /** Start without TELEHUB_ADMIN_TOKEN: the hub makes one on first start (printed only to a `terminal`). */
   withoutAdminToken?: boolean;
-  printAdminToken?: (text: string) => void;
+  /**
+   * This TELEHUB_ADMIN_TOKEN instead of a new one: hubs sharing a database must share it, as in a real
+   * deployment (a hub that starts with another value revokes the previous one).
+   */
+  adminToken?: string;
+  /** What the hub takes for its stdout: the first admin token is printed there when `isTTY` (default: not a terminal). */
+  terminal?: TerminalOutput;
   /** Use this database instead of a fresh clone (to restart a hub on the same data); the caller drops it. */
   database?: TestDatabase;
   /** Use this data directory instead of a fresh one; the caller removes it. */
@@ -61,7 +68,7 @@ export interface ApiResponse {
 export async function startTestHub(env: Record<string, string> = {}, options: TestHubOptions = {}): Promise<TestHub> {
   const database = options.database ?? (await createTestDatabase());
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'telehub-hub-')));
-  const adminToken = options.withoutAdminToken ? undefined : generateToken('admin').token;
+  const adminToken = options.withoutAdminToken ? undefined : (options.adminToken ?? generateToken('admin').token);
   const config = loadConfig({
     DATABASE_URL: database.url,
     TELEHUB_HTTP_HOST: '127.0.0.1',
@@ -77,7 +84,7 @@ export async function startTestHub(env: Record<string, string> = {}, options: Te
     : pino({ level: process.env.TELEHUB_TEST_LOG_LEVEL ?? 'silent' });
   let hub: Hub;
   try {
-    hub = await createHub(config, logger, { printAdminToken: options.printAdminToken ?? (() => undefined) });
+    hub = await createHub(config, logger, { terminal: options.terminal ?? { isTTY: false, write: () => undefined } });
   } catch (error) {
     if (!options.database) await database.drop();
     if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });

@@ -5,6 +5,7 @@ import { AlertIcon, SendIcon, TerminalIcon } from '../../components/icons.js';
 import { notify } from '../../components/toasts.js';
 import { applyStatus, newerCommand } from '../../state/command-updates.js';
 import { useHub } from '../../state/hub-context.js';
+import { useCan } from '../../state/permissions.js';
 import { useStore } from '../../state/store.js';
 import { CommandTimeline, StatusBadge } from './command-timeline.js';
 
@@ -20,7 +21,9 @@ function showJson(value: unknown): string {
 }
 
 export function CommandsPanel({ deviceId, online }: { deviceId: string; online: boolean }) {
-  const { api, socket } = useHub();
+  const { api, socket, identity } = useHub();
+  // Sending and cancelling need the operator role; a viewer watches.
+  const operator = useCan('operator');
   const connections = useStore(socket.connections);
   const [commands, setCommands] = useState<Command[]>([]);
   const [name, setName] = useState('');
@@ -120,39 +123,45 @@ export function CommandsPanel({ deviceId, online }: { deviceId: string; online: 
           </p>
         </div>
       </header>
-      <form class="command-form" onSubmit={submit}>
-        <input
-          class="input input-mono"
-          name="command"
-          aria-label="Command name"
-          placeholder="name, e.g. reboot"
-          pattern="[A-Za-z0-9_.:\-]+"
-          maxLength={COMMAND_LIMITS.nameMaxLength}
-          value={name}
-          onInput={(event) => setName(event.currentTarget.value)}
-          required
-        />
-        <input
-          class="input input-mono"
-          name="params"
-          aria-label="Parameters (JSON)"
-          placeholder='{"seconds": 5}'
-          value={params}
-          onInput={(event) => setParams(event.currentTarget.value)}
-        />
-        <input
-          class="input input-ttl"
-          name="ttl"
-          aria-label="Time to live in seconds"
-          placeholder="TTL s"
-          inputMode="numeric"
-          value={ttl}
-          onInput={(event) => setTtl(event.currentTarget.value)}
-        />
-        <button type="submit" class="button button-primary" disabled={busy}>
-          <SendIcon size={14} /> Send
-        </button>
-      </form>
+      {operator ? (
+        <form class="command-form" onSubmit={submit}>
+          <input
+            class="input input-mono"
+            name="command"
+            aria-label="Command name"
+            placeholder="name, e.g. reboot"
+            pattern="[A-Za-z0-9_.:\-]+"
+            maxLength={COMMAND_LIMITS.nameMaxLength}
+            value={name}
+            onInput={(event) => setName(event.currentTarget.value)}
+            required
+          />
+          <input
+            class="input input-mono"
+            name="params"
+            aria-label="Parameters (JSON)"
+            placeholder='{"seconds": 5}'
+            value={params}
+            onInput={(event) => setParams(event.currentTarget.value)}
+          />
+          <input
+            class="input input-ttl"
+            name="ttl"
+            aria-label="Time to live in seconds"
+            placeholder="TTL s"
+            inputMode="numeric"
+            value={ttl}
+            onInput={(event) => setTtl(event.currentTarget.value)}
+          />
+          <button type="submit" class="button button-primary" disabled={busy}>
+            <SendIcon size={14} /> Send
+          </button>
+        </form>
+      ) : (
+        <p class="role-note" data-testid="commands-read-only">
+          Signed in as a {identity.role}: you see the commands and their steps; an operator or admin sends them.
+        </p>
+      )}
       {error ? (
         <div class="callout callout-danger command-error" role="alert">
           <AlertIcon /> <span>{error}</span>
@@ -160,7 +169,9 @@ export function CommandsPanel({ deviceId, online }: { deviceId: string; online: 
       ) : null}
       <div class="command-list" data-testid="commands">
         {commands.length === 0 ? (
-          <p class="empty-note">No commands yet. Send one above; the device gets it on devices/{'{id}'}/commands.</p>
+          <p class="empty-note">
+            No commands yet.{operator ? ` Send one above; the device gets it on devices/{id}/commands.` : ''}
+          </p>
         ) : (
           commands.map((command) => (
             <article key={command.id} class="command" data-command-id={command.id} data-status={command.status}>
@@ -170,7 +181,7 @@ export function CommandsPanel({ deviceId, online }: { deviceId: string; online: 
                   {JSON.stringify(command.params)}
                 </code>
                 <StatusBadge status={command.status} />
-                {isFinalCommandStatus(command.status) ? null : (
+                {isFinalCommandStatus(command.status) || !operator ? null : (
                   <button type="button" class="button button-small button-ghost" onClick={() => void cancel(command)}>
                     Cancel
                   </button>

@@ -11,6 +11,7 @@ import { StatusDot } from '../../components/status-dot.js';
 import { notify } from '../../components/toasts.js';
 import { DeviceTelemetry } from '../../state/device-telemetry.js';
 import { useHub } from '../../state/hub-context.js';
+import { useCan } from '../../state/permissions.js';
 import { withPresence } from '../../state/presence-cache.js';
 import { href, navigate } from '../../state/router.js';
 import { useStore } from '../../state/store.js';
@@ -34,6 +35,7 @@ export function DevicePage({ id }: { id: string }) {
   const [load, setLoad] = useState<Load>({ kind: 'loading' });
   const [range, setRange] = useState<TimeRange>(DEFAULT_RANGE);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const admin = useCan('admin');
   const telemetry = useMemo(() => new DeviceTelemetry(socket, id, DEFAULT_RANGE), [socket, id]);
   useEffect(() => () => telemetry.dispose(), [telemetry]);
   useEffect(() => telemetry.setRange(range), [telemetry, range]);
@@ -132,14 +134,16 @@ export function DevicePage({ id }: { id: string }) {
             <Labels labels={device.labels} />
           </div>
         </div>
-        <div class="page-actions">
-          <button type="button" class="button" onClick={() => void setDisabled(!device.disabled)}>
-            {device.disabled ? 'Enable' : 'Disable'}
-          </button>
-          <button type="button" class="button button-danger-ghost" onClick={() => setConfirmDelete(true)}>
-            <TrashIcon size={14} /> Delete
-          </button>
-        </div>
+        {admin ? (
+          <div class="page-actions">
+            <button type="button" class="button" onClick={() => void setDisabled(!device.disabled)}>
+              {device.disabled ? 'Enable' : 'Disable'}
+            </button>
+            <button type="button" class="button button-danger-ghost" onClick={() => setConfirmDelete(true)}>
+              <TrashIcon size={14} /> Delete
+            </button>
+          </div>
+        ) : null}
       </header>
 
       <MetricsPanel telemetry={telemetry} range={range} onRange={setRange} />

@@ -7,6 +7,7 @@ import { KeyIcon, PlusIcon } from '../../components/icons.js';
 import { RelativeTime } from '../../components/relative-time.js';
 import { notify } from '../../components/toasts.js';
 import { useHub } from '../../state/hub-context.js';
+import { useCan } from '../../state/permissions.js';
 import { useStore } from '../../state/store.js';
 
 /** Rotation choices: how long the device's other tokens keep working after a new one is issued. */
@@ -32,6 +33,7 @@ export function TokensPanel({ deviceId }: { deviceId: string }) {
   const [rotation, setRotation] = useState(0);
   const [issued, setIssued] = useState<IssuedDeviceToken | null>(null);
   const [confirm, setConfirm] = useState<DeviceTokenInfo | null>(null);
+  const admin = useCan('admin');
 
   const load = useCallback(() => {
     api
@@ -78,26 +80,32 @@ export function TokensPanel({ deviceId }: { deviceId: string }) {
           <h2>
             <KeyIcon size={16} /> Tokens
           </h2>
-          <p class="card-subtitle">Issue a new one to rotate; revoking ends the session at once</p>
+          <p class="card-subtitle">
+            {admin
+              ? 'Issue a new one to rotate; revoking ends the session at once'
+              : 'Hints only; an admin issues and revokes them'}
+          </p>
         </div>
       </header>
-      <div class="token-issue">
-        <select
-          class="input input-small"
-          aria-label="What happens to the other tokens"
-          value={String(rotation)}
-          onChange={(event) => setRotation(Number(event.currentTarget.value))}
-        >
-          {ROTATION_CHOICES.map((choice, index) => (
-            <option key={choice.label} value={String(index)}>
-              {choice.label}
-            </option>
-          ))}
-        </select>
-        <button type="button" class="button button-small" disabled={issuing} onClick={() => void issue()}>
-          <PlusIcon size={14} /> Issue token
-        </button>
-      </div>
+      {admin ? (
+        <div class="token-issue">
+          <select
+            class="input input-small"
+            aria-label="What happens to the other tokens"
+            value={String(rotation)}
+            onChange={(event) => setRotation(Number(event.currentTarget.value))}
+          >
+            {ROTATION_CHOICES.map((choice, index) => (
+              <option key={choice.label} value={String(index)}>
+                {choice.label}
+              </option>
+            ))}
+          </select>
+          <button type="button" class="button button-small" disabled={issuing} onClick={() => void issue()}>
+            <PlusIcon size={14} /> Issue token
+          </button>
+        </div>
+      ) : null}
       <ul class="token-list" data-testid="tokens">
         {sorted.map((token) => {
           const state = tokenState(token);
@@ -114,7 +122,7 @@ export function TokensPanel({ deviceId }: { deviceId: string }) {
                 </div>
               </div>
               <span class={`badge badge-${state.tone}`}>{state.label}</span>
-              {token.active ? (
+              {token.active && admin ? (
                 <button type="button" class="button button-small button-danger-ghost" onClick={() => setConfirm(token)}>
                   Revoke
                 </button>

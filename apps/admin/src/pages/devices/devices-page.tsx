@@ -5,6 +5,7 @@ import { DevicesIcon, PlusIcon, SearchIcon, UploadIcon } from '../../components/
 import { Labels } from '../../components/labels.js';
 import { RelativeTime } from '../../components/relative-time.js';
 import { StatusDot } from '../../components/status-dot.js';
+import { useCan } from '../../state/permissions.js';
 import { href, navigate } from '../../state/router.js';
 import { BulkImportDialog } from './bulk-import-dialog.js';
 import { CreateDeviceDialog } from './create-device-dialog.js';
@@ -22,6 +23,8 @@ export function DevicesPage() {
   const [labels, setLabels] = useState<string[]>([]);
   const [dialog, setDialog] = useState<'create' | 'import' | null>(null);
   const list = useDeviceList({ namePrefix, labels });
+  // Provisioning is the admin role's; the others see the list only.
+  const admin = useCan('admin');
 
   useEffect(() => {
     const timer = setTimeout(() => setNamePrefix(search.trim()), SEARCH_DEBOUNCE_MS);
@@ -44,14 +47,16 @@ export function DevicesPage() {
               : `${list.items.length.toLocaleString()}${list.hasMore ? '+' : ''} ${filtered ? 'matching' : 'devices'} · ${online} online`}
           </p>
         </div>
-        <div class="page-actions">
-          <button type="button" class="button" onClick={() => setDialog('import')}>
-            <UploadIcon /> Import CSV
-          </button>
-          <button type="button" class="button button-primary" onClick={() => setDialog('create')}>
-            <PlusIcon /> New device
-          </button>
-        </div>
+        {admin ? (
+          <div class="page-actions">
+            <button type="button" class="button" onClick={() => setDialog('import')}>
+              <UploadIcon /> Import CSV
+            </button>
+            <button type="button" class="button button-primary" onClick={() => setDialog('create')}>
+              <PlusIcon /> New device
+            </button>
+          </div>
+        ) : null}
       </header>
 
       <div class="toolbar">
@@ -85,7 +90,7 @@ export function DevicesPage() {
 
       <section class="card card-flush">
         {list.items.length === 0 && !list.loading ? (
-          <EmptyDevices filtered={filtered} onCreate={() => setDialog('create')} />
+          <EmptyDevices filtered={filtered} onCreate={admin ? () => setDialog('create') : undefined} />
         ) : (
           <DeviceTable devices={list.items} latest={list.latest} onLabel={addLabel} />
         )}
@@ -199,7 +204,7 @@ function DeviceTable({
   );
 }
 
-function EmptyDevices({ filtered, onCreate }: { filtered: boolean; onCreate: () => void }) {
+function EmptyDevices({ filtered, onCreate }: { filtered: boolean; onCreate: (() => void) | undefined }) {
   return (
     <div class="empty-state">
       <div class="empty-icon">
@@ -213,10 +218,16 @@ function EmptyDevices({ filtered, onCreate }: { filtered: boolean; onCreate: () 
       ) : (
         <>
           <h3>No devices yet</h3>
-          <p>Create a device to get its token and a ready-to-paste snippet that sends telemetry.</p>
-          <button type="button" class="button button-primary" onClick={onCreate}>
-            <PlusIcon /> New device
-          </button>
+          {onCreate ? (
+            <>
+              <p>Create a device to get its token and a ready-to-paste snippet that sends telemetry.</p>
+              <button type="button" class="button button-primary" onClick={onCreate}>
+                <PlusIcon /> New device
+              </button>
+            </>
+          ) : (
+            <p>Devices appear here once an admin creates them.</p>
+          )}
         </>
       )}
     </div>

@@ -5,6 +5,7 @@ import { Labels } from '../../components/labels.js';
 import { RelativeTime } from '../../components/relative-time.js';
 import { StatusDot } from '../../components/status-dot.js';
 import { useHub } from '../../state/hub-context.js';
+import { useCan } from '../../state/permissions.js';
 import { withPresence } from '../../state/presence-cache.js';
 import { href } from '../../state/router.js';
 import { useStore } from '../../state/store.js';
@@ -23,6 +24,7 @@ export function ActiveDevices() {
   const { api, socket, directory, presence } = useHub();
   const connections = useStore(socket.connections);
   const presenceChanges = useStore(presence.latest);
+  const admin = useCan('admin');
   const [devices, setDevices] = useState<Device[] | null>(null);
   const [total, setTotal] = useState(0);
 
@@ -58,8 +60,14 @@ export function ActiveDevices() {
       </header>
       {devices === null ? null : devices.length === 0 ? (
         <p class="empty-note">
-          No devices yet. <a href={href({ page: 'devices' })}>Create one</a> to get a token and a snippet that sends
-          telemetry.
+          {admin ? (
+            <>
+              No devices yet. <a href={href({ page: 'devices' })}>Create one</a> to get a token and a snippet that sends
+              telemetry.
+            </>
+          ) : (
+            'No devices yet. An admin creates them.'
+          )}
         </p>
       ) : (
         <ul class="active-devices">

@@ -36,6 +36,10 @@ export class MqttDeviceConnection implements DeviceConnection {
     return this.session.drain();
   }
 
+  get ended(): Promise<unknown> {
+    return this.session.closed;
+  }
+
   get acceptsCommands(): boolean {
     return this.commandsSubscription() !== undefined;
   }

@@ -56,6 +56,7 @@ export class MqttListener implements DeviceListener, OnApplicationBootstrap {
       maxPacketSize: config.devices.maxMessageBytes,
       connectTimeoutMs: config.devices.connectTimeoutMs,
       keepAliveGraceFactor: 1.5, // [MQTT-3.1.2-24]
+      closeGraceMs: config.devices.closeGraceMs,
     };
     this.wsServer = new WebSocketServer({
       noServer: true,

@@ -20,8 +20,6 @@ import { DEVICE_WS_PATH, WS_PING_INTERVAL_MS } from './device-ws.frames.js';
 import { DeviceWsSession } from './device-ws.session.js';
 
 const TRANSPORT = 'ws';
-/** At shutdown, sessions already told to close get this long to finish the closing handshake. */
-const CLOSE_GRACE_MS = 1_000;
 
 /**
  * JSON over WebSocket at /v1/devices/ws. The device token is checked in the HTTP handshake (header or
@@ -75,7 +73,10 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
     // Normally the gateway has closed every session by now; this is for an app closed without it.
     const open = [...this.sessions];
     for (const session of open) session.close('server_shutdown');
-    if (open.length > 0) await Promise.race([Promise.all(open.map((session) => session.ended)), sleep(CLOSE_GRACE_MS)]);
+    // Sessions told to close get TELEHUB_CLOSE_GRACE_MS to finish the closing handshake.
+    if (open.length > 0) {
+      await Promise.race([Promise.all(open.map((session) => session.ended)), sleep(this.config.devices.closeGraceMs)]);
+    }
     for (const session of this.sessions) session.terminate('server_shutdown');
     this.server.close();
   }
