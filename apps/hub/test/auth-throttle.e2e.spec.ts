@@ -188,6 +188,29 @@ describe('failed authentication is throttled per source address, on every transp
     expect(await closed).toBe(ADMIN_CLOSE.authThrottled);
   });
 
+  it('counts a wrong /metrics token as a failure, and refuses a throttled address there with 429 and Retry-After', async () => {
+    const address = '127.0.0.9';
+    const throttledBefore = await metric(hub, 'telehub_auth_throttled_total', 'transport="metrics"');
+    for (let attempt = 0; attempt < FAILURE_BURST; attempt += 1) {
+      const response = await httpFrom(address, `${hub.baseUrl}/metrics`, {
+        headers: { Authorization: `Bearer ${unknownAdminToken()}` },
+      });
+      expect(response.status).toBe(401);
+    }
+    // The same budget as every other way in: the admin API is refused too, even to a valid token.
+    const admin = await httpFrom(address, `${hub.baseUrl}${DEVICES}`, {
+      headers: { Authorization: `Bearer ${hub.adminToken}` },
+    });
+    expect(admin.status).toBe(429);
+    const scrape = await httpFrom(address, `${hub.baseUrl}/metrics`, {
+      headers: { Authorization: `Bearer ${hub.adminToken}` },
+    });
+    expect(scrape.status).toBe(429);
+    expect(scrape.body.code).toBe('auth_throttled');
+    expect(Number(scrape.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(await metric(hub, 'telehub_auth_throttled_total', 'transport="metrics"')).toBe(throttledBefore + 1);
+  });
+
   it('refuses a throttled address without a database lookup: it gets 0x9F while the database is down, not 0x88', async () => {
     const throttled = '127.0.0.7';
     await exhaust(throttled);
