@@ -18,8 +18,16 @@ export function closeUnreadBodyAfter(request: IncomingMessage, response: ServerR
     const timer = setTimeout(() => {
       if (!request.complete) socket.destroy();
     }, lingerMs).unref();
-    socket.once('close', () => clearTimeout(timer));
-    request.once('end', () => answered.delete(socket));
+    // Undone when the body has arrived: a keep-alive connection carries many requests, and must not gather a
+    // listener for each.
+    const done = () => {
+      clearTimeout(timer);
+      answered.delete(socket);
+      socket.off('close', done);
+      request.off('end', done);
+    };
+    socket.once('close', done);
+    request.once('end', done);
   });
 }
 
