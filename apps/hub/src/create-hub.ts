@@ -1,17 +1,15 @@
-import type { IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication, NestExpressBodyParserOptionsFor } from '@nestjs/platform-express';
-import { jsonTextTooDeep } from '@telehub/contracts';
+import { NestFactory, Reflector } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { findAdminAssets, serveAdminAssets } from './admin-assets.js';
 import { AdminTokenBootstrap, type TerminalOutput } from './admin-auth/admin-token-bootstrap.service.js';
-import { ApiError } from './common/api-error.js';
 import { ProblemDetailsFilter, sendProblem } from './common/problem-details.filter.js';
 import { securityHeaders } from './common/security-headers.js';
 import type { HubConfig } from './config/hub-config.js';
 import { type HubDatabase, openDatabase } from './database/open-database.js';
+import { RequestBodyInterceptor } from './http-server/request-body.interceptor.js';
 import { HubModule } from './hub.module.js';
 import { hubVersion } from './hub-version.js';
 import { NestLoggerAdapter } from './logging/nest-logger.adapter.js';
@@ -19,7 +17,6 @@ import { requestLogging } from './logging/request-logging.js';
 import { MetricsListener } from './metrics/metrics.listener.js';
 import { setupOpenApi } from './openapi/setup-openapi.js';
 import { DeviceGateway } from './transports/device-gateway.service.js';
-import { readsOwnBody } from './transports/http/device-http.body.js';
 import { MQTT_WEBSOCKET_PATH, MqttListener } from './transports/mqtt/mqtt.listener.js';
 import { DEVICE_WS_PATH } from './transports/ws/device-ws.frames.js';
 
@@ -42,40 +39,24 @@ export interface CreateHubOptions {
 
 export async function createHub(config: HubConfig, logger: Logger, options: CreateHubOptions = {}): Promise<Hub> {
   const database = await openDatabase(config, logger);
+  // With a certificate configured, the HTTP port serves HTTPS and WSS (device WebSocket, MQTT over WebSocket).
+  // Passed to https.createServer as it is; a TLS handshake that never finishes is a connection that sends no
+  // headers, so it gets the same timeout.
+  const tls = config.devices.tls;
+  const httpsOptions = tls && { cert: tls.cert, key: tls.key, handshakeTimeout: config.http.headersTimeoutMs };
   try {
     const app = await NestFactory.create<NestExpressApplication>(HubModule.forRoot(config, logger, database), {
       logger: new NestLoggerAdapter(logger),
       bodyParser: false,
       abortOnError: false,
-      // With a certificate configured, the HTTP port serves HTTPS and WSS (device WebSocket, MQTT over WebSocket).
-      httpsOptions: config.devices.tls ? { cert: config.devices.tls.cert, key: config.devices.tls.key } : undefined,
+      httpsOptions,
     });
     app.disable('x-powered-by');
     app.use(requestLogging(logger));
     app.use(securityHeaders({ tls: Boolean(config.devices.tls) }));
-    // The device ingest routes read their own bodies (device message limit, after the token check).
-    const parsedHere = (types: string[]) => (request: IncomingMessage) =>
-      !readsOwnBody(request) && Boolean((request as Request).is(types));
-    // Nest passes these options to Express's json parser as they are; its type leaves out `verify`, which runs
-    // on the raw body before parsing: nesting is measured there, since what follows (validation, serialization)
-    // recurses.
-    const jsonOptions = {
-      type: parsedHere(['application/json']),
-      limit: config.http.maxRequestBytes,
-      verify: (_request: IncomingMessage, _response: unknown, body: Buffer) => {
-        if (jsonTextTooDeep(body.toString('utf8'), config.payloads.jsonMaxDepth)) {
-          throw new ApiError(
-            400,
-            'json_too_deep',
-            'JSON nested too deep',
-            `the body nests deeper than ${config.payloads.jsonMaxDepth} levels (TELEHUB_JSON_MAX_DEPTH)`,
-          );
-        }
-      },
-    };
-    app.useBodyParser('json', jsonOptions as NestExpressBodyParserOptionsFor<'json'>);
-    app.useBodyParser('text', { type: parsedHere(['text/csv', 'text/plain']), limit: config.http.maxRequestBytes });
-    // Body-parser errors (too large, malformed JSON) happen before Nest routing; answer them as Problem Details too.
+    // Bodies are read after authentication, with the route's limit (RequestBodyInterceptor), never app-wide.
+    app.useGlobalInterceptors(new RequestBodyInterceptor(app.get(Reflector), config));
+    // Errors raised by Express middleware before Nest routing; answer them as Problem Details too.
     app.use((error: unknown, request: Request, response: Response, _next: NextFunction) =>
       sendProblem(error, request, response, logger),
     );

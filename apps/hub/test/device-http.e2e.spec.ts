@@ -137,7 +137,7 @@ describe('device ingest over HTTP', () => {
     const document = (await hub.api('GET', '/api/openapi.json', { auth: false })).body;
     const telemetry = document.paths['/api/v1/device/telemetry'].post;
     expect(telemetry.security).toEqual([{ device: [] }]);
-    expect(Object.keys(telemetry.responses).sort()).toEqual(['200', '400', '401', '413', '415', '429', '503']);
+    expect(Object.keys(telemetry.responses).sort()).toEqual(['200', '400', '401', '408', '413', '415', '429', '503']);
     expect(document.paths['/api/v1/device/state'].post).toBeDefined();
     expect(document.components.securitySchemes.device).toMatchObject({ type: 'http', scheme: 'bearer' });
   });

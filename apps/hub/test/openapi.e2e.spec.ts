@@ -129,6 +129,27 @@ describe('OpenAPI document and docs UI', () => {
     }
   });
 
+  it('documents on every token-checked operation the throttle (429 auth_throttled, Retry-After) and the request timeout (408)', () => {
+    let operations = 0;
+    for (const [path, methods] of Object.entries(document.paths as Record<string, Record<string, Json>>)) {
+      for (const [method, op] of Object.entries(methods)) {
+        if (!op.security?.length) continue;
+        operations++;
+        const route = `${method} ${path}`;
+        expect(op.responses['429']?.description, route).toContain('auth_throttled');
+        expect(op.responses['429']?.headers?.['Retry-After'], route).toBeDefined();
+        expect(resolve(op.responses['429']?.content?.[PROBLEM]?.schema)?.required, route).toContain('code');
+        expect(op.responses['408']?.description, route).toContain('TELEHUB_HTTP_REQUEST_TIMEOUT_MS');
+        expect(op.responses['408']?.content?.[PROBLEM], route).toBeDefined();
+      }
+    }
+    expect(operations).toBeGreaterThanOrEqual(ADMIN_ROUTES.length + 2);
+    // A route's own 429 is kept beside the throttle's.
+    const queueFull = operation('post', '/api/v1/devices/{deviceId}/commands').responses['429'].description;
+    expect(queueFull).toContain('TELEHUB_COMMAND_MAX_QUEUED');
+    expect(queueFull).toContain('auth_throttled');
+  });
+
   it('describes both bearer tokens as opaque tokens with their prefixes, never as JWT', async () => {
     const schemes = document.components.securitySchemes;
     expect(Object.keys(schemes).sort()).toEqual(['bearer', 'device']);

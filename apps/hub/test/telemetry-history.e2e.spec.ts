@@ -282,11 +282,16 @@ describe('telemetry history REST API (plain PostgreSQL)', () => {
       'to',
     ]);
     expect(Object.keys(operation.responses['200'].content).sort()).toEqual(['application/json', 'text/csv']);
-    expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '401', '404', '429']);
+    expect(Object.keys(operation.responses).sort()).toEqual(['200', '400', '401', '404', '408', '429']);
     expect(document.components.schemas.TelemetryHistory.required).toEqual(
       expect.arrayContaining(['deviceId', 'from', 'to', 'bucket', 'bucketMs', 'agg', 'series']),
     );
-    expect(Object.keys(document.paths['/api/v1/fleet/summary'].get.responses).sort()).toEqual(['200', '401']);
+    expect(Object.keys(document.paths['/api/v1/fleet/summary'].get.responses).sort()).toEqual([
+      '200',
+      '401',
+      '408',
+      '429',
+    ]);
   });
 });
 

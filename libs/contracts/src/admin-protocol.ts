@@ -17,6 +17,8 @@ export const ADMIN_CLOSE = {
    * revoked (by the API, the CLI or a change of TELEHUB_ADMIN_TOKEN) or expires; the reason says which.
    */
   authFailed: 4403,
+  /** Too many failed authentications from this address: reconnect later (with backoff). */
+  authThrottled: 4429,
   serverShutdown: 1001,
   /** A frame was too large or not JSON text. */
   protocolError: 1008,

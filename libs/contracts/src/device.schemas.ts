@@ -134,7 +134,11 @@ export const DeviceEventSchema = z
   .object({
     id: z.number().int(),
     time: z.string(),
-    type: z.string().describe('connected, disconnected, auth_failed, message_rejected, rate_limited, command_*'),
+    type: z
+      .string()
+      .describe(
+        'connected, disconnected, auth_failed, message_rejected, rate_limited, connect_rate_limited, command_*',
+      ),
     detail: z.record(z.string(), z.unknown()),
   })
   .meta({ id: 'DeviceEvent' });

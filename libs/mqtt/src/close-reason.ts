@@ -16,6 +16,7 @@ export type CloseReason =
   | 'payload_format_invalid'
   | 'server_unavailable'
   | 'server_busy'
+  | 'connection_rate_exceeded'
   | 'server_shutdown'
   | 'taken_over'
   | 'rate_limited'
@@ -44,6 +45,7 @@ const DISCONNECT_REASON_CODES: Record<CloseReason, number | undefined> = {
   payload_format_invalid: ReasonCode.payloadFormatInvalid,
   server_unavailable: ReasonCode.serverBusy,
   server_busy: ReasonCode.serverBusy,
+  connection_rate_exceeded: undefined,
   server_shutdown: ReasonCode.serverShuttingDown,
   taken_over: ReasonCode.sessionTakenOver,
   rate_limited: ReasonCode.messageRateTooHigh,

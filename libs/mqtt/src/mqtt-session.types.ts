@@ -46,8 +46,15 @@ export type AuthenticateResult =
        * `not_authorized`: CONNACK 0x87 (v5) / 5 (v4), e.g. for a will topic the client may not publish to.
        * `payload_format_invalid`: CONNACK 0x99 (v5) for a will payload the server would not accept; 3.1.1 has no
        * such return code, so 5 (Not authorized).
+       * `connection_rate_exceeded`: CONNACK 0x9F (v5) for a client that connects or fails too often; 3.1.1 has no
+       * such return code, so 3 (Server unavailable), which clients also treat as "try again later".
        */
-      reason: 'bad_credentials' | 'not_authorized' | 'server_unavailable' | 'payload_format_invalid';
+      reason:
+        | 'bad_credentials'
+        | 'not_authorized'
+        | 'server_unavailable'
+        | 'payload_format_invalid'
+        | 'connection_rate_exceeded';
       /** Why, for the session's close reason (onClose); not sent to the client. */
       detail?: string;
     };

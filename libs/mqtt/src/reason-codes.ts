@@ -38,6 +38,7 @@ export const ReasonCode = {
   payloadFormatInvalid: 0x99,
   retainNotSupported: 0x9a,
   sharedSubscriptionsNotSupported: 0x9e,
+  connectionRateExceeded: 0x9f,
   subscriptionIdentifiersNotSupported: 0xa1,
   wildcardSubscriptionsNotSupported: 0xa2,
 } as const;

@@ -7,6 +7,7 @@ export const TITLES: Record<string, [string, Tone]> = {
   auth_failed: ['Authentication failed', 'danger'],
   message_rejected: ['Message rejected', 'warn'],
   rate_limited: ['Rate limited', 'warn'],
+  connect_rate_limited: ['Connecting too often', 'warn'],
   command_reply_refused: ['Command reply refused', 'warn'],
   command_queued: ['Command queued', 'muted'],
   command_sent: ['Command sent', 'info'],
@@ -65,6 +66,13 @@ export function describeEvent(type: string, detail: Record<string, unknown>): st
       return [text(detail.name), text(detail.error)].filter(Boolean).join(': ');
     case 'rate_limited':
       return detail.ratePerSec ? `over ${text(detail.ratePerSec)} messages/s` : '';
+    case 'connect_rate_limited':
+      return [
+        detail.ratePerSec && `more than ${text(detail.ratePerSec)} connections/s`,
+        text(detail.transport) && `(${text(detail.transport)})`,
+      ]
+        .filter(Boolean)
+        .join(' ');
     default:
       return Object.entries(detail)
         .map(([key, value]) => `${key}: ${text(value)}`)

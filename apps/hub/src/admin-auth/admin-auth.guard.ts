@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { type AdminRole, roleAllows } from '@telehub/contracts';
 import type { Request } from 'express';
 import type { Logger } from 'pino';
+import { AuthThrottle, authThrottledError } from '../auth/auth-throttle.js';
 import { ApiError } from '../common/api-error.js';
 import { LOGGER } from '../logging/logger.token.js';
 import { type AdminTokenRefusal, setRequestIdentity } from './admin-identity.js';
@@ -20,7 +21,9 @@ const REFUSALS: Record<AdminTokenRefusal, string> = {
 /**
  * The one place REST routes are authorised. Every route needs an admin bearer token unless it is marked
  * @Public(), and the role its @RequiresRole() names: 401 without a token that works, 403 when its role is not
- * enough. A route with neither decorator is refused to every token (default deny).
+ * enough. A route with neither decorator is refused to every token (default deny). An address over its
+ * failure budget (AuthThrottle) gets 429 before its token is looked up; a token that is not valid counts
+ * against it.
  */
 @Injectable()
 export class AdminAuthGuard implements CanActivate {
@@ -29,6 +32,7 @@ export class AdminAuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly adminTokens: AdminTokenService,
+    private readonly throttle: AuthThrottle,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -38,8 +42,15 @@ export class AdminAuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<Request>();
     const token = bearerToken(request.headers.authorization);
     if (!token) throw ApiError.unauthorized('send an admin token as "Authorization: Bearer <token>"');
+    const address = request.socket?.remoteAddress;
+    const waitMs = this.throttle.check(address, 'admin-http');
+    if (waitMs > 0) throw authThrottledError(waitMs);
     const check = await this.adminTokens.verify(token);
-    if (!check.ok) throw ApiError.unauthorized(REFUSALS[check.refusal]);
+    if (!check.ok) {
+      // Revoked and expired tokens count too: to a guesser they are as useless as unknown ones.
+      this.throttle.failed(address);
+      throw ApiError.unauthorized(REFUSALS[check.refusal]);
+    }
     setRequestIdentity(request, check.identity);
     const needed = this.reflector.getAllAndOverride<AdminRole | undefined>(REQUIRED_ROLE, targets);
     if (!needed) {

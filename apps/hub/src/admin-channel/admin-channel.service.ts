@@ -11,8 +11,10 @@ import {
 import { AdminTokenRepository, type TelemetryBatch } from '@telehub/db';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
+import type { AdminTokenCheck } from '../admin-auth/admin-identity.js';
 import { AdminTokenService } from '../admin-auth/admin-token.service.js';
 import { bearerToken } from '../admin-auth/bearer-token.js';
+import { AUTH_THROTTLED_DETAIL, AuthThrottle, retryAfterSeconds } from '../auth/auth-throttle.js';
 import { presentCommand } from '../commands/command.presenter.js';
 import { CommandService } from '../commands/command.service.js';
 import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
@@ -21,12 +23,14 @@ import { FleetSummaryService } from '../fleet/fleet-summary.service.js';
 import { LOGGER } from '../logging/logger.token.js';
 import { HubMetrics } from '../metrics/hub-metrics.js';
 import { MqttListener } from '../transports/mqtt/mqtt.listener.js';
-import { UpgradeRouter } from '../transports/upgrade-router.js';
-import { AdminSession, type AdminSessionServices } from './admin-session.js';
+import { rejectUpgrade, UpgradeRouter } from '../transports/upgrade-router.js';
+import { originAllowed } from './admin-origin.js';
+import { AdminSession, type AdminSessionServices, type ChannelTokenCheck } from './admin-session.js';
 import type { LiveSubscription } from './live-subscription.js';
 import { SubscriptionSnapshotService } from './subscription-snapshot.service.js';
 
 const FLEET_INTERVAL_MS = 1000;
+const TRANSPORT = 'admin-ws';
 
 /**
  * The admin WebSocket channel at /v1/admin/ws: accepts connections, keeps an index of subscriptions by
@@ -40,7 +44,8 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
   private readonly byDevice = new Map<string, Set<LiveSubscription>>();
   private readonly allDevices = new Set<LiveSubscription>();
   private readonly owners = new Map<LiveSubscription, AdminSession>();
-  private readonly sessionServices: AdminSessionServices;
+  /** verifyToken is added per connection in upgrade(), where the connection's address is known. */
+  private readonly sessionServices: Omit<AdminSessionServices, 'verifyToken'>;
   private readonly unsubscribeEvents: (() => void)[] = [];
   private timers: NodeJS.Timeout[] = [];
   private accepting = true;
@@ -52,6 +57,7 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
     mqtt: MqttListener,
     private readonly adminTokens: AdminTokenService,
     private readonly adminTokenRecords: AdminTokenRepository,
+    private readonly throttle: AuthThrottle,
     private readonly commands: CommandService,
     snapshots: SubscriptionSnapshotService,
     private readonly fleet: FleetSummaryService,
@@ -74,13 +80,17 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
         ...(mqtt.tlsPort === undefined ? {} : { mqttTlsPort: mqtt.tlsPort }),
       }),
       logger,
-      verifyToken: (token) => adminTokens.verify(token),
       snapshot: (request) => snapshots.snapshot(request),
       createCommand: (message) => this.createCommand(message),
       register: (subscription, session) => this.register(subscription, session),
       unregister: (subscription) => this.unregister(subscription),
     };
-    upgrades.register(ADMIN_WS_PATH, (request, socket, head) => void this.upgrade(request, socket, head));
+    upgrades.register(ADMIN_WS_PATH, (request, socket, head) => {
+      this.upgrade(request, socket, head).catch((error: unknown) => {
+        this.logger.error({ err: error }, 'admin WebSocket handshake failed');
+        socket.destroy();
+      });
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -118,16 +128,57 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
     return this.sessions.size;
   }
 
-  /** A token in an Authorization header authenticates at once; otherwise the first message must be `auth`. */
+  /**
+   * A token in an Authorization header authenticates at once; otherwise the first message must be `auth`. Before
+   * that: the browser origin (admin-origin.ts), the address's failure budget (AuthThrottle), and the number of
+   * connections still to authenticate (TELEHUB_ADMIN_WS_MAX_UNAUTHENTICATED).
+   */
   private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const address = request.socket.remoteAddress;
+    const origin = request.headers.origin;
+    if (!originAllowed(origin, request.headers.host, this.config.adminChannel.allowedOrigins)) {
+      this.metrics.adminHandshakesRefused.inc({ reason: 'origin' });
+      const detail = `a page of ${JSON.stringify(origin)} may not open the admin channel; add its origin to TELEHUB_ADMIN_ORIGINS`;
+      rejectUpgrade(socket, 403, { code: 'origin_not_allowed', detail });
+      return;
+    }
+    // Every admin connection is there to authenticate: an address over its failure budget is refused at once.
+    const waitMs = this.throttle.check(address, TRANSPORT);
+    if (waitMs > 0) {
+      this.metrics.adminHandshakesRefused.inc({ reason: 'auth_throttled' });
+      const seconds = retryAfterSeconds(waitMs);
+      const detail = `${AUTH_THROTTLED_DETAIL}; try again in ${seconds} s`;
+      rejectUpgrade(socket, 429, { code: 'auth_throttled', detail }, { 'Retry-After': String(seconds) });
+      return;
+    }
     const headerToken = bearerToken(request.headers.authorization);
-    const check = headerToken === undefined ? undefined : await this.adminTokens.verify(headerToken);
+    const check = headerToken === undefined ? undefined : await this.verify(headerToken, address);
+    if (check?.ok === false && check.refusal === 'unavailable') {
+      rejectUpgrade(
+        socket,
+        503,
+        { code: 'unavailable', detail: 'could not check the token; try again' },
+        { 'Retry-After': '5' },
+      );
+      return;
+    }
+    const identity = check?.ok ? check.identity : undefined;
     if (!this.accepting || socket.destroyed) {
       socket.destroy();
       return;
     }
+    const { maxUnauthenticated, authTimeoutMs } = this.config.adminChannel;
+    if (!identity && this.unauthenticatedCount() >= maxUnauthenticated) {
+      this.metrics.adminHandshakesRefused.inc({ reason: 'unauthenticated_limit' });
+      const detail = `${maxUnauthenticated} connections are waiting to authenticate (TELEHUB_ADMIN_WS_MAX_UNAUTHENTICATED)`;
+      const retryAfter = String(retryAfterSeconds(authTimeoutMs));
+      rejectUpgrade(socket, 503, { code: 'too_many_unauthenticated', detail }, { 'Retry-After': retryAfter });
+      return;
+    }
+    // Synchronous from here to the session being added, so the count above cannot be overtaken.
     this.server.handleUpgrade(request, socket, head, (websocket) => {
-      const session = new AdminSession(websocket, this.sessionServices, check?.ok ? check.identity : undefined);
+      const services = { ...this.sessionServices, verifyToken: (token: string) => this.verify(token, address) };
+      const session = new AdminSession(websocket, services, identity);
       this.sessions.add(session);
       this.metrics.adminConnections.inc();
       websocket.once('close', () => {
@@ -135,6 +186,31 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
         this.metrics.adminConnections.dec();
       });
     });
+  }
+
+  /**
+   * An admin token checked within the address's failure budget: `throttled` when over it (nothing looked up),
+   * `unavailable` when it could not be looked up (the database is down): never a rejection, which on a path any
+   * stranger can reach would end the process.
+   */
+  private async verify(token: string, address: string | undefined): Promise<ChannelTokenCheck> {
+    if (this.throttle.check(address, TRANSPORT) > 0) return { ok: false, refusal: 'throttled' };
+    let check: AdminTokenCheck;
+    try {
+      check = await this.adminTokens.verify(token);
+    } catch (error) {
+      this.logger.warn({ err: error }, 'could not check an admin token');
+      return { ok: false, refusal: 'unavailable' };
+    }
+    if (!check.ok) this.throttle.failed(address);
+    return check;
+  }
+
+  /** Open connections that have not authenticated (at most TELEHUB_ADMIN_WS_MAX_UNAUTHENTICATED, plus those closing). */
+  private unauthenticatedCount(): number {
+    let count = 0;
+    for (const session of this.sessions) if (!session.isAuthenticated) count += 1;
+    return count;
   }
 
   /** Ends the connections signed in with these tokens: they were revoked. */

@@ -33,13 +33,20 @@ export interface AdminSessionServices {
   /** The MQTT listeners' ports, told to clients at auth (they are known once the hub listens). */
   mqttPorts(): { mqttPort?: number; mqttTlsPort?: number };
   logger: Logger;
-  verifyToken(token: string): Promise<AdminTokenCheck>;
+  /** Never rejects: a token that could not be checked is `unavailable`. */
+  verifyToken(token: string): Promise<ChannelTokenCheck>;
   snapshot(request: AdminSubscribeMessage): Promise<SubscriptionSnapshot>;
   createCommand(message: AdminCommandMessage): Promise<Command>;
   /** Adds the subscription to the channel's index (live points start buffering) or removes it. */
   register(subscription: LiveSubscription, session: AdminSession): void;
   unregister(subscription: LiveSubscription): void;
 }
+
+/**
+ * A token checked for the channel: besides the token's own verdict, `throttled` (the connection's address is
+ * over its failure budget, so the token was not looked up) and `unavailable` (it could not be looked up).
+ */
+export type ChannelTokenCheck = AdminTokenCheck | { ok: false; refusal: 'throttled' | 'unavailable' };
 
 /** Close reasons (with ADMIN_CLOSE.authFailed) for a token refused at sign-in. */
 const REFUSED: Record<AdminTokenRefusal, string> = {
@@ -199,6 +206,9 @@ export class AdminSession {
       }
       const check = await this.services.verifyToken(message.token);
       if (check.ok) this.authenticate(check.identity);
+      else if (check.refusal === 'throttled') this.close(ADMIN_CLOSE.authThrottled, 'too many failed authentications');
+      // RFC 6455 §7.4.1: 1013 "try again later".
+      else if (check.refusal === 'unavailable') this.close(1013, 'could not check the token; try again');
       else this.close(ADMIN_CLOSE.authFailed, REFUSED[check.refusal]);
       return;
     }

@@ -18,21 +18,21 @@ interface BodyParserError {
 
 /**
  * The Problem Details answer for a request body the parsers refused, or undefined when the error is not a
- * body-parser client error (4xx). Every such error is the client's: it must never become a 500.
+ * body-parser client error (4xx). Every such error is the client's: it must never become a 500. `limitSetting`
+ * names the setting whose limit the body passed.
  */
-export function bodyParserProblem(exception: unknown, request: IncomingMessage): ApiError | undefined {
+export function bodyParserProblem(
+  exception: unknown,
+  request: IncomingMessage,
+  limitSetting = 'TELEHUB_MAX_REQUEST_BYTES',
+): ApiError | undefined {
   const error = exception as BodyParserError | undefined;
   if (typeof error?.status !== 'number' || error.status < 400 || error.status > 499 || error.expose !== true) {
     return undefined;
   }
   switch (error.type) {
     case 'entity.too.large':
-      return new ApiError(
-        413,
-        'payload_too_large',
-        'Payload too large',
-        `request bodies are limited to ${error.limit} bytes (TELEHUB_MAX_REQUEST_BYTES)`,
-      );
+      return payloadTooLarge(Number(error.limit), limitSetting);
     case 'entity.parse.failed':
       return new ApiError(400, 'invalid_json', 'Malformed JSON', error.message);
     case 'encoding.unsupported':
@@ -65,6 +65,16 @@ export function bodyParserProblem(exception: unknown, request: IncomingMessage):
     );
   }
   return new ApiError(error.status, 'invalid_body', 'Invalid body', error.message);
+}
+
+/** 413 for a body over `limit` bytes, naming the setting that sets it. */
+export function payloadTooLarge(limit: number, limitSetting: string): ApiError {
+  return new ApiError(
+    413,
+    'payload_too_large',
+    'Payload too large',
+    `request bodies are limited to ${limit} bytes (${limitSetting})`,
+  );
 }
 
 function contentEncoding(request: IncomingMessage): string {

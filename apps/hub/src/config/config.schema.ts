@@ -9,6 +9,19 @@ const optionalString = z
   .optional()
   .transform((value) => (value === '' ? undefined : value));
 
+/** `scheme://host[:port]` as a browser sends it in `Origin` (RFC 6454), or undefined when `text` is not one. */
+function webOrigin(text: string): string | undefined {
+  try {
+    const url = new URL(text);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+    // Only an origin, nothing after it: a path, query or user would never match a browser's Origin header.
+    const bare = url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password;
+    return bare && !text.endsWith('#') && !text.endsWith('?') ? url.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Every setting telehub reads, with its environment variable and default. The README's configuration
  * table mirrors this object; keep them in step.
@@ -39,7 +52,21 @@ export const ConfigSchema = z.object({
     z.string().min(32, 'must be at least 32 characters (use a random value)').optional(),
   ),
   TELEHUB_AUTH_CACHE_TTL_MS: positiveInt.default(60_000),
-  TELEHUB_MAX_REQUEST_BYTES: positiveInt.default(16 * 1024 * 1024),
+  TELEHUB_AUTH_NEGATIVE_CACHE_SIZE: z.coerce.number().int().min(0).default(10_000),
+  TELEHUB_AUTH_NEGATIVE_CACHE_TTL_MS: positiveInt.default(5_000),
+  // Failed authentications per source address (0: no throttle, e.g. behind a proxy that hides client addresses).
+  TELEHUB_AUTH_FAILURE_BURST: z.coerce.number().int().min(0).default(30),
+  TELEHUB_AUTH_FAILURE_RATE_PER_SEC: z.coerce.number().positive().default(0.5),
+  TELEHUB_AUTH_THROTTLE_MAX_ADDRESSES: positiveInt.default(100_000),
+  TELEHUB_MAX_REQUEST_BYTES: positiveInt.default(1024 * 1024),
+  TELEHUB_BULK_MAX_REQUEST_BYTES: positiveInt.default(16 * 1024 * 1024),
+
+  // HTTP port (API, dashboard, WebSocket handshakes)
+  // Default: 256, or fewer when the open-files limit leaves room for fewer (see open-files-limit.ts).
+  TELEHUB_HTTP_MAX_CONNECTIONS: positiveInt.optional(),
+  TELEHUB_HTTP_HEADERS_TIMEOUT_MS: positiveInt.default(10_000),
+  TELEHUB_HTTP_REQUEST_TIMEOUT_MS: positiveInt.default(30_000),
+  TELEHUB_HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(5_000),
   TELEHUB_SHUTDOWN_TIMEOUT_MS: positiveInt.default(15_000),
   TELEHUB_NODE_ID: optionalString,
 
@@ -52,6 +79,8 @@ export const ConfigSchema = z.object({
   // Default: 20,000, or fewer when the open-files limit leaves room for fewer (see open-files-limit.ts).
   TELEHUB_MAX_CONNECTIONS: positiveInt.optional(),
   TELEHUB_CONNECT_TIMEOUT_MS: positiveInt.default(10_000),
+  TELEHUB_DEVICE_CONNECT_BURST: positiveInt.default(20),
+  TELEHUB_DEVICE_CONNECT_RATE_PER_SEC: z.coerce.number().positive().default(2),
   TELEHUB_CLOSE_GRACE_MS: positiveInt.default(1_000),
   TELEHUB_MAX_MESSAGE_BYTES: positiveInt.default(256 * 1024),
   TELEHUB_MAX_POINTS_PER_MESSAGE: positiveInt.default(5_000),
@@ -91,6 +120,26 @@ export const ConfigSchema = z.object({
 
   // Admin WebSocket channel
   TELEHUB_ADMIN_WS_AUTH_TIMEOUT_MS: positiveInt.default(5_000),
+  TELEHUB_ADMIN_WS_MAX_UNAUTHENTICATED: positiveInt.default(100),
+  TELEHUB_ADMIN_ORIGINS: z
+    .string()
+    .default('')
+    .transform((value, context) => {
+      const origins: string[] = [];
+      for (const item of value.split(',').map((part) => part.trim())) {
+        if (item === '') continue;
+        const origin = webOrigin(item);
+        if (origin === undefined) {
+          context.addIssue({
+            code: 'custom',
+            message: `${JSON.stringify(item)} is not an origin like https://dash.example.com`,
+          });
+          return z.NEVER;
+        }
+        origins.push(origin);
+      }
+      return origins;
+    }),
   TELEHUB_ADMIN_WS_RATE: z.coerce.number().positive().max(1000).default(10),
   TELEHUB_ADMIN_WS_MAX_RATE: z.coerce.number().positive().max(1000).default(50),
   TELEHUB_ADMIN_WS_MAX_BUFFER_BYTES: positiveInt.default(1024 * 1024),

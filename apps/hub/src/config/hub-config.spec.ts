@@ -52,6 +52,31 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ TELEHUB_ADMIN_TOKEN: 'short' })).toThrowError(/TELEHUB_ADMIN_TOKEN: must be at least 32/);
   });
 
+  it('reads TELEHUB_ADMIN_ORIGINS as a list of origins, and refuses anything else naming the variable', () => {
+    expect(loadConfig({}).adminChannel.allowedOrigins).toEqual([]);
+    expect(
+      loadConfig({ TELEHUB_ADMIN_ORIGINS: 'https://Dash.example.com:443, http://a.example:8080' }).adminChannel
+        .allowedOrigins,
+    ).toEqual(['https://dash.example.com', 'http://a.example:8080']);
+    for (const bad of ['https://dash.example.com/app', 'dash.example.com', 'ftp://dash.example.com', '*']) {
+      expect(() => loadConfig({ TELEHUB_ADMIN_ORIGINS: bad }), bad).toThrowError(
+        /TELEHUB_ADMIN_ORIGINS=.*not an origin/,
+      );
+    }
+  });
+
+  it('keeps the HTTP header timeout within the request timeout (Node refuses it otherwise)', () => {
+    const config = loadConfig({ TELEHUB_HTTP_HEADERS_TIMEOUT_MS: '60000', TELEHUB_HTTP_REQUEST_TIMEOUT_MS: '20000' });
+    expect(config.http.headersTimeoutMs).toBe(20_000);
+    expect(loadConfig({}).http).toMatchObject({
+      maxRequestBytes: 1024 * 1024,
+      bulkMaxRequestBytes: 16 * 1024 * 1024,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 5_000,
+    });
+  });
+
   it('requires a token for /metrics by default, on the HTTP port', () => {
     expect(loadConfig({}).metrics).toEqual({
       auth: 'token',

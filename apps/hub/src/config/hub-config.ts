@@ -3,12 +3,32 @@ import { resolve } from 'node:path';
 import type { RetentionTiers } from '@telehub/db';
 import type { TelemetryWriterOptions } from '../ingest/telemetry-writer.js';
 import { ConfigSchema, type RawConfig } from './config.schema.js';
-import { defaultMaxConnections, openFilesLimit, readProcessLimits } from './open-files-limit.js';
+import {
+  defaultHttpMaxConnections,
+  defaultMaxConnections,
+  openFilesLimit,
+  readProcessLimits,
+} from './open-files-limit.js';
 import { loadTlsSettings, type TlsSettings } from './tls-settings.js';
 
 /** The hub's validated settings, grouped by concern. The only thing in the app that read process.env. */
 export interface HubConfig {
-  http: { host: string; port: number; maxRequestBytes: number };
+  http: {
+    host: string;
+    port: number;
+    /** Largest admin API request body (TELEHUB_MAX_REQUEST_BYTES). */
+    maxRequestBytes: number;
+    /** Largest bulk provisioning body (TELEHUB_BULK_MAX_REQUEST_BYTES). */
+    bulkMaxRequestBytes: number;
+    /** Connections on the HTTP port that are not device sessions (API, dashboard, admin WebSocket, handshakes). */
+    maxConnections: number;
+    /** A connection that has not sent a request's headers in this time gets 408 and is closed. */
+    headersTimeoutMs: number;
+    /** A request whose headers and body have not all arrived in this time gets 408 and its connection is closed. */
+    requestTimeoutMs: number;
+    /** An idle keep-alive connection is closed after this long. */
+    keepAliveTimeoutMs: number;
+  };
   mqtt: { port: number };
   database: {
     url: string | undefined;
@@ -28,7 +48,17 @@ export interface HubConfig {
   };
   log: { level: string; format: 'auto' | 'json' | 'pretty' };
   adminToken: string | undefined;
-  auth: { cacheTtlMs: number };
+  auth: {
+    cacheTtlMs: number;
+    /** Unknown device tokens remembered (so a retry loop does not reach the database), and for how long. */
+    negativeCacheSize: number;
+    negativeCacheTtlMs: number;
+    /** Failed authentications per source address: a token bucket; burst 0 turns the throttle off. */
+    failureBurst: number;
+    failureRatePerSec: number;
+    /** Source addresses the throttle remembers at most (the least recently failing are forgotten first). */
+    throttleMaxAddresses: number;
+  };
   /** Names this hub process in presence records; several hubs may share one database. */
   nodeId: string;
   devices: {
@@ -38,6 +68,9 @@ export interface HubConfig {
     perMessageDeflate: boolean;
     maxConnections: number;
     connectTimeoutMs: number;
+    /** Connections per device (any transport): a token bucket against devices reconnecting in a tight loop. */
+    connectBurst: number;
+    connectRatePerSec: number;
     /** A closing connection waits this long for the device to close its side before it is cut off. */
     closeGraceMs: number;
     maxMessageBytes: number;
@@ -72,6 +105,10 @@ export interface HubConfig {
   };
   adminChannel: {
     authTimeoutMs: number;
+    /** Connections that have not authenticated yet; more are refused (503) at the handshake. */
+    maxUnauthenticated: number;
+    /** Browser origins allowed besides the hub's own (TELEHUB_ADMIN_ORIGINS). */
+    allowedOrigins: string[];
     /** Live messages per second per subscription, unless the subscription asks for another (up to maxRate). */
     defaultRate: number;
     maxRate: number;
@@ -142,8 +179,20 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const metricsProblems = checkMetricsSettings(c);
   if (metricsProblems.length > 0) throw new ConfigError(metricsProblems);
   const retention = retentionTiers(c.TELEHUB_RETENTION_DAYS, c.TELEHUB_RETENTION_1M_DAYS, c.TELEHUB_RETENTION_1H_DAYS);
+  const fileLimit = openFilesLimit(readProcessLimits());
+  const httpMaxConnections = c.TELEHUB_HTTP_MAX_CONNECTIONS ?? defaultHttpMaxConnections(256, fileLimit);
   return {
-    http: { host: c.TELEHUB_HTTP_HOST, port: c.TELEHUB_HTTP_PORT, maxRequestBytes: c.TELEHUB_MAX_REQUEST_BYTES },
+    http: {
+      host: c.TELEHUB_HTTP_HOST,
+      port: c.TELEHUB_HTTP_PORT,
+      maxRequestBytes: c.TELEHUB_MAX_REQUEST_BYTES,
+      bulkMaxRequestBytes: c.TELEHUB_BULK_MAX_REQUEST_BYTES,
+      maxConnections: httpMaxConnections,
+      // Node requires the header timeout not to exceed the request timeout (headers are part of the request).
+      headersTimeoutMs: Math.min(c.TELEHUB_HTTP_HEADERS_TIMEOUT_MS, c.TELEHUB_HTTP_REQUEST_TIMEOUT_MS),
+      requestTimeoutMs: c.TELEHUB_HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: c.TELEHUB_HTTP_KEEP_ALIVE_TIMEOUT_MS,
+    },
     mqtt: { port: c.TELEHUB_MQTT_PORT },
     database: {
       url: c.DATABASE_URL,
@@ -159,15 +208,24 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     log: { level: c.TELEHUB_LOG_LEVEL, format: c.TELEHUB_LOG_FORMAT },
     adminToken: c.TELEHUB_ADMIN_TOKEN,
-    auth: { cacheTtlMs: c.TELEHUB_AUTH_CACHE_TTL_MS },
+    auth: {
+      cacheTtlMs: c.TELEHUB_AUTH_CACHE_TTL_MS,
+      negativeCacheSize: c.TELEHUB_AUTH_NEGATIVE_CACHE_SIZE,
+      negativeCacheTtlMs: c.TELEHUB_AUTH_NEGATIVE_CACHE_TTL_MS,
+      failureBurst: c.TELEHUB_AUTH_FAILURE_BURST,
+      failureRatePerSec: c.TELEHUB_AUTH_FAILURE_RATE_PER_SEC,
+      throttleMaxAddresses: c.TELEHUB_AUTH_THROTTLE_MAX_ADDRESSES,
+    },
     nodeId: c.TELEHUB_NODE_ID ?? hostname(),
     devices: {
       mqttTlsPort: c.TELEHUB_MQTT_TLS_PORT,
       tls,
       plainListeners: c.TELEHUB_PLAIN_LISTENERS,
       perMessageDeflate: c.TELEHUB_WS_PERMESSAGE_DEFLATE,
-      maxConnections: c.TELEHUB_MAX_CONNECTIONS ?? defaultMaxConnections(20_000, openFilesLimit(readProcessLimits())),
+      maxConnections: c.TELEHUB_MAX_CONNECTIONS ?? defaultMaxConnections(20_000, fileLimit, httpMaxConnections),
       connectTimeoutMs: c.TELEHUB_CONNECT_TIMEOUT_MS,
+      connectBurst: c.TELEHUB_DEVICE_CONNECT_BURST,
+      connectRatePerSec: c.TELEHUB_DEVICE_CONNECT_RATE_PER_SEC,
       closeGraceMs: c.TELEHUB_CLOSE_GRACE_MS,
       maxMessageBytes: c.TELEHUB_MAX_MESSAGE_BYTES,
       maxPointsPerMessage: c.TELEHUB_MAX_POINTS_PER_MESSAGE,
@@ -201,6 +259,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     adminChannel: {
       authTimeoutMs: c.TELEHUB_ADMIN_WS_AUTH_TIMEOUT_MS,
+      maxUnauthenticated: c.TELEHUB_ADMIN_WS_MAX_UNAUTHENTICATED,
+      allowedOrigins: c.TELEHUB_ADMIN_ORIGINS,
       defaultRate: Math.min(c.TELEHUB_ADMIN_WS_RATE, c.TELEHUB_ADMIN_WS_MAX_RATE),
       maxRate: c.TELEHUB_ADMIN_WS_MAX_RATE,
       maxBufferBytes: c.TELEHUB_ADMIN_WS_MAX_BUFFER_BYTES,

@@ -1,7 +1,9 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { type DeviceCredential, DeviceTokenRepository } from '@telehub/db';
 import type { Logger } from 'pino';
+import { AuthThrottle } from '../auth/auth-throttle.js';
 import { hashesEqual, hashToken, looksLikeToken } from '../auth/token-codec.js';
+import { ExpiringCache } from '../common/expiring-cache.js';
 import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
 import { DeviceEventRecorder } from '../events/device-event.recorder.js';
 import { LOGGER } from '../logging/logger.token.js';
@@ -18,7 +20,9 @@ export type DeviceAuthFailure =
 
 export type DeviceAuthResult =
   | { ok: true; deviceId: string; tokenId: string }
-  | { ok: false; reason: DeviceAuthFailure; deviceId?: string };
+  | { ok: false; reason: DeviceAuthFailure; deviceId?: string }
+  /** The source address is over its failure budget (AuthThrottle): refused without looking the token up. */
+  | { ok: false; reason: 'throttled'; retryAfterMs: number };
 
 /** Who is trying to authenticate, for the record of a refusal. */
 export interface AuthAttempt {
@@ -28,22 +32,23 @@ export interface AuthAttempt {
 }
 
 interface CacheEntry {
-  credential: DeviceCredential | undefined;
+  credential: DeviceCredential;
   expiresAtMs: number;
 }
 
-// Unknown tokens are cached briefly so a device retrying a bad token in a loop does not hit the database.
-const NEGATIVE_TTL_MS = 5_000;
 const LAST_USED_FLUSH_MS = 30_000;
 
 /**
  * The one path from a device token to a device, for every transport. Lookups are cached (revocation,
  * rotation, disabling and deletion invalidate the device's entries) and misses arriving together are
- * answered by one batched query.
+ * answered by one batched query. Known tokens are cached by hash (as many as there are tokens); unknown ones
+ * only briefly and up to TELEHUB_AUTH_NEGATIVE_CACHE_SIZE, since anyone can make up new ones.
  */
 @Injectable()
 export class DeviceAuthService implements OnModuleDestroy {
   private readonly cache = new Map<string, CacheEntry>();
+  /** Hashes of well-formed tokens the database does not know, so a device retrying one does not reach it. */
+  private readonly unknown: ExpiringCache<string, true>;
   private readonly loader: BatchedLoader<string, DeviceCredential>;
   private readonly usedTokenIds = new Set<string>();
   private readonly flushTimer: NodeJS.Timeout;
@@ -52,9 +57,11 @@ export class DeviceAuthService implements OnModuleDestroy {
     private readonly tokens: DeviceTokenRepository,
     private readonly recorder: DeviceEventRecorder,
     private readonly metrics: HubMetrics,
+    private readonly throttle: AuthThrottle,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
+    this.unknown = new ExpiringCache(config.auth.negativeCacheSize, config.auth.negativeCacheTtlMs);
     this.loader = new BatchedLoader(async (hexHashes) => {
       const rows = await this.tokens.findCredentialsByHashes(hexHashes.map((hex) => Buffer.from(hex, 'hex')));
       return new Map(rows.map((row) => [row.tokenHash.toString('hex'), row]));
@@ -62,11 +69,26 @@ export class DeviceAuthService implements OnModuleDestroy {
     this.flushTimer = setInterval(() => void this.flushLastUsed(), LAST_USED_FLUSH_MS).unref();
   }
 
-  /** Checks a device token; a refusal is counted and recorded in the device's events (or unattributed ones). */
+  /**
+   * Checks a device token; a refusal is counted and recorded in the device's events (or unattributed ones), and
+   * counts against the source address's failure budget. An address over it is refused without a lookup.
+   */
   async authenticate(token: string | undefined, attempt: AuthAttempt): Promise<DeviceAuthResult> {
+    if (token) {
+      const retryAfterMs = this.throttle.check(attempt.remoteAddress, attempt.transport);
+      if (retryAfterMs > 0) return { ok: false, reason: 'throttled', retryAfterMs };
+    }
     const result = await this.check(token);
-    if (!result.ok) this.recordFailure(attempt, result.reason, result.deviceId);
+    if (!result.ok) {
+      this.recordFailure(attempt, result.reason, result.deviceId);
+      if (token) this.throttle.failed(attempt.remoteAddress);
+    }
     return result;
+  }
+
+  /** Unknown tokens remembered right now (at most TELEHUB_AUTH_NEGATIVE_CACHE_SIZE). */
+  get cachedUnknownTokens(): number {
+    return this.unknown.size;
   }
 
   /** Counts a refused device authentication by reason and keeps it in the device's events. */
@@ -75,19 +97,28 @@ export class DeviceAuthService implements OnModuleDestroy {
     this.recorder.record(deviceId ?? null, 'auth_failed', { ...attempt, reason });
   }
 
-  private async check(token: string | undefined, now = Date.now()): Promise<DeviceAuthResult> {
+  private async check(
+    token: string | undefined,
+    now = Date.now(),
+  ): Promise<Extract<DeviceAuthResult, { ok: true } | { reason: DeviceAuthFailure }>> {
     if (!token) return { ok: false, reason: 'missing_token' };
     if (!looksLikeToken(token, 'device')) return { ok: false, reason: 'malformed_token' };
     const hash = hashToken(token);
     const key = hash.toString('hex');
+    if (this.unknown.get(key, now)) return { ok: false, reason: 'unknown_token' };
     let entry = this.cache.get(key);
     if (!entry || entry.expiresAtMs <= now) {
       const credential = await this.loader.load(key);
-      entry = { credential, expiresAtMs: now + (credential ? this.config.auth.cacheTtlMs : NEGATIVE_TTL_MS) };
+      if (!credential) {
+        this.cache.delete(key);
+        this.unknown.set(key, true, now);
+        return { ok: false, reason: 'unknown_token' };
+      }
+      entry = { credential, expiresAtMs: now + this.config.auth.cacheTtlMs };
       this.cache.set(key, entry);
     }
     const credential = entry.credential;
-    if (!credential || !hashesEqual(credential.tokenHash, hash)) return { ok: false, reason: 'unknown_token' };
+    if (!hashesEqual(credential.tokenHash, hash)) return { ok: false, reason: 'unknown_token' };
     const deviceId = credential.deviceId;
     if (credential.revokedAt && credential.revokedAt.getTime() <= now)
       return { ok: false, reason: 'token_revoked', deviceId };
@@ -101,7 +132,7 @@ export class DeviceAuthService implements OnModuleDestroy {
   /** Forget everything cached for a device: called on revoke, rotation, disable and delete. */
   invalidateDevice(deviceId: string): void {
     for (const [key, entry] of this.cache) {
-      if (entry.credential?.deviceId === deviceId) this.cache.delete(key);
+      if (entry.credential.deviceId === deviceId) this.cache.delete(key);
     }
   }
 

@@ -30,6 +30,7 @@ import { RequiresRole } from '../admin-auth/requires-role.decorator.js';
 import { ApiError } from '../common/api-error.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
+import { BulkBody } from '../http-server/body-limit.decorator.js';
 import { ProblemResponses } from '../openapi/problem-responses.decorator.js';
 import { openApiSchema } from '../openapi/zod-openapi.js';
 import { DevicesService } from './devices.service.js';
@@ -59,6 +60,7 @@ export class DevicesController {
 
   @Post('bulk')
   @RequiresRole('admin')
+  @BulkBody()
   @ApiOperation({
     summary: `Provision up to ${DEVICE_LIMITS.bulkMaxDevices} devices at once, all or nothing`,
     description:

@@ -27,6 +27,35 @@ export class HubMetrics {
     labelNames: ['transport', 'reason'],
     registers: [this.registry],
   });
+  readonly authThrottled = new Counter({
+    name: 'telehub_auth_throttled_total',
+    help: 'Authentication attempts refused without a lookup: their source address is over its failure budget (TELEHUB_AUTH_FAILURE_BURST)',
+    labelNames: ['transport'],
+    registers: [this.registry],
+  });
+  readonly connectRateLimited = new Counter({
+    name: 'telehub_connect_rate_limited_total',
+    help: 'Device connections refused: the device connects faster than TELEHUB_DEVICE_CONNECT_RATE_PER_SEC',
+    labelNames: ['transport'],
+    registers: [this.registry],
+  });
+  readonly httpConnections = new Gauge({
+    name: 'telehub_http_connections',
+    help: 'Open connections on the HTTP port that are not device sessions (API, dashboard, admin WebSocket)',
+    registers: [this.registry],
+  });
+  readonly httpConnectionsDropped = new Counter({
+    name: 'telehub_http_connections_dropped_total',
+    help: 'HTTP connections closed at TELEHUB_HTTP_MAX_CONNECTIONS: an idle one closed for a new one (evicted), or a new one refused (full)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly adminHandshakesRefused = new Counter({
+    name: 'telehub_admin_ws_refused_total',
+    help: 'Admin WebSocket handshakes refused, by reason (origin, unauthenticated_limit, auth_throttled)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
   readonly messagesReceived = new Counter({
     name: 'telehub_messages_received_total',
     help: 'Accepted device messages',

@@ -8,7 +8,8 @@ export class MetricsAuthGuard implements CanActivate {
   constructor(private readonly access: MetricsAccess) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const refusal = await this.access.refusal(context.switchToHttp().getRequest<Request>().headers.authorization);
+    const request = context.switchToHttp().getRequest<Request>();
+    const refusal = await this.access.refusal(request.headers.authorization, request.socket.remoteAddress);
     if (refusal) throw refusal;
     return true;
   }

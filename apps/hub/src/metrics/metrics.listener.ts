@@ -79,7 +79,7 @@ export class MetricsListener implements OnApplicationBootstrap, OnModuleDestroy 
       return problem(response, path, error);
     }
     try {
-      const refusal = await this.access.refusal(request.headers.authorization);
+      const refusal = await this.access.refusal(request.headers.authorization, request.socket.remoteAddress);
       if (refusal) return problem(response, path, refusal);
       const text = await this.metrics.registry.metrics();
       response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });

@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AdminAuthModule } from '../admin-auth/admin-auth.module.js';
+import { AuthThrottleModule } from '../auth/auth-throttle.module.js';
 import type { HubConfig } from '../config/hub-config.js';
 import { MetricsController } from './metrics.controller.js';
 import { MetricsListener } from './metrics.listener.js';
@@ -12,7 +13,7 @@ export class MetricsModule {
   static forConfig(config: HubConfig): DynamicModule {
     return {
       module: MetricsModule,
-      imports: [AdminAuthModule],
+      imports: [AdminAuthModule, AuthThrottleModule],
       controllers: config.metrics.port === undefined ? [MetricsController] : [],
       providers: [MetricsAccess, MetricsAuthGuard, MetricsListener],
       exports: [MetricsListener],

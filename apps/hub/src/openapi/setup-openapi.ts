@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { documentTransportRefusals } from './transport-refusals.js';
 import { hoistSchemaDefinitions } from './zod-openapi.js';
 
 /** Serves the OpenAPI document at /api/openapi.json and a browsable UI at /api/docs. */
@@ -29,6 +30,7 @@ export function setupOpenApi(app: INestApplication, version: string): void {
     .build();
   const document = SwaggerModule.createDocument(app, config);
   hoistSchemaDefinitions(document);
+  documentTransportRefusals(document);
   SwaggerModule.setup('api/docs', app, document, {
     jsonDocumentUrl: 'api/openapi.json',
     yamlDocumentUrl: 'api/openapi.yaml',

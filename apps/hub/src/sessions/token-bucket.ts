@@ -42,6 +42,12 @@ export class TokenBucket {
     return ((1 - this.tokens) * 1000) / this.ratePerSec;
   }
 
+  /** Milliseconds until a token is there (0: one is there now), taking nothing. */
+  waitMs(now = performance.now()): number {
+    this.refill(now);
+    return this.tokens >= 1 ? 0 : ((1 - this.tokens) * 1000) / this.ratePerSec;
+  }
+
   /** Full again: nothing to remember about this device. */
   isFull(now = performance.now()): boolean {
     this.refill(now);

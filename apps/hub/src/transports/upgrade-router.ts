@@ -1,12 +1,21 @@
-import { type IncomingMessage, type Server, STATUS_CODES } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import { PROBLEM_CONTENT_TYPE, type ProblemDetails } from '@telehub/contracts';
 import type { Logger } from 'pino';
+import { answerRawSocket } from '../common/raw-http-answer.js';
+import { HttpServerLimits } from '../http-server/http-server-limits.js';
 import { LOGGER } from '../logging/logger.token.js';
 
 export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+export interface UpgradeRoute {
+  /**
+   * The connection becomes a device session (device WebSocket, MQTT over WebSocket): it leaves the HTTP port's
+   * budget (TELEHUB_HTTP_MAX_CONNECTIONS) and its handler counts it against TELEHUB_MAX_CONNECTIONS.
+   */
+  deviceSessions?: boolean;
+}
 
 /**
  * The one 'upgrade' listener on the hub's HTTP server. Node hands every `Upgrade:` request to all
@@ -19,20 +28,21 @@ export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Bu
  */
 @Injectable()
 export class UpgradeRouter implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly handlers = new Map<string, UpgradeHandler>();
+  private readonly handlers = new Map<string, { handler: UpgradeHandler; route: UpgradeRoute }>();
   private server: Server | undefined;
   private readonly listener = (request: IncomingMessage, socket: Duplex, head: Buffer) =>
     this.dispatch(request, socket, head);
 
   constructor(
     private readonly httpAdapterHost: HttpAdapterHost,
+    private readonly httpLimits: HttpServerLimits,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   /** `path` is matched exactly against the request's pathname (the query string is ignored). */
-  register(path: string, handler: UpgradeHandler): void {
+  register(path: string, handler: UpgradeHandler, route: UpgradeRoute = {}): void {
     if (this.handlers.has(path)) throw new Error(`an upgrade handler for ${path} is already registered`);
-    this.handlers.set(path, handler);
+    this.handlers.set(path, { handler, route });
   }
 
   onApplicationBootstrap(): void {
@@ -49,14 +59,16 @@ export class UpgradeRouter implements OnApplicationBootstrap, OnApplicationShutd
     // Until a handler takes over, a reset by the peer must not become an uncaught 'error'.
     socket.on('error', ignoreSocketError);
     const path = pathnameOf(request.url);
-    const handler = path === undefined ? undefined : this.handlers.get(path);
-    if (!handler) {
+    const entry = path === undefined ? undefined : this.handlers.get(path);
+    if (entry?.route.deviceSessions) this.httpLimits.budget.release(socket);
+    else this.httpLimits.budget.upgraded(socket);
+    if (!entry) {
       rejectUpgrade(socket, 404);
       return;
     }
     socket.off('error', ignoreSocketError);
     try {
-      handler(request, socket, head);
+      entry.handler(request, socket, head);
     } catch (error) {
       this.logger.error({ err: error, path }, 'upgrade handler failed');
       rejectUpgrade(socket, 500);
@@ -69,36 +81,7 @@ export class UpgradeRouter implements OnApplicationBootstrap, OnApplicationShutd
  * that does not accept the handshake replies with an HTTP status other than 101). With `problem`, the body
  * is RFC 9457 Problem Details, like every other telehub HTTP error.
  */
-export function rejectUpgrade(
-  socket: Duplex,
-  status: number,
-  problem?: Omit<ProblemDetails, 'type' | 'status' | 'title'> & { title?: string },
-  headers: Record<string, string> = {},
-): void {
-  if (!socket.writable || socket.destroyed) {
-    socket.destroy();
-    return;
-  }
-  const reason = STATUS_CODES[status] ?? 'Error';
-  const lines = [`HTTP/1.1 ${status} ${reason}`, 'Connection: close'];
-  for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
-  let body = '';
-  if (problem) {
-    const { code, title = reason, ...rest } = problem;
-    body = JSON.stringify({
-      type: `https://telehub.dev/problems/${code.replaceAll('_', '-')}`,
-      title,
-      status,
-      code,
-      ...rest,
-    } satisfies ProblemDetails);
-    lines.push(`Content-Type: ${PROBLEM_CONTENT_TYPE}`);
-  }
-  lines.push(`Content-Length: ${Buffer.byteLength(body)}`);
-  socket.on('error', ignoreSocketError);
-  socket.once('finish', () => socket.destroy());
-  socket.end(`${lines.join('\r\n')}\r\n\r\n${body}`);
-}
+export const rejectUpgrade = answerRawSocket;
 
 function pathnameOf(url: string | undefined): string | undefined {
   try {

@@ -117,6 +117,7 @@ describe('CONNECT', () => {
     ['not_authorized', 0x05, 0x87],
     ['server_unavailable', 0x03, 0x88],
     ['payload_format_invalid', 0x05, 0x99],
+    ['connection_rate_exceeded', 0x03, 0x9f],
   ] as const)('refused with %s', (reason, returnCode, reasonCode) => {
     const authenticate = async (): Promise<AuthenticateResult> => ({ ok: false, reason });
 

@@ -30,6 +30,13 @@ const AUTH_REFUSALS: Record<Extract<AuthenticateResult, { ok: false }>['reason']
     reasonCode: ReasonCode.serverUnavailable,
     reason: 'server_unavailable',
   },
+  // MQTT 5 section 3.2.2.2: 0x9F Connection rate exceeded. MQTT 3.1.1 section 3.2.2.3 has nothing closer than
+  // 3 Server unavailable ("the Network Connection has been made but the MQTT service is unavailable").
+  connection_rate_exceeded: {
+    returnCode: ConnackReturnCode.serverUnavailable,
+    reasonCode: ReasonCode.connectionRateExceeded,
+    reason: 'connection_rate_exceeded',
+  },
   // 0x99 is a CONNACK reason code for a Will Payload the server does not accept (MQTT 5 section 3.2.2.2).
   payload_format_invalid: {
     returnCode: ConnackReturnCode.notAuthorized,

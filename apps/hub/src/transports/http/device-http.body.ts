@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sendContinue } from '../../http-server/send-continue.js';
 
 /** Where the device ingest routes live; create-hub keeps its app-wide body parsers away from them. */
 export const DEVICE_HTTP_PREFIX = '/api/v1/device/';
@@ -23,12 +24,13 @@ export type BodyResult =
  * anything is read; an undeclared (chunked) body is cut off as soon as it passes the limit, so a device
  * can never make the hub buffer more than `limit` bytes.
  */
-export function readBody(request: IncomingMessage, limit: number): Promise<BodyResult> {
+export function readBody(request: IncomingMessage, limit: number, response?: ServerResponse): Promise<BodyResult> {
   const encoding = request.headers['content-encoding']?.trim().toLowerCase();
   if (encoding && encoding !== 'identity') return Promise.resolve({ ok: false, reason: 'unsupported_encoding' });
   const declared = Number(request.headers['content-length']);
   if (declared > limit) return Promise.resolve({ ok: false, reason: 'too_large', bytes: declared });
   if (request.readableEnded) throw new Error('the request body was already read by another parser');
+  sendContinue(request, response);
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let bytes = 0;

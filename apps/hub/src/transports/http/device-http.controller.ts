@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import { z } from 'zod';
 import { bearerToken } from '../../admin-auth/bearer-token.js';
 import { Public } from '../../admin-auth/public.decorator.js';
+import { authThrottledError } from '../../auth/auth-throttle.js';
 import { ApiError } from '../../common/api-error.js';
 import { HUB_CONFIG, type HubConfig } from '../../config/hub-config.js';
 import { DeviceAuthService } from '../../device-auth/device-auth.service.js';
@@ -48,7 +49,10 @@ const DeviceProblemResponses = () =>
     [401, 'Missing or invalid device token'],
     [413, 'Body over TELEHUB_MAX_MESSAGE_BYTES (`message_too_large`) or too many points (`too_many_points`)'],
     [415, 'Content-Encoding other than identity'],
-    [429, 'Over the device rate (TELEHUB_DEVICE_RATE_PER_SEC, `rate_limited`): send again after Retry-After seconds'],
+    [
+      429,
+      'Over the device rate (TELEHUB_DEVICE_RATE_PER_SEC, `rate_limited`), or too many failed authentications from this address (`auth_throttled`): send again after Retry-After seconds',
+    ],
     [
       503,
       'The database is unavailable (`unavailable`), the ingest backlog is full (`overloaded`) or the hub is shutting down: send again after Retry-After seconds, on this or another hub',
@@ -150,6 +154,7 @@ export class DeviceHttpController {
       });
     }
     if (result.ok) return result.deviceId;
+    if (result.reason === 'throttled') throw authThrottledError(result.retryAfterMs);
     throw ApiError.unauthorized(
       token
         ? 'the device token is not valid (unknown, revoked or expired, or the device is disabled)'
@@ -159,7 +164,7 @@ export class DeviceHttpController {
 
   private async body(request: Request, deviceId: string): Promise<Buffer> {
     const limit = this.config.devices.maxMessageBytes;
-    const result = await readBody(request, limit);
+    const result = await readBody(request, limit, request.res);
     if (result.ok) return result.body;
     if (result.reason === 'unsupported_encoding') {
       throw new ApiError(415, 'unsupported_encoding', 'Unsupported content encoding', 'send the body uncompressed');

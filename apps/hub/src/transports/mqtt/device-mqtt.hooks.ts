@@ -15,6 +15,7 @@ import { ReasonCode } from '@telehub/mqtt';
 import type { CommandDeliveryService, ReplyOutcome } from '../../commands/command-delivery.service.js';
 import type { DeviceAuthService } from '../../device-auth/device-auth.service.js';
 import type { IngestOutcome, IngestService } from '../../ingest/ingest.service.js';
+import type { DeviceConnectRate } from '../../sessions/device-connect-rate.js';
 import type { DeviceTransport } from '../../sessions/device-connection.js';
 import type { DeviceSessionRegistry } from '../../sessions/device-session.registry.js';
 import { classifyDeviceTopic } from './device-topics.js';
@@ -23,6 +24,7 @@ import { type CommandPublishTag, MqttDeviceConnection } from './mqtt-device-conn
 export interface DeviceMqttServices {
   deviceAuth: DeviceAuthService;
   registry: DeviceSessionRegistry;
+  connectRate: DeviceConnectRate;
   ingest: IngestService;
   commands: CommandDeliveryService;
   /** TELEHUB_JSON_MAX_DEPTH, for command results (telemetry and state are parsed by ingest). */
@@ -62,12 +64,17 @@ export class DeviceMqttHooks implements MqttSessionHooks {
     const token = tokenInUsername ? request.username : password;
     const attempt = { transport: this.transport, remoteAddress: this.remoteAddress, clientId: request.clientId };
     const result = await deviceAuth.authenticate(token, attempt);
+    // Too many failed attempts from this address: refused before the token was looked up.
+    if (!result.ok && result.reason === 'throttled') return { ok: false, reason: 'connection_rate_exceeded' };
     if (!result.ok) return { ok: false, reason: 'bad_credentials' };
     // Otherwise the username is optional; when given it must name the token's own device (or be `me`).
     const username = tokenInUsername ? undefined : request.username;
     if (username && username !== result.deviceId && username !== 'me') {
       deviceAuth.recordFailure(attempt, 'username_mismatch', result.deviceId);
       return { ok: false, reason: 'bad_credentials' };
+    }
+    if (this.services.connectRate.admit(result.deviceId, this.transport) > 0) {
+      return { ok: false, reason: 'connection_rate_exceeded', detail: 'the device connects too often' };
     }
     // Checked before the session opens: a refused CONNECT must not take over the device's live session.
     const willRefusal = request.will && this.checkWill(result.deviceId, request.will);

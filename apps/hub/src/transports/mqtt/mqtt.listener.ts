@@ -11,10 +11,11 @@ import { HUB_CONFIG, type HubConfig } from '../../config/hub-config.js';
 import { DeviceAuthService } from '../../device-auth/device-auth.service.js';
 import { IngestService } from '../../ingest/ingest.service.js';
 import { LOGGER } from '../../logging/logger.token.js';
+import { DeviceConnectRate } from '../../sessions/device-connect-rate.js';
 import type { DeviceTransport } from '../../sessions/device-connection.js';
 import { DeviceSessionRegistry } from '../../sessions/device-session.registry.js';
 import type { DeviceListener } from '../device-listener.js';
-import { UpgradeRouter } from '../upgrade-router.js';
+import { rejectUpgrade, UpgradeRouter } from '../upgrade-router.js';
 import { DeviceMqttHooks, type DeviceMqttServices } from './device-mqtt.hooks.js';
 
 export const MQTT_WEBSOCKET_PATH = '/mqtt';
@@ -36,13 +37,21 @@ export class MqttListener implements DeviceListener, OnApplicationBootstrap {
   constructor(
     deviceAuth: DeviceAuthService,
     private readonly registry: DeviceSessionRegistry,
+    connectRate: DeviceConnectRate,
     ingest: IngestService,
     commands: CommandDeliveryService,
     upgrades: UpgradeRouter,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.services = { deviceAuth, registry, ingest, commands, maxJsonDepth: config.payloads.jsonMaxDepth };
+    this.services = {
+      deviceAuth,
+      registry,
+      connectRate,
+      ingest,
+      commands,
+      maxJsonDepth: config.payloads.jsonMaxDepth,
+    };
     this.sessionOptions = {
       maxPacketSize: config.devices.maxMessageBytes,
       connectTimeoutMs: config.devices.connectTimeoutMs,
@@ -55,7 +64,9 @@ export class MqttListener implements DeviceListener, OnApplicationBootstrap {
       perMessageDeflate: config.devices.perMessageDeflate,
       handleProtocols: (protocols) => (protocols.has('mqtt') ? 'mqtt' : protocols.has('mqttv3.1') ? 'mqttv3.1' : false),
     });
-    upgrades.register(MQTT_WEBSOCKET_PATH, (request, socket, head) => this.upgrade(request, socket, head));
+    upgrades.register(MQTT_WEBSOCKET_PATH, (request, socket, head) => this.upgrade(request, socket, head), {
+      deviceSessions: true,
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -69,9 +80,9 @@ export class MqttListener implements DeviceListener, OnApplicationBootstrap {
       this.logger.info({ port: this.tcpPort }, `MQTT listening on mqtt://localhost:${this.tcpPort}`);
     }
     if (devices.tls) {
-      const tlsServer = createTlsServer({ cert: devices.tls.cert, key: devices.tls.key }, (socket) =>
-        this.accept(socket, 'mqtt-tls'),
-      );
+      // A TLS handshake that never finishes holds a place like a missing CONNECT does: the same timeout.
+      const tlsOptions = { cert: devices.tls.cert, key: devices.tls.key, handshakeTimeout: devices.connectTimeoutMs };
+      const tlsServer = createTlsServer(tlsOptions, (socket) => this.accept(socket, 'mqtt-tls'));
       this.tlsPort = await this.listen(tlsServer, devices.mqttTlsPort, http.host);
       this.logger.info({ port: this.tlsPort }, `MQTT over TLS listening on mqtts://localhost:${this.tlsPort}`);
     }
@@ -91,20 +102,37 @@ export class MqttListener implements DeviceListener, OnApplicationBootstrap {
       return;
     }
     if ('setNoDelay' in stream) (stream as Socket).setNoDelay(true);
+    this.open(stream, transport, remoteAddress, release);
+  }
+
+  private open(stream: Duplex, transport: DeviceTransport, remoteAddress: string | undefined, release: () => void) {
     const hooks = new DeviceMqttHooks(this.services, transport, remoteAddress, release);
     new MqttSession(stream, this.sessionOptions, hooks);
   }
 
+  /** A place among TELEHUB_MAX_CONNECTIONS is taken before the handshake: from here on it is a device session. */
   private upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (!this.accepting) {
       socket.destroy();
       return;
     }
+    const release = this.registry.reserveHandshake();
+    if (!release) {
+      rejectUpgrade(
+        socket,
+        503,
+        { code: 'too_many_connections', detail: 'the hub has reached TELEHUB_MAX_CONNECTIONS' },
+        { 'Retry-After': '30' },
+      );
+      return;
+    }
+    // A handshake that ws refuses (400) never reaches the callback: the place is given back when the socket closes.
+    socket.once('close', release);
     this.wsServer.handleUpgrade(request, socket, head, (websocket) => {
       const stream = createWebSocketStream(websocket);
       // A failed socket ends the session through the stream; the error itself needs no handler beyond that.
       stream.on('error', () => undefined);
-      this.accept(stream, 'mqtt-ws', request.socket.remoteAddress);
+      this.open(stream, 'mqtt-ws', request.socket.remoteAddress, release);
     });
   }
 

@@ -5,11 +5,13 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { bearerToken } from '../../admin-auth/bearer-token.js';
+import { AUTH_THROTTLED_DETAIL, retryAfterSeconds } from '../../auth/auth-throttle.js';
 import { CommandDeliveryService } from '../../commands/command-delivery.service.js';
 import { HUB_CONFIG, type HubConfig } from '../../config/hub-config.js';
-import { DeviceAuthService } from '../../device-auth/device-auth.service.js';
+import { type DeviceAuthResult, DeviceAuthService } from '../../device-auth/device-auth.service.js';
 import { IngestService } from '../../ingest/ingest.service.js';
 import { LOGGER } from '../../logging/logger.token.js';
+import { CONNECT_RATE_DETAIL, DeviceConnectRate } from '../../sessions/device-connect-rate.js';
 import type { CloseReason } from '../../sessions/device-connection.js';
 import { DeviceSessionRegistry } from '../../sessions/device-session.registry.js';
 import type { DeviceListener } from '../device-listener.js';
@@ -33,6 +35,7 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
   constructor(
     private readonly deviceAuth: DeviceAuthService,
     private readonly registry: DeviceSessionRegistry,
+    private readonly connectRate: DeviceConnectRate,
     private readonly ingest: IngestService,
     private readonly commands: CommandDeliveryService,
     upgrades: UpgradeRouter,
@@ -45,12 +48,16 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
       maxPayload: config.devices.maxMessageBytes,
       perMessageDeflate: config.devices.perMessageDeflate,
     });
-    upgrades.register(DEVICE_WS_PATH, (request, socket, head) => {
-      this.upgrade(request, socket, head).catch((error: unknown) => {
-        this.logger.error({ err: error }, 'device WebSocket handshake failed');
-        socket.destroy();
-      });
-    });
+    upgrades.register(
+      DEVICE_WS_PATH,
+      (request, socket, head) => {
+        this.upgrade(request, socket, head).catch((error: unknown) => {
+          this.logger.error({ err: error }, 'device WebSocket handshake failed');
+          socket.destroy();
+        });
+      },
+      { deviceSessions: true },
+    );
     this.pingTimer = setInterval(() => {
       for (const session of this.sessions) session.heartbeat();
     }, WS_PING_INTERVAL_MS).unref();
@@ -92,9 +99,9 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
     // The device may hang up while its token is checked; that must not be an uncaught 'error'.
     const ignoreError = () => undefined;
     socket.on('error', ignoreError);
-    let deviceId: string | undefined;
+    let result: DeviceAuthResult;
     try {
-      deviceId = await this.authenticate(request);
+      result = await this.authenticate(request);
     } catch (error) {
       this.logger.error({ err: error }, 'device authentication failed');
       rejectUpgrade(socket, 503, { code: 'unavailable', detail: 'could not check the token; try again' });
@@ -102,7 +109,13 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
     } finally {
       release();
     }
-    if (deviceId === undefined) {
+    if (!result.ok && result.reason === 'throttled') {
+      const seconds = retryAfterSeconds(result.retryAfterMs);
+      const detail = `${AUTH_THROTTLED_DETAIL}; try again in ${seconds} s`;
+      rejectUpgrade(socket, 429, { code: 'auth_throttled', detail }, { 'Retry-After': String(seconds) });
+      return;
+    }
+    if (!result.ok) {
       rejectUpgrade(
         socket,
         401,
@@ -111,25 +124,28 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
       );
       return;
     }
+    const deviceId = result.deviceId;
+    const waitMs = this.connectRate.admit(deviceId, TRANSPORT);
+    if (waitMs > 0) {
+      const seconds = retryAfterSeconds(waitMs);
+      const detail = `${CONNECT_RATE_DETAIL}; try again in ${seconds} s`;
+      rejectUpgrade(socket, 429, { code: 'connect_rate_limited', detail }, { 'Retry-After': String(seconds) });
+      return;
+    }
     if (!this.accepting) {
       rejectUpgrade(socket, 503, { code: 'shutting_down', detail: 'the hub is shutting down' }, { 'Retry-After': '5' });
       return;
     }
     if (socket.destroyed) return;
     socket.off('error', ignoreError);
-    const id = deviceId;
     // Validates the rest of the handshake (RFC 6455 §4.2.1) and answers 400 itself when it is wrong.
-    this.server.handleUpgrade(request, socket, head, (websocket) => this.open(websocket, id));
+    this.server.handleUpgrade(request, socket, head, (websocket) => this.open(websocket, deviceId));
   }
 
-  /** The device id for the request's token, or undefined (the refusal is recorded by DeviceAuthService). */
-  private async authenticate(request: IncomingMessage): Promise<string | undefined> {
+  /** The request's token checked (a refusal is recorded by DeviceAuthService). */
+  private authenticate(request: IncomingMessage): Promise<DeviceAuthResult> {
     const token = bearerToken(request.headers.authorization) ?? queryToken(request.url);
-    const result = await this.deviceAuth.authenticate(token, {
-      transport: TRANSPORT,
-      remoteAddress: request.socket.remoteAddress,
-    });
-    return result.ok ? result.deviceId : undefined;
+    return this.deviceAuth.authenticate(token, { transport: TRANSPORT, remoteAddress: request.socket.remoteAddress });
   }
 
   private open(websocket: WebSocket, deviceId: string): void {
