@@ -1,6 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createTestDatabase } from '@telehub/testing';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { TcpProxy } from '../../../libs/device-client/test/support/tcp-proxy.js';
 import { IngestService } from '../src/ingest/ingest.service.js';
 import { startDatabaseOutage } from './support/database-outage.js';
 import { connectDeviceSocket, type DeviceSocket } from './support/device-socket.js';
@@ -166,5 +168,51 @@ describe('10, 11. HTTP ingest under back-pressure and outages; state during an o
     expect(await eventually(async () => (await devicePost(hub, device, 'telemetry', { temp: 2 })).status === 200)).toBe(
       true,
     );
+  });
+});
+
+describe('a connection attempt to the database that hangs', () => {
+  let hub: TestHub;
+  let proxy: TcpProxy;
+  beforeAll(async () => {
+    const database = await createTestDatabase();
+    const direct = new URL(database.url);
+    proxy = await TcpProxy.start(Number(direct.port), direct.hostname);
+    const url = new URL(database.url);
+    url.port = String(proxy.port);
+    hub = await startTestHub(
+      { DATABASE_URL: url.toString(), TELEHUB_DB_CONNECT_TIMEOUT_MS: '1000', TELEHUB_INGEST_RETRY_MAX_MS: '500' },
+      { database },
+    );
+  });
+  afterAll(async () => {
+    await hub?.close();
+    await hub?.database.drop();
+    await proxy?.close();
+  });
+
+  it('is given up after TELEHUB_DB_CONNECT_TIMEOUT_MS, so writes resume soon after the network heals', async () => {
+    const device = await provisionDevice(hub);
+    const client = await mqtt.connectAsync(hub.mqttUrl, {
+      protocolVersion: 5,
+      username: device.id,
+      password: device.token,
+      reconnectPeriod: 0,
+    });
+    clients.push(client);
+    expect(await pubackReason(client, 'devices/me/telemetry', '{"temp":1}')).toBe(0);
+
+    // The pool's connections drop and the new ones it opens reach nothing: their attempts hang.
+    proxy.stall();
+    proxy.cut();
+    const held = pubackReason(client, 'devices/me/telemetry', '{"temp":2}');
+    await sleep(1500);
+    // The network heals for new connections; the attempts made during the partition still hang (their packets
+    // were lost) until the hub gives them up. postgres.js's own default would hold them 30 s.
+    proxy.resumeNewConnections();
+    const healed = performance.now();
+    expect(await held).toBe(0);
+    expect(performance.now() - healed).toBeLessThan(10_000);
+    expect(await countRows(hub, device.id)).toBe(2);
   });
 });

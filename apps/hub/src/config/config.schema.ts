@@ -39,6 +39,7 @@ export const ConfigSchema = z.object({
   TELEHUB_DATA_DIR: z.string().min(1).default('./.telehub'),
   TELEHUB_EMBEDDED_PG_PORT: port.default(0),
   TELEHUB_DB_POOL_SIZE: positiveInt.max(200).default(10),
+  TELEHUB_DB_CONNECT_TIMEOUT_MS: positiveInt.default(5_000),
   TELEHUB_READY_TIMEOUT_MS: positiveInt.default(1_000),
   TELEHUB_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(30),
   // Unset: 90 days and 2 years, or the finer tier's retention where that is longer (see retentionTiers).

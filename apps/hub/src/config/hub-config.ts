@@ -33,6 +33,11 @@ export interface HubConfig {
   database: {
     url: string | undefined;
     poolSize: number;
+    /**
+     * A connection attempt that gets no answer is given up after this long, so a write stalled by a partition
+     * resumes soon after the network heals (postgres.js's own default is 30 s).
+     */
+    connectTimeoutMs: number;
     embeddedPort: number;
     /** /readyz answers 503 when its own connection has no answer from the database in this time. */
     readyTimeoutMs: number;
@@ -197,6 +202,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     database: {
       url: c.DATABASE_URL,
       poolSize: c.TELEHUB_DB_POOL_SIZE,
+      connectTimeoutMs: c.TELEHUB_DB_CONNECT_TIMEOUT_MS,
       embeddedPort: c.TELEHUB_EMBEDDED_PG_PORT,
       readyTimeoutMs: c.TELEHUB_READY_TIMEOUT_MS,
     },

@@ -50,6 +50,7 @@ export async function openDatabase(config: HubConfig, logger: Logger): Promise<H
   }
   const client = createDatabaseClient(url, {
     maxConnections: config.database.poolSize,
+    connectTimeoutMs: config.database.connectTimeoutMs,
     onNotice: (message) => logger.debug({ component: 'postgres' }, message),
   });
   try {

@@ -70,6 +70,15 @@ export class TcpProxy {
     for (const socket of this.held) socket.destroy();
   }
 
+  /**
+   * Ends a stall for new connections only: those accepted during it stay open and silent, as a connection
+   * attempt whose packets were lost in a partition hangs on after the network healed, until its client gives up.
+   */
+  resumeNewConnections(): void {
+    this.stalled = false;
+    this.cut();
+  }
+
   async close(): Promise<void> {
     this.cut();
     for (const socket of this.held) socket.destroy();
