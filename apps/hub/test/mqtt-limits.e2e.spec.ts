@@ -32,7 +32,8 @@ describe('MQTT limits and malformed input', () => {
   let hub: TestHub;
   beforeAll(async () => {
     hub = await startTestHub({
-      TELEHUB_CONNECT_TIMEOUT_MS: '300',
+      // Short, but long enough for the other tests' CONNECTs (a token lookup) on a busy machine.
+      TELEHUB_CONNECT_TIMEOUT_MS: '1000',
       TELEHUB_MAX_MESSAGE_BYTES: '4096',
       TELEHUB_DEVICE_RATE_PER_SEC: '20',
       TELEHUB_DEVICE_RATE_BURST: '5',
@@ -48,8 +49,8 @@ describe('MQTT limits and malformed input', () => {
   it('closes a connection that sends no CONNECT within the connect timeout', async () => {
     const socket = await rawSocket(hub);
     const elapsed = await closedWithin(socket);
-    expect(elapsed).toBeGreaterThanOrEqual(250);
-    expect(elapsed).toBeLessThan(3000);
+    expect(elapsed).toBeGreaterThanOrEqual(950);
+    expect(elapsed).toBeLessThan(5000);
   });
 
   it('closes a session silent for 1.5 × its keep-alive [MQTT-3.1.2-24]', async () => {
