@@ -3,10 +3,10 @@ import { DeviceEventRepository } from '@telehub/db';
 import { createTestDatabase, type TestDatabase } from '@telehub/testing';
 import type { Logger } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { HubConfig } from '../config/hub-config.js';
-import { HubMetrics } from '../metrics/hub-metrics.js';
-import { DeviceEventRecorder } from './device-event.recorder.js';
-import { HubEvents } from './hub-events.js';
+import type { HubConfig } from '../src/config/hub-config.js';
+import { DeviceEventRecorder } from '../src/events/device-event.recorder.js';
+import { HubEvents } from '../src/events/hub-events.js';
+import { HubMetrics } from '../src/metrics/hub-metrics.js';
 
 const config = { payloads: { eventStringMaxBytes: 64 } } as HubConfig;
 

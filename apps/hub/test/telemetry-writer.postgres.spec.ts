@@ -3,13 +3,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type TelemetryBatch, TelemetryRepository } from '@telehub/db';
 import { createTestDatabase, type TestDatabase } from '@telehub/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { TelemetryPoint } from './telemetry-payload.js';
+import type { TelemetryPoint } from '../src/ingest/telemetry-payload.js';
 import {
   RowsRefusedError,
   TelemetryWriter,
   type TelemetryWriterOptions,
   WriterClosedError,
-} from './telemetry-writer.js';
+} from '../src/ingest/telemetry-writer.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
