@@ -1,16 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
+import { runInRequestContext } from './request-context.js';
 
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
 /**
  * One structured line per request, with a request id taken from `X-Request-Id` or made up, and
  * echoed back so a client can quote it. Query strings are dropped from the logged URL: they may carry tokens.
+ * The rest of the request's handling runs in its request context, so what services log on the way carries the
+ * same id as `reqId`.
  */
 export function requestLogging(logger: Logger) {
-  return pinoHttp({
+  const logRequest = pinoHttp({
     logger,
     genReqId: (request, response) => {
       const incoming = request.headers['x-request-id'];
@@ -31,4 +34,6 @@ export function requestLogging(logger: Logger) {
       res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
     },
   });
+  return (request: IncomingMessage, response: ServerResponse, next: () => void): void =>
+    logRequest(request, response, () => runInRequestContext({ reqId: String(request.id) }, next));
 }
