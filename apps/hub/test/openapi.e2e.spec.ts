@@ -1,5 +1,6 @@
 import { DEVICE_LIMITS, HISTORY_BUCKET_PATTERN, HISTORY_TIME_PATTERN } from '@telehub/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ReadySchema } from '../src/health/readiness.schemas.js';
 import { ADMIN_ROUTES } from './support/api-assertions.js';
 import { startTestHub, type TestHub } from './support/test-hub.js';
 
@@ -155,9 +156,11 @@ describe('OpenAPI document and docs UI', () => {
     expect(queueFull).toContain('auth_throttled');
   });
 
-  it('describes both bearer tokens as opaque tokens with their prefixes, never as JWT', async () => {
+  it('describes the bearer tokens as opaque tokens (admin and device with their prefixes), never as JWT', async () => {
     const schemes = document.components.securitySchemes;
-    expect(Object.keys(schemes).sort()).toEqual(['bearer', 'device']);
+    expect(Object.keys(schemes).sort()).toEqual(['bearer', 'device', 'metrics']);
+    expect(schemes.metrics).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'opaque' });
+    expect(schemes.metrics.description).toContain('TELEHUB_METRICS_TOKEN');
     for (const [name, prefix] of [
       ['bearer', 'tha_'],
       ['device', 'thd_'],
@@ -250,5 +253,35 @@ describe('OpenAPI document and docs UI', () => {
         .sort(),
     ).toEqual(['array', 'string']);
     expect(resolve(history('agg')).enum).toContain('avg');
+  });
+
+  it('documents /readyz: 200 when ready, 503 (plain JSON, not a Problem) when the database or migrations are not', async () => {
+    const responses = operation('get', '/readyz').responses;
+    const ready = resolve(responses['200'].content['application/json'].schema);
+    expect(ready.properties.status.enum).toEqual(['ready']);
+    expect(ready.required).toEqual(expect.arrayContaining(['status', 'database', 'mode', 'migrations']));
+    const notReady = resolve(responses['503']?.content?.['application/json']?.schema);
+    expect(notReady, 'readyz 503').toBeDefined();
+    const statuses = notReady.anyOf.map((schema: Json) => resolve(schema).properties.status.enum[0]).sort();
+    expect(statuses).toEqual(['database_unavailable', 'migrations_pending']);
+    expect(JSON.stringify(notReady)).toContain('"timeout"');
+    // The schema is what the route answers: nothing more, nothing less.
+    const live = await hub.api('GET', '/readyz', { auth: false });
+    expect(live.status).toBe(200);
+    expect(ReadySchema.parse(live.body)).toEqual(live.body);
+  });
+
+  it('documents /metrics: Prometheus text for the metrics token or an admin token, 401 otherwise', async () => {
+    const metrics = operation('get', '/metrics');
+    expect(metrics, 'GET /metrics').toBeDefined();
+    expect(metrics.security).toEqual(expect.arrayContaining([{ metrics: [] }, { bearer: [] }]));
+    expect(metrics.security).toHaveLength(2);
+    const [type, content] = Object.entries(metrics.responses['200'].content)[0] as [string, Json];
+    expect(type).toMatch(/^text\/plain; version=0\.0\.4\b/);
+    expect(content.schema).toEqual({ type: 'string' });
+    expect(resolve(metrics.responses['401'].content[PROBLEM].schema).required).toContain('code');
+    const scrape = await hub.api('GET', '/metrics');
+    expect(scrape.status).toBe(200);
+    expect(scrape.headers.get('content-type')).toBe(type);
   });
 });

@@ -27,6 +27,16 @@ export function setupOpenApi(app: INestApplication, version: string): void {
       },
       'device',
     )
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'opaque',
+        description:
+          'The metrics token (TELEHUB_METRICS_TOKEN, any string of 32 or more) for /metrics, which an admin token also opens.',
+      },
+      'metrics',
+    )
     .build();
   const document = SwaggerModule.createDocument(app, config);
   documentMediaTypes(document);
