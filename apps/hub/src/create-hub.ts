@@ -7,6 +7,7 @@ import { findAdminAssets, serveAdminAssets } from './admin-assets.js';
 import { AdminTokenBootstrap, type TerminalOutput } from './admin-auth/admin-token-bootstrap.service.js';
 import { ProblemDetailsFilter, sendProblem } from './common/problem-details.filter.js';
 import { securityHeaders } from './common/security-headers.js';
+import { createValidationPipe } from './common/validation.js';
 import type { HubConfig } from './config/hub-config.js';
 import { type HubDatabase, openDatabase } from './database/open-database.js';
 import { RequestBodyInterceptor } from './http-server/request-body.interceptor.js';
@@ -61,6 +62,8 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
       sendProblem(error, request, response, logger),
     );
     app.useGlobalFilters(new ProblemDetailsFilter(logger));
+    // `@Body/@Query/@Param({ schema })` are validated by Nest's StandardSchemaValidationPipe, refusing as Problem Details.
+    app.useGlobalPipes(createValidationPipe());
     const adminAssets = findAdminAssets();
     if (adminAssets) serveAdminAssets(app, adminAssets);
     setupOpenApi(app, hubVersion());

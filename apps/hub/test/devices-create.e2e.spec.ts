@@ -70,6 +70,24 @@ describe('POST /api/v1/devices', () => {
     expect(fetched.body).toMatchObject({ name: 'pump 3', labels, metadata });
   });
 
+  it('keeps metadata keys named like JavaScript internals (constructor, prototype) as given', async () => {
+    const metadata = { constructor: 'ACME', prototype: true, parts: [{ constructor: 'Bosch' }] };
+    const response = await hub.api('POST', DEVICES, { body: { name: 'proto-1', metadata } });
+    expect(response.status, response.text).toBe(201);
+    expect(response.body.metadata).toEqual(metadata);
+    expect((await hub.api('GET', `${DEVICES}/${response.body.id}`)).body.metadata).toEqual(metadata);
+  });
+
+  it('refuses a "__proto__" key of the request as an unknown field, like any other', async () => {
+    const before = await countRows(hub, 'devices');
+    const response = await hub.api('POST', DEVICES, {
+      rawBody: '{"name": "d", "__proto__": {"admin": true}}',
+      headers: { 'Content-Type': 'application/json' },
+    });
+    expect(validationFields(response)).toEqual(['__proto__']);
+    expect(await countRows(hub, 'devices')).toBe(before);
+  });
+
   it('gives every device its own token', async () => {
     const first = (await hub.api('POST', DEVICES, { body: { name: 'twin' } })).body;
     const second = (await hub.api('POST', DEVICES, { body: { name: 'twin' } })).body;

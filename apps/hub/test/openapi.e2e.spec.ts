@@ -1,5 +1,6 @@
-import { DEVICE_LIMITS } from '@telehub/contracts';
+import { DEVICE_LIMITS, HISTORY_BUCKET_PATTERN, HISTORY_TIME_PATTERN } from '@telehub/contracts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ReadySchema } from '../src/health/readiness.schemas.js';
 import { ADMIN_ROUTES } from './support/api-assertions.js';
 import { startTestHub, type TestHub } from './support/test-hub.js';
 
@@ -17,8 +18,12 @@ describe('OpenAPI document and docs UI', () => {
   });
   afterAll(() => hub?.close());
 
-  /** Follows local `$ref`s the way OpenAPI tools do: as JSON pointers into the whole document. */
+  /**
+   * Follows local `$ref`s the way OpenAPI tools do: as JSON pointers into the whole document; also through an
+   * `allOf` of one schema, which is how a reference with a default of its own (`{ default: {}, allOf: [$ref] }`) reads.
+   */
   function resolve(schema: Json, seen = 0): Json {
+    if (schema?.allOf?.length === 1 && !schema.$ref && !schema.properties) return resolve(schema.allOf[0], seen + 1);
     if (!schema?.$ref) return schema;
     expect(schema.$ref).toMatch(/^#\//);
     const target = (schema.$ref as string)
@@ -95,6 +100,7 @@ describe('OpenAPI document and docs UI', () => {
     expect(update.required ?? []).toEqual([]);
     const issue = bodySchema('post', '/api/v1/devices/{deviceId}/tokens');
     expect(Object.keys(issue.properties).sort()).toEqual(['expireOthersInSeconds', 'expiresAt']);
+    expect(operation('post', '/api/v1/devices/{deviceId}/tokens').requestBody.required).toBe(false);
   });
 
   it('documents the Problem Details answers of the bulk route: 400, 401 and 413', () => {
@@ -150,9 +156,11 @@ describe('OpenAPI document and docs UI', () => {
     expect(queueFull).toContain('auth_throttled');
   });
 
-  it('describes both bearer tokens as opaque tokens with their prefixes, never as JWT', async () => {
+  it('describes the bearer tokens as opaque tokens (admin and device with their prefixes), never as JWT', async () => {
     const schemes = document.components.securitySchemes;
-    expect(Object.keys(schemes).sort()).toEqual(['bearer', 'device']);
+    expect(Object.keys(schemes).sort()).toEqual(['bearer', 'device', 'metrics']);
+    expect(schemes.metrics).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'opaque' });
+    expect(schemes.metrics.description).toContain('TELEHUB_METRICS_TOKEN');
     for (const [name, prefix] of [
       ['bearer', 'tha_'],
       ['device', 'thd_'],
@@ -172,5 +180,108 @@ describe('OpenAPI document and docs UI', () => {
     expect(operation('delete', '/api/v1/devices/{deviceId}/tokens/{tokenId}').responses['409']).toBeDefined();
     const parameters = operation('get', '/api/v1/devices').parameters.map((p: Json) => `${p.in}:${p.name}`);
     expect(parameters.sort()).toEqual(['query:cursor', 'query:label', 'query:limit', 'query:namePrefix']);
+  });
+
+  it('documents the 204 of DELETE /api/v1/devices/{deviceId}, without a body', () => {
+    const responses = operation('delete', '/api/v1/devices/{deviceId}').responses;
+    expect(responses['204']).toBeDefined();
+    expect(responses['204'].content).toBeUndefined();
+    expect(Object.keys(responses).filter((status) => status.startsWith('2'))).toEqual(['204']);
+  });
+
+  it('documents the bulk CSV answer (Accept: text/csv) and CSV body as text beside the JSON ones', () => {
+    const bulk = operation('post', '/api/v1/devices/bulk');
+    const answer = bulk.responses['201'].content;
+    expect(Object.keys(answer).sort()).toEqual(['application/json', 'text/csv']);
+    expect(answer['text/csv'].schema).toMatchObject({ type: 'string' });
+    expect(resolve(answer['application/json'].schema).items).toEqual({ $ref: '#/components/schemas/DeviceWithToken' });
+    expect(bulk.responses['201'].description).toContain('id,name,token');
+    expect(bulk.requestBody.content['text/csv'].schema).toMatchObject({ type: 'string' });
+    // The telemetry export likewise: CSV text, beside the JSON series.
+    const history = operation('get', '/api/v1/devices/{deviceId}/telemetry').responses['200'].content;
+    expect(history['text/csv'].schema).toMatchObject({ type: 'string' });
+    expect(resolve(history['application/json'].schema).required).toContain('series');
+  });
+
+  it('gives every parameter a schema from its contract, with the constraints it is validated with', () => {
+    const parameters = Object.entries(document.paths as Record<string, Record<string, Json>>).flatMap(
+      ([path, methods]) =>
+        Object.entries(methods).flatMap(([method, op]) =>
+          (op.parameters ?? []).map((parameter: Json) => ({ where: `${method} ${path} ${parameter.name}`, parameter })),
+        ),
+    );
+    expect(parameters.length).toBeGreaterThan(30);
+    for (const { where, parameter } of parameters) expect(Object.keys(parameter.schema ?? {}), where).not.toEqual([]);
+    // Path parameters are the ids, validated as UUIDs.
+    for (const { where, parameter } of parameters.filter(({ parameter }) => parameter.in === 'path')) {
+      expect([parameter.required, parameter.schema.format], where).toEqual([true, 'uuid']);
+    }
+    const query = (method: string, path: string, name: string) => {
+      const parameter = operation(method, path).parameters.find((p: Json) => p.in === 'query' && p.name === name);
+      expect(parameter, `${method} ${path} ${name}`).toBeDefined();
+      expect(parameter.required, name).toBe(false);
+      return parameter.schema;
+    };
+    const devices = (name: string) => query('get', '/api/v1/devices', name);
+    expect(devices('namePrefix')).toMatchObject({
+      type: 'string',
+      minLength: 1,
+      maxLength: DEVICE_LIMITS.nameMaxLength,
+    });
+    expect(devices('cursor')).toMatchObject({ type: 'string', format: 'uuid' });
+    // One label, or the parameter repeated.
+    expect(
+      devices('label')
+        .anyOf.map((schema: Json) => schema.type)
+        .sort(),
+    ).toEqual(['array', 'string']);
+    expect(devices('label').anyOf[0].pattern).toEqual(expect.any(String));
+    const commands = (name: string) => query('get', '/api/v1/devices/{deviceId}/commands', name);
+    expect(commands('status')).toMatchObject({ type: 'string' });
+    expect(commands('cursor')).toMatchObject({ type: 'string', format: 'uuid' });
+    expect(query('get', '/api/v1/devices/{deviceId}/events', 'cursor')).toMatchObject({
+      type: 'string',
+      pattern: '^[1-9][0-9]{0,14}$',
+    });
+    const history = (name: string) => query('get', '/api/v1/devices/{deviceId}/telemetry', name);
+    expect(history('from')).toMatchObject({ type: 'string', pattern: HISTORY_TIME_PATTERN.source, default: '-1h' });
+    expect(history('to')).toMatchObject({ type: 'string', pattern: HISTORY_TIME_PATTERN.source, default: 'now' });
+    expect(history('bucket')).toMatchObject({ type: 'string', pattern: HISTORY_BUCKET_PATTERN.source });
+    expect(
+      history('metrics')
+        .anyOf.map((schema: Json) => schema.type)
+        .sort(),
+    ).toEqual(['array', 'string']);
+    expect(resolve(history('agg')).enum).toContain('avg');
+  });
+
+  it('documents /readyz: 200 when ready, 503 (plain JSON, not a Problem) when the database or migrations are not', async () => {
+    const responses = operation('get', '/readyz').responses;
+    const ready = resolve(responses['200'].content['application/json'].schema);
+    expect(ready.properties.status.enum).toEqual(['ready']);
+    expect(ready.required).toEqual(expect.arrayContaining(['status', 'database', 'mode', 'migrations']));
+    const notReady = resolve(responses['503']?.content?.['application/json']?.schema);
+    expect(notReady, 'readyz 503').toBeDefined();
+    const statuses = notReady.anyOf.map((schema: Json) => resolve(schema).properties.status.enum[0]).sort();
+    expect(statuses).toEqual(['database_unavailable', 'migrations_pending']);
+    expect(JSON.stringify(notReady)).toContain('"timeout"');
+    // The schema is what the route answers: nothing more, nothing less.
+    const live = await hub.api('GET', '/readyz', { auth: false });
+    expect(live.status).toBe(200);
+    expect(ReadySchema.parse(live.body)).toEqual(live.body);
+  });
+
+  it('documents /metrics: Prometheus text for the metrics token or an admin token, 401 otherwise', async () => {
+    const metrics = operation('get', '/metrics');
+    expect(metrics, 'GET /metrics').toBeDefined();
+    expect(metrics.security).toEqual(expect.arrayContaining([{ metrics: [] }, { bearer: [] }]));
+    expect(metrics.security).toHaveLength(2);
+    const [type, content] = Object.entries(metrics.responses['200'].content)[0] as [string, Json];
+    expect(type).toMatch(/^text\/plain; version=0\.0\.4\b/);
+    expect(content.schema).toEqual({ type: 'string' });
+    expect(resolve(metrics.responses['401'].content[PROBLEM].schema).required).toContain('code');
+    const scrape = await hub.api('GET', '/metrics');
+    expect(scrape.status).toBe(200);
+    expect(scrape.headers.get('content-type')).toBe(type);
   });
 });

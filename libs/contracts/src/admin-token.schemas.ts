@@ -56,6 +56,7 @@ export const CreateAdminTokenRequestSchema = z
 export type CreateAdminTokenRequest = z.infer<typeof CreateAdminTokenRequestSchema>;
 
 export const AdminTokenIdParamSchema = z.string().uuid({ message: 'admin token id must be a UUID' });
+export const AdminTokenParamsSchema = z.object({ tokenId: AdminTokenIdParamSchema.describe('Admin token id') });
 
 export const AdminTokenInfoSchema = z
   .object({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DeviceParamsSchema } from './device.schemas.js';
 import { isStorableJson, isStorableText, UNSTORABLE_TEXT_MESSAGE } from './json-safety.js';
 
 /** queued → sent → delivered → succeeded | failed; expired and cancelled from any of the first three. */
@@ -88,6 +89,9 @@ export const ListCommandsQuerySchema = z
 export type ListCommandsQuery = z.infer<typeof ListCommandsQuerySchema>;
 
 export const CommandIdParamSchema = z.string().uuid({ message: 'command id must be a UUID' });
+export const CommandParamsSchema = DeviceParamsSchema.extend({
+  commandId: CommandIdParamSchema.describe('Command id'),
+});
 
 export const CommandSchema = z
   .object({

@@ -101,6 +101,8 @@ export const DeleteDeviceQuerySchema = z
   .transform(({ purgeTelemetry }) => ({ purgeTelemetry: purgeTelemetry === 'true' }));
 
 export const DeviceIdParamSchema = z.string().uuid({ message: 'device id must be a UUID' });
+/** The path parameters of /devices/{deviceId}/…: validated as one object, so a bad one is named by its key. */
+export const DeviceParamsSchema = z.object({ deviceId: DeviceIdParamSchema.describe('Device id') });
 
 export const DeviceSchema = z
   .object({

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DeviceParamsSchema } from './device.schemas.js';
 
 export const TOKEN_PREFIX = { device: 'thd_', admin: 'tha_' } as const;
 
@@ -22,6 +23,7 @@ export const IssueTokenRequestSchema = z
 export type IssueTokenRequest = z.infer<typeof IssueTokenRequestSchema>;
 
 export const TokenIdParamSchema = z.string().uuid({ message: 'token id must be a UUID' });
+export const DeviceTokenParamsSchema = DeviceParamsSchema.extend({ tokenId: TokenIdParamSchema.describe('Token id') });
 
 export const DeviceTokenInfoSchema = z
   .object({

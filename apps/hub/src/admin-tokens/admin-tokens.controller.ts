@@ -1,11 +1,11 @@
 import { Body, Controller, Delete, Get, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   type AdminIdentity as AdminIdentityBody,
   AdminIdentitySchema,
-  AdminTokenIdParamSchema,
   type AdminTokenInfo,
   AdminTokenInfoSchema,
+  AdminTokenParamsSchema,
   CreateAdminTokenRequestSchema,
   type IssuedAdminToken,
   IssuedAdminTokenSchema,
@@ -14,9 +14,7 @@ import { z } from 'zod';
 import { type AdminIdentity, CurrentAdmin } from '../admin-auth/admin-identity.js';
 import { RequiresRole } from '../admin-auth/requires-role.decorator.js';
 import { ApiError } from '../common/api-error.js';
-import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { ProblemResponses } from '../openapi/problem-responses.decorator.js';
-import { openApiSchema } from '../openapi/zod-openapi.js';
 import { presentIdentity } from './admin-token.presenter.js';
 import { resolveExpiry } from './admin-token-expiry.js';
 import { AdminTokensService } from './admin-tokens.service.js';
@@ -34,11 +32,10 @@ export class AdminTokensController {
     description:
       'Roles: `viewer` reads everything; `operator` also sends and cancels commands; `admin` also provisions devices and manages admin tokens.',
   })
-  @ApiBody({ schema: openApiSchema(CreateAdminTokenRequestSchema, 'input') })
-  @ApiCreatedResponse({ schema: openApiSchema(IssuedAdminTokenSchema) })
+  @ApiCreatedResponse({ standardSchema: IssuedAdminTokenSchema })
   @ProblemResponses(400, 401, [409, '`admin_token_name_taken`: a working admin token has this name'])
   create(
-    @Body(new ZodValidationPipe(CreateAdminTokenRequestSchema)) body: z.output<typeof CreateAdminTokenRequestSchema>,
+    @Body({ schema: CreateAdminTokenRequestSchema }) body: z.output<typeof CreateAdminTokenRequestSchema>,
   ): Promise<IssuedAdminToken> {
     const expiry = resolveExpiry(body);
     if (!expiry.ok) {
@@ -51,7 +48,7 @@ export class AdminTokensController {
   @Get()
   @RequiresRole('admin')
   @ApiOperation({ summary: 'Every admin token (hints only, never the secret), revoked and expired ones too' })
-  @ApiOkResponse({ schema: openApiSchema(z.array(AdminTokenInfoSchema)) })
+  @ApiOkResponse({ standardSchema: z.array(AdminTokenInfoSchema) })
   @ProblemResponses(401)
   list(): Promise<AdminTokenInfo[]> {
     return this.tokens.list();
@@ -60,7 +57,7 @@ export class AdminTokensController {
   @Get('me')
   @RequiresRole('viewer')
   @ApiOperation({ summary: 'Who am I: the name, role and expiry of the admin token of this request' })
-  @ApiOkResponse({ schema: openApiSchema(AdminIdentitySchema) })
+  @ApiOkResponse({ standardSchema: AdminIdentitySchema })
   @ProblemResponses(401)
   me(@CurrentAdmin() identity: AdminIdentity): AdminIdentityBody {
     return presentIdentity(identity);
@@ -73,13 +70,13 @@ export class AdminTokensController {
     description:
       'Refused with 409 for the token from TELEHUB_ADMIN_TOKEN (`admin_token_from_environment`: change the variable instead) and for the last admin token that works (`last_admin_token`: make another first).',
   })
-  @ApiOkResponse({ schema: openApiSchema(AdminTokenInfoSchema) })
+  @ApiOkResponse({ standardSchema: AdminTokenInfoSchema })
   @ProblemResponses(400, 401, 404, [
     409,
     'Already revoked (`admin_token_already_revoked`), from TELEHUB_ADMIN_TOKEN (`admin_token_from_environment`), or the last admin token (`last_admin_token`)',
   ])
   revoke(
-    @Param('tokenId', new ZodValidationPipe(AdminTokenIdParamSchema, 'tokenId')) tokenId: string,
+    @Param({ schema: AdminTokenParamsSchema }) { tokenId }: z.output<typeof AdminTokenParamsSchema>,
   ): Promise<AdminTokenInfo> {
     return this.tokens.revoke(tokenId);
   }

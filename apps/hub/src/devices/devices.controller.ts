@@ -1,11 +1,25 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Patch, Post, Query, Req, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseInterceptors,
+} from '@nestjs/common';
 import {
   ApiBearerAuth,
-  ApiBody,
   ApiConsumes,
   ApiCreatedResponse,
+  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiProduces,
   ApiQuery,
   ApiTags,
 } from '@nestjs/swagger';
@@ -16,8 +30,8 @@ import {
   DeleteDeviceQuerySchema,
   DeviceDetailSchema,
   DeviceEventSchema,
-  DeviceIdParamSchema,
   DevicePageSchema,
+  DeviceParamsSchema,
   DeviceSchema,
   DeviceWithTokenSchema,
   ListDeviceEventsQuerySchema,
@@ -27,33 +41,26 @@ import {
 import type { Request, Response } from 'express';
 import { z } from 'zod';
 import { RequiresRole } from '../admin-auth/requires-role.decorator.js';
-import { ApiError } from '../common/api-error.js';
-import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
-import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
 import { BulkBody } from '../http-server/body-limit.decorator.js';
 import { ProblemResponses } from '../openapi/problem-responses.decorator.js';
-import { openApiSchema } from '../openapi/zod-openapi.js';
+import { BulkDevicesBodyInterceptor } from './bulk-devices-body.interceptor.js';
 import { DevicesService } from './devices.service.js';
-import { formatDevicesCsv, parseDevicesCsv } from './devices-csv.js';
+import { formatDevicesCsv } from './devices-csv.js';
+
+type DeviceParams = z.output<typeof DeviceParamsSchema>;
 
 @ApiTags('devices')
 @ApiBearerAuth()
 @Controller('api/v1/devices')
 export class DevicesController {
-  constructor(
-    private readonly devices: DevicesService,
-    @Inject(HUB_CONFIG) private readonly config: HubConfig,
-  ) {}
+  constructor(private readonly devices: DevicesService) {}
 
   @Post()
   @RequiresRole('admin')
   @ApiOperation({ summary: 'Provision a device; its token is in the response, this once' })
-  @ApiBody({ schema: openApiSchema(CreateDeviceRequestSchema, 'input') })
-  @ApiCreatedResponse({ schema: openApiSchema(DeviceWithTokenSchema) })
+  @ApiCreatedResponse({ standardSchema: DeviceWithTokenSchema })
   @ProblemResponses(400, 401)
-  async create(
-    @Body(new ZodValidationPipe(CreateDeviceRequestSchema)) body: z.output<typeof CreateDeviceRequestSchema>,
-  ) {
+  async create(@Body({ schema: CreateDeviceRequestSchema }) body: z.output<typeof CreateDeviceRequestSchema>) {
     const [device] = await this.devices.create([body]);
     return device;
   }
@@ -61,30 +68,26 @@ export class DevicesController {
   @Post('bulk')
   @RequiresRole('admin')
   @BulkBody()
+  @UseInterceptors(BulkDevicesBodyInterceptor)
   @ApiOperation({
     summary: `Provision up to ${DEVICE_LIMITS.bulkMaxDevices} devices at once, all or nothing`,
     description:
       'Body: a JSON array of devices, or CSV (`Content-Type: text/csv`) with a `name` column and optional `labels` (separated by `;`) and `metadata` (JSON) columns; any other, repeated or unnamed column is refused with 400 `validation_failed` naming it. With `Accept: text/csv` the answer is `id,name,token` CSV.',
   })
   @ApiConsumes('application/json', 'text/csv')
-  @ApiBody({ schema: openApiSchema(BulkCreateDevicesRequestSchema, 'input') })
-  @ApiCreatedResponse({ schema: openApiSchema(z.array(DeviceWithTokenSchema)) })
+  @ApiProduces('application/json', 'text/csv')
+  @ApiCreatedResponse({
+    description:
+      'The devices with their tokens, in the order given: JSON, or with `Accept: text/csv` a CSV file with the header row `id,name,token`',
+    standardSchema: z.array(DeviceWithTokenSchema),
+  })
   @ProblemResponses(400, 401, 413)
-  async bulkCreate(@Req() request: Request, @Res({ passthrough: true }) response: Response) {
-    const entries =
-      typeof request.body === 'string'
-        ? parseDevicesCsv(request.body, this.config.payloads.jsonMaxDepth)
-        : request.body;
-    if (Array.isArray(entries) && entries.length > DEVICE_LIMITS.bulkMaxDevices) {
-      throw new ApiError(
-        413,
-        'too_many_devices',
-        'Bulk request too large',
-        `at most ${DEVICE_LIMITS.bulkMaxDevices} devices per request, got ${entries.length}`,
-      );
-    }
-    const valid = new ZodValidationPipe(BulkCreateDevicesRequestSchema).transform(entries);
-    const created = await this.devices.create(valid);
+  async bulkCreate(
+    @Body({ schema: BulkCreateDevicesRequestSchema }) entries: z.output<typeof BulkCreateDevicesRequestSchema>,
+    @Req() request: Request,
+    @Res({ passthrough: true }) response: Response,
+  ) {
+    const created = await this.devices.create(entries);
     if (request.accepts(['application/json', 'text/csv']) === 'text/csv') {
       response.type('text/csv');
       return formatDevicesCsv(created);
@@ -95,11 +98,6 @@ export class DevicesController {
   @Get()
   @RequiresRole('viewer')
   @ApiOperation({ summary: 'List devices, oldest first, with cursor pagination and filters' })
-  @ApiQuery({
-    name: 'limit',
-    required: false,
-    schema: { type: 'integer', default: 100, maximum: DEVICE_LIMITS.pageMaxLimit },
-  })
   @ApiQuery({ name: 'cursor', required: false, description: '`nextCursor` of the previous page' })
   @ApiQuery({
     name: 'label',
@@ -107,19 +105,19 @@ export class DevicesController {
     description: 'Only devices with this label; repeat for several (all must match)',
   })
   @ApiQuery({ name: 'namePrefix', required: false, description: 'Only devices whose name starts with this' })
-  @ApiOkResponse({ schema: openApiSchema(DevicePageSchema) })
+  @ApiOkResponse({ standardSchema: DevicePageSchema })
   @ProblemResponses(400, 401)
-  list(@Query(new ZodValidationPipe(ListDevicesQuerySchema)) query: z.output<typeof ListDevicesQuerySchema>) {
+  list(@Query({ schema: ListDevicesQuerySchema }) query: z.output<typeof ListDevicesQuerySchema>) {
     return this.devices.list(query);
   }
 
   @Get(':deviceId')
   @RequiresRole('viewer')
   @ApiOperation({ summary: 'Get one device, with online state, latest values and reported state' })
-  @ApiOkResponse({ schema: openApiSchema(DeviceDetailSchema) })
+  @ApiOkResponse({ standardSchema: DeviceDetailSchema })
   @ProblemResponses(400, 401, 404)
-  get(@Param('deviceId', new ZodValidationPipe(DeviceIdParamSchema, 'deviceId')) id: string) {
-    return this.devices.get(id);
+  get(@Param({ schema: DeviceParamsSchema }) { deviceId }: DeviceParams) {
+    return this.devices.get(deviceId);
   }
 
   @Get(':deviceId/events')
@@ -129,49 +127,42 @@ export class DevicesController {
       'Recent events of a device, newest first: connects, disconnects with reasons, auth failures, rejected messages',
   })
   @ApiQuery({
-    name: 'limit',
-    required: false,
-    schema: { type: 'integer', default: 50, minimum: 1, maximum: DEVICE_LIMITS.eventsPageMaxLimit },
-  })
-  @ApiQuery({
     name: 'cursor',
     required: false,
-    schema: { type: 'integer', minimum: 1 },
     description:
       'The `id` of the last event of the previous page: the page continues with older events. A page shorter than `limit` is the last.',
   })
-  @ApiOkResponse({ schema: openApiSchema(z.array(DeviceEventSchema)) })
+  @ApiOkResponse({ standardSchema: z.array(DeviceEventSchema) })
   @ProblemResponses(400, 401, 404)
   events(
-    @Param('deviceId', new ZodValidationPipe(DeviceIdParamSchema, 'deviceId')) id: string,
-    @Query(new ZodValidationPipe(ListDeviceEventsQuerySchema)) query: z.output<typeof ListDeviceEventsQuerySchema>,
+    @Param({ schema: DeviceParamsSchema }) { deviceId }: DeviceParams,
+    @Query({ schema: ListDeviceEventsQuerySchema }) query: z.output<typeof ListDeviceEventsQuerySchema>,
   ) {
-    return this.devices.recentEvents(id, query);
+    return this.devices.recentEvents(deviceId, query);
   }
 
   @Patch(':deviceId')
   @RequiresRole('admin')
   @ApiOperation({ summary: 'Update name, labels, metadata or disabled' })
-  @ApiBody({ schema: openApiSchema(UpdateDeviceRequestSchema, 'input') })
-  @ApiOkResponse({ schema: openApiSchema(DeviceSchema) })
+  @ApiOkResponse({ standardSchema: DeviceSchema })
   @ProblemResponses(400, 401, 404)
   update(
-    @Param('deviceId', new ZodValidationPipe(DeviceIdParamSchema, 'deviceId')) id: string,
-    @Body(new ZodValidationPipe(UpdateDeviceRequestSchema)) body: z.output<typeof UpdateDeviceRequestSchema>,
+    @Param({ schema: DeviceParamsSchema }) { deviceId }: DeviceParams,
+    @Body({ schema: UpdateDeviceRequestSchema }) body: z.output<typeof UpdateDeviceRequestSchema>,
   ) {
-    return this.devices.update(id, body);
+    return this.devices.update(deviceId, body);
   }
 
   @Delete(':deviceId')
   @RequiresRole('admin')
   @HttpCode(204)
   @ApiOperation({ summary: 'Delete a device and its tokens; telemetry is kept unless purgeTelemetry=true' })
-  @ApiQuery({ name: 'purgeTelemetry', required: false, schema: { type: 'boolean', default: false } })
+  @ApiNoContentResponse({ description: 'Deleted (the answer has no body)' })
   @ProblemResponses(400, 401, 404)
   async delete(
-    @Param('deviceId', new ZodValidationPipe(DeviceIdParamSchema, 'deviceId')) id: string,
-    @Query(new ZodValidationPipe(DeleteDeviceQuerySchema)) query: z.output<typeof DeleteDeviceQuerySchema>,
+    @Param({ schema: DeviceParamsSchema }) { deviceId }: DeviceParams,
+    @Query({ schema: DeleteDeviceQuerySchema }) query: z.output<typeof DeleteDeviceQuerySchema>,
   ) {
-    await this.devices.delete(id, query.purgeTelemetry);
+    await this.devices.delete(deviceId, query.purgeTelemetry);
   }
 }

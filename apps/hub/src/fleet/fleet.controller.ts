@@ -3,7 +3,6 @@ import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swa
 import { type FleetSummary, FleetSummarySchema } from '@telehub/contracts';
 import { RequiresRole } from '../admin-auth/requires-role.decorator.js';
 import { ProblemResponses } from '../openapi/problem-responses.decorator.js';
-import { openApiSchema } from '../openapi/zod-openapi.js';
 import { FleetSummaryService } from './fleet-summary.service.js';
 
 @ApiTags('fleet')
@@ -18,7 +17,7 @@ export class FleetController {
     summary: 'Devices, devices online, and telemetry committed per second over the last minute',
     description: 'The rates count what this hub process committed (complete seconds, so at most a second old).',
   })
-  @ApiOkResponse({ schema: openApiSchema(FleetSummarySchema) })
+  @ApiOkResponse({ standardSchema: FleetSummarySchema })
   @ProblemResponses(401)
   summary(): Promise<FleetSummary> {
     return this.fleet.summary();

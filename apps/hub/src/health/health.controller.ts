@@ -1,9 +1,10 @@
 import { Controller, Get, HttpCode, Inject, Res } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { countMigrationFiles, type DatabaseMode, ReadinessProbe } from '@telehub/db';
 import type { Response } from 'express';
 import { Public } from '../admin-auth/public.decorator.js';
 import { DATABASE_MODE } from '../database/database.tokens.js';
+import { NotReadySchema, type Readiness, ReadySchema } from './readiness.schemas.js';
 
 @ApiTags('health')
 @Public()
@@ -29,7 +30,12 @@ export class HealthController {
     description:
       'Checked on a connection of its own, never queued behind ingest; no answer within TELEHUB_READY_TIMEOUT_MS is 503 with reason `timeout`. On TimescaleDB, `timescaledbJobs.failing` lists background jobs whose last run failed (readiness stays 200).',
   })
-  async readyz(@Res({ passthrough: true }) response: Response) {
+  @ApiOkResponse({ description: 'Ready', standardSchema: ReadySchema })
+  @ApiServiceUnavailableResponse({
+    description: 'Not ready: the database did not answer (in time), or migrations are pending',
+    standardSchema: NotReadySchema,
+  })
+  async readyz(@Res({ passthrough: true }) response: Response): Promise<Readiness> {
     const result = await this.readiness.check();
     if (!result.ok) {
       response.status(503);

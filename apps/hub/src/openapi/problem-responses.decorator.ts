@@ -1,7 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiResponse } from '@nestjs/swagger';
-import { PROBLEM_CONTENT_TYPE, ProblemDetailsSchema } from '@telehub/contracts';
-import { openApiSchema } from './zod-openapi.js';
+import { ProblemDetailsSchema } from '@telehub/contracts';
 
 const descriptions: Record<number, string> = {
   400: 'Invalid input; `errors` lists the offending fields',
@@ -15,17 +14,14 @@ const descriptions: Record<number, string> = {
 
 /**
  * Documents the Problem Details error responses a route can give: a status alone takes the common
- * description; `[status, description]` says what that status means on this route.
+ * description; `[status, description]` says what that status means on this route. Swagger files the schema
+ * under the route's JSON media type; documentMediaTypes() moves it to `application/problem+json`.
  */
 export function ProblemResponses(...responses: (number | [status: number, description: string])[]) {
   return applyDecorators(
     ...responses.map((response) => {
       const [status, description] = typeof response === 'number' ? [response, descriptions[response]] : response;
-      return ApiResponse({
-        status,
-        description: description ?? 'Error',
-        content: { [PROBLEM_CONTENT_TYPE]: { schema: openApiSchema(ProblemDetailsSchema) } },
-      });
+      return ApiResponse({ status, description: description ?? 'Error', standardSchema: ProblemDetailsSchema });
     }),
   );
 }

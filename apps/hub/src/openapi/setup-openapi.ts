@@ -1,7 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { documentMediaTypes } from './media-types.js';
 import { documentTransportRefusals } from './transport-refusals.js';
-import { hoistSchemaDefinitions } from './zod-openapi.js';
 
 /** Serves the OpenAPI document at /api/openapi.json and a browsable UI at /api/docs. */
 export function setupOpenApi(app: INestApplication, version: string): void {
@@ -27,9 +27,19 @@ export function setupOpenApi(app: INestApplication, version: string): void {
       },
       'device',
     )
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'opaque',
+        description:
+          'The metrics token (TELEHUB_METRICS_TOKEN, any string of 32 or more) for /metrics, which an admin token also opens.',
+      },
+      'metrics',
+    )
     .build();
   const document = SwaggerModule.createDocument(app, config);
-  hoistSchemaDefinitions(document);
+  documentMediaTypes(document);
   documentTransportRefusals(document);
   SwaggerModule.setup('api/docs', app, document, {
     jsonDocumentUrl: 'api/openapi.json',

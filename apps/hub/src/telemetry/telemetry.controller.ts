@@ -1,9 +1,8 @@
 import { Controller, Get, Inject, Param, Query, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import {
-  DeviceIdParamSchema,
+  DeviceParamsSchema,
   HISTORY_LIMITS,
-  TELEMETRY_AGGS,
   TelemetryHistoryQuerySchema,
   TelemetryHistorySchema,
 } from '@telehub/contracts';
@@ -11,11 +10,9 @@ import type { Response } from 'express';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { RequiresRole } from '../admin-auth/requires-role.decorator.js';
-import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
 import { LOGGER } from '../logging/logger.token.js';
 import { ProblemResponses } from '../openapi/problem-responses.decorator.js';
-import { openApiSchema } from '../openapi/zod-openapi.js';
 import { ClientGoneError, ResponseSink } from './response-sink.js';
 import { TelemetryHistoryService } from './telemetry-history.service.js';
 
@@ -35,26 +32,10 @@ export class TelemetryController {
     summary: "A device's telemetry history: bucketed for charts, raw, or as a CSV download",
     description: `Columnar series (uPlot takes \`[times, values]\` as they are), one per metric. Without \`bucket\` the hub picks a round size giving at most about ${HISTORY_LIMITS.autoBucketPoints} points per series; a bucketed answer covers whole buckets (aligned to UTC: days start at 00:00 UTC, weeks on Monday), so \`from\`/\`to\` in the answer may be wider than asked. JSON answers hold at most TELEHUB_HISTORY_MAX_POINTS points per series. \`format=csv\` streams \`time,metric,value\` rows (raw without \`bucket\`, bucketed with it), metric by metric, oldest first, with no points limit.`,
   })
-  @ApiQuery({
-    name: 'metrics',
-    required: false,
-    description: 'Comma-separated, e.g. `temp,hum`; default: all with data',
-  })
-  @ApiQuery({
-    name: 'from',
-    required: false,
-    description: 'RFC 3339 or relative (`-15m`, `-1h`, `-7d`); default `-1h`',
-  })
-  @ApiQuery({ name: 'to', required: false, description: 'RFC 3339, relative, or `now` (default); exclusive' })
-  @ApiQuery({ name: 'bucket', required: false, description: '`30s`, `5m`, `1h`, `1d`, `1w` or `raw`; default: chosen' })
-  @ApiQuery({ name: 'agg', required: false, schema: { type: 'string', enum: [...TELEMETRY_AGGS], default: 'avg' } })
-  @ApiQuery({ name: 'format', required: false, schema: { type: 'string', enum: ['json', 'csv'], default: 'json' } })
+  @ApiProduces('application/json', 'text/csv')
   @ApiOkResponse({
-    description: 'The series (JSON), or a `time,metric,value` CSV file',
-    content: {
-      'application/json': { schema: openApiSchema(TelemetryHistorySchema) },
-      'text/csv': { schema: { type: 'string' } },
-    },
+    description: 'The series (JSON), or with `format=csv` a `time,metric,value` CSV file',
+    standardSchema: TelemetryHistorySchema,
   })
   @ProblemResponses(
     [400, 'Invalid input, or more than TELEHUB_HISTORY_MAX_POINTS points per series (`too_many_points`)'],
@@ -63,8 +44,8 @@ export class TelemetryController {
     [429, 'TELEHUB_HISTORY_CSV_MAX_EXPORTS CSV exports are already streaming'],
   )
   async history(
-    @Param('deviceId', new ZodValidationPipe(DeviceIdParamSchema, 'deviceId')) deviceId: string,
-    @Query(new ZodValidationPipe(TelemetryHistoryQuerySchema)) query: z.output<typeof TelemetryHistoryQuerySchema>,
+    @Param({ schema: DeviceParamsSchema }) { deviceId }: z.output<typeof DeviceParamsSchema>,
+    @Query({ schema: TelemetryHistoryQuerySchema }) query: z.output<typeof TelemetryHistoryQuerySchema>,
     @Res() response: Response,
   ): Promise<void> {
     if (query.format === 'json') {

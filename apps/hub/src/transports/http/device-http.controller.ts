@@ -1,5 +1,5 @@
 import { Controller, HttpCode, Inject, Post, Req } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperation, ApiTags, type SchemaObject } from '@nestjs/swagger';
 import type { Request } from 'express';
 import { z } from 'zod';
 import { bearerToken } from '../../admin-auth/bearer-token.js';
@@ -10,30 +10,32 @@ import { HUB_CONFIG, type HubConfig } from '../../config/hub-config.js';
 import { DeviceAuthService } from '../../device-auth/device-auth.service.js';
 import { type IngestOutcome, IngestService, type Unavailability } from '../../ingest/ingest.service.js';
 import { ProblemResponses } from '../../openapi/problem-responses.decorator.js';
-import { openApiSchema } from '../../openapi/zod-openapi.js';
 import { readBody } from './device-http.body.js';
 import { HttpRateLimit } from './http-rate-limit.js';
 
 const TRANSPORT = 'http';
 
-// The device message shapes, for the OpenAPI document; ingest (telemetry-payload.ts) does the checking.
-const TelemetryObjectSchema = z
-  .object({
-    ts: z
-      .union([z.number().int(), z.string()])
-      .optional()
-      .describe('Epoch milliseconds or an RFC 3339 time; the time of receipt when absent'),
-  })
-  .catchall(z.union([z.number(), z.boolean()]))
-  .describe('Metric name → number (booleans are stored as 1/0)')
-  .meta({ id: 'TelemetryObject' });
-const TelemetryMessageSchema = z
-  .union([TelemetryObjectSchema, z.array(TelemetryObjectSchema).min(1)])
-  .meta({ id: 'TelemetryMessage' });
-const StateReportSchema = z
-  .record(z.string(), z.unknown())
-  .describe('Shallow-merged into the reported state; a null value removes the key')
-  .meta({ id: 'StateReport' });
+// The device message shapes, for the OpenAPI document only: ingest (telemetry-payload.ts) does the checking, on a
+// body read here after the device token, so no validation pipe sees it and these are plain OpenAPI schemas.
+const TelemetryObject: SchemaObject = {
+  type: 'object',
+  description: 'Metric name → number (booleans are stored as 1/0)',
+  properties: {
+    ts: {
+      anyOf: [{ type: 'integer' }, { type: 'string' }],
+      description: 'Epoch milliseconds or an RFC 3339 time; the time of receipt when absent',
+    },
+  },
+  additionalProperties: { anyOf: [{ type: 'number' }, { type: 'boolean' }] },
+};
+const TelemetryMessage: SchemaObject = {
+  anyOf: [TelemetryObject, { type: 'array', items: TelemetryObject, minItems: 1 }],
+};
+const StateReport: SchemaObject = {
+  type: 'object',
+  additionalProperties: {},
+  description: 'Shallow-merged into the reported state; a null value removes the key',
+};
 const IngestResultSchema = z
   .object({ rows: z.number().int().describe('Telemetry rows committed (0 for a state report)') })
   .meta({ id: 'IngestResult' });
@@ -92,8 +94,8 @@ export class DeviceHttpController {
     description:
       'One object of metrics, `{"temp": 21.5, "ts": 1732190000000}`, or an array of them. Answered once the rows are committed.',
   })
-  @ApiBody({ schema: openApiSchema(TelemetryMessageSchema, 'input') })
-  @ApiOkResponse({ schema: openApiSchema(IngestResultSchema) })
+  @ApiBody({ schema: TelemetryMessage })
+  @ApiOkResponse({ standardSchema: IngestResultSchema })
   @DeviceProblemResponses()
   async telemetry(@Req() request: Request): Promise<IngestResult> {
     const receivedAt = Date.now();
@@ -107,8 +109,8 @@ export class DeviceHttpController {
     summary: 'Report state as the device (device token)',
     description: 'A JSON object, shallow-merged into the reported state, e.g. `{"firmware": "1.4.2"}`.',
   })
-  @ApiBody({ schema: openApiSchema(StateReportSchema, 'input') })
-  @ApiOkResponse({ schema: openApiSchema(IngestResultSchema) })
+  @ApiBody({ schema: StateReport })
+  @ApiOkResponse({ standardSchema: IngestResultSchema })
   @DeviceProblemResponses()
   async state(@Req() request: Request): Promise<IngestResult> {
     const { deviceId, body } = await this.admit(request);
