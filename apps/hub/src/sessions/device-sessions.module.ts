@@ -1,13 +1,12 @@
 import { Module } from '@nestjs/common';
 import { DeviceEventsModule } from '../events/device-events.module.js';
-import { IngestService } from '../ingest/ingest.service.js';
 import { DeviceConnectRate } from './device-connect-rate.js';
 import { DeviceSessionRegistry } from './device-session.registry.js';
 
-/** Live sessions and ingest: what every transport hands device traffic to. */
+/** The live device sessions of this hub process. */
 @Module({
   imports: [DeviceEventsModule],
-  providers: [DeviceSessionRegistry, IngestService, DeviceConnectRate],
-  exports: [DeviceSessionRegistry, IngestService, DeviceConnectRate],
+  providers: [DeviceSessionRegistry, DeviceConnectRate],
+  exports: [DeviceSessionRegistry, DeviceConnectRate],
 })
 export class DeviceSessionsModule {}
