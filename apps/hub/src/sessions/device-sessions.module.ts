@@ -1,12 +1,15 @@
 import { Module } from '@nestjs/common';
 import { DeviceEventsModule } from '../events/device-events.module.js';
 import { DeviceConnectRate } from './device-connect-rate.js';
-import { DeviceSessionRegistry } from './device-session.registry.js';
+import { DevicePresence } from './device-presence.js';
+import { FlowControl } from './flow-control.js';
+import { SessionLifecycle } from './session-lifecycle.js';
+import { SessionTable } from './session-table.js';
 
-/** The live device sessions of this hub process. */
+/** The live device sessions of this hub process: who is connected, how fast each is read, presence. */
 @Module({
   imports: [DeviceEventsModule],
-  providers: [DeviceSessionRegistry, DeviceConnectRate],
-  exports: [DeviceSessionRegistry, DeviceConnectRate],
+  providers: [SessionTable, FlowControl, DevicePresence, SessionLifecycle, DeviceConnectRate],
+  exports: [SessionTable, FlowControl, DevicePresence, SessionLifecycle, DeviceConnectRate],
 })
 export class DeviceSessionsModule {}

@@ -11,7 +11,10 @@ import {
 import type { PayloadResult } from '../ingest/telemetry-payload.js';
 import { DeviceConnectRate } from '../sessions/device-connect-rate.js';
 import type { CloseReason, DeviceConnection } from '../sessions/device-connection.js';
-import { DeviceSessionRegistry } from '../sessions/device-session.registry.js';
+import { DevicePresence } from '../sessions/device-presence.js';
+import { FlowControl } from '../sessions/flow-control.js';
+import { SessionLifecycle } from '../sessions/session-lifecycle.js';
+import { SessionTable } from '../sessions/session-table.js';
 
 /**
  * Everything a transport (MQTT, JSON WebSocket, HTTP) asks of the hub about its devices, in the order a
@@ -24,21 +27,24 @@ export class DevicePort {
   constructor(
     private readonly deviceAuth: DeviceAuthService,
     private readonly connectRate: DeviceConnectRate,
-    private readonly registry: DeviceSessionRegistry,
+    private readonly table: SessionTable,
+    private readonly lifecycle: SessionLifecycle,
+    private readonly flow: FlowControl,
     private readonly ingest: IngestService,
     private readonly commands: CommandDeliveryService,
+    presence: DevicePresence,
   ) {
     // Ingest and the sessions do not know each other: accepted telemetry marks its device seen, and ingest's
     // back-pressure pauses every session's reading.
     ingest.setListener({
-      heard: (deviceId) => registry.markSeen(deviceId),
-      pressure: (high) => registry.setPressure(high),
+      heard: (deviceId) => presence.markSeen(deviceId),
+      pressure: (high) => flow.setPressure(high),
     });
   }
 
-  /** See DeviceSessionRegistry.reserveHandshake: undefined when the hub is at TELEHUB_MAX_CONNECTIONS. */
+  /** See SessionTable.reserveHandshake: undefined when the hub is at TELEHUB_MAX_CONNECTIONS. */
   reserveHandshake(): (() => void) | undefined {
-    return this.registry.reserveHandshake();
+    return this.table.reserveHandshake();
   }
 
   /** The device token checked (a refusal is recorded, and counted against the address's failure budget). */
@@ -58,16 +64,16 @@ export class DevicePort {
 
   /** An authenticated device's session: current at once (a previous one is taken over), then recorded online. */
   openSession(connection: DeviceConnection): Promise<void> {
-    return this.registry.open(connection);
+    return this.lifecycle.open(connection);
   }
 
   closeSession(connection: DeviceConnection, reason: CloseReason | string): void {
-    this.registry.closed(connection, reason);
+    this.lifecycle.closed(connection, reason);
   }
 
   /** Before each message a session reads: undefined to go on at once, or a promise that resolves when it may. */
   admit(connection: DeviceConnection): Promise<void> | undefined {
-    return this.registry.admit(connection);
+    return this.flow.admit(connection);
   }
 
   /** Why HTTP should refuse a message now (database unavailable, backlog full); undefined when it is welcome. */

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
 import { IngestService } from '../ingest/ingest.service.js';
 import { LOGGER } from '../logging/logger.token.js';
-import { DeviceSessionRegistry } from '../sessions/device-session.registry.js';
+import { SessionLifecycle } from '../sessions/session-lifecycle.js';
 import { MqttListener } from './mqtt/mqtt.listener.js';
 import { DeviceWsListener } from './ws/device-ws.listener.js';
 
@@ -17,7 +17,7 @@ export class DeviceShutdown {
   constructor(
     private readonly mqtt: MqttListener,
     private readonly ws: DeviceWsListener,
-    private readonly registry: DeviceSessionRegistry,
+    private readonly sessions: SessionLifecycle,
     private readonly ingest: IngestService,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -25,13 +25,12 @@ export class DeviceShutdown {
 
   async run(): Promise<void> {
     await Promise.all([this.mqtt.stopAccepting(), this.ws.stopAccepting()]);
-    const sessions = this.registry.size;
     const pending = this.ingest.pendingRows;
     // closeAll pauses every session, waits for their handled messages to be committed and acknowledged
     // (bounded by half the shutdown budget), then closes them.
-    const closing = this.registry.closeAll('server_shutdown', this.config.shutdownTimeoutMs / 2);
+    const closing = this.sessions.closeAll('server_shutdown', this.config.shutdownTimeoutMs / 2);
     await this.ingest.drain();
-    await closing;
+    const sessions = await closing;
     await this.ingest.close();
     this.logger.info({ sessions, rowsFlushed: pending }, 'device sessions closed, pending telemetry committed');
   }
