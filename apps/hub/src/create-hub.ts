@@ -17,7 +17,7 @@ import { NestLoggerAdapter } from './logging/nest-logger.adapter.js';
 import { requestLogging } from './logging/request-logging.js';
 import { MetricsListener } from './metrics/metrics.listener.js';
 import { setupOpenApi } from './openapi/setup-openapi.js';
-import { DeviceGateway } from './transports/device-gateway.service.js';
+import { DeviceShutdown } from './transports/device-shutdown.service.js';
 import { MQTT_WEBSOCKET_PATH, MqttListener } from './transports/mqtt/mqtt.listener.js';
 import { DEVICE_WS_PATH } from './transports/ws/device-ws.frames.js';
 
@@ -85,7 +85,7 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
       mqttPort: app.get(MqttListener).tcpPort,
       metricsPort: app.get(MetricsListener).port,
       close: async () => {
-        await app.get(DeviceGateway).shutdown();
+        await app.get(DeviceShutdown).run();
         await app.close();
         await database.close();
       },

@@ -123,7 +123,7 @@ describe('10, 11. HTTP ingest under back-pressure and outages; state during an o
       expect(refusal.ms).toBeLessThan(1000);
     }
     // Nothing from HTTP piled up behind the outage: only the MQTT device's one row waits.
-    expect(hub.hub.app.get(IngestService).writer.pendingRows).toBe(1);
+    expect(hub.hub.app.get(IngestService).pendingRows).toBe(1);
 
     await outage.end();
     // The MQTT device was held, not failed: both messages are acknowledged once the database is back.
@@ -158,8 +158,8 @@ describe('10, 11. HTTP ingest under back-pressure and outages; state during an o
       // 300 rows wait behind the lock: above the high-water mark of 200.
       const points = Object.fromEntries(Array.from({ length: 300 }, (_, index) => [`m${index}`, index]));
       void client.publishAsync('devices/me/telemetry', JSON.stringify(points), { qos: 1 });
-      const writer = hub.hub.app.get(IngestService).writer;
-      expect(await eventually(async () => writer.underPressure)).toBe(true);
+      const ingest = hub.hub.app.get(IngestService);
+      expect(await eventually(async () => ingest.unavailability()?.code === 'overloaded')).toBe(true);
       const overloaded = await devicePost(hub, device, 'telemetry', { temp: 1 });
       expect(overloaded?.body.code).toBe('overloaded');
       expect(overloaded?.headers.get('retry-after')).toBe('1');

@@ -194,7 +194,7 @@ describe('device ingest over HTTP: limits', () => {
 
   it('answers 503 once ingest has stopped (shutdown)', async () => {
     const device = await createDevice(hub);
-    await hub.hub.app.get(IngestService).writer.close();
+    await hub.hub.app.get(IngestService).close();
     const answer = await post(hub, '/api/v1/device/telemetry', device.token, { temp: 1 });
     expect(answer.status).toBe(503);
     expect(answer.headers.get('retry-after')).toBe('5');

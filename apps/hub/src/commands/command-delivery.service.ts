@@ -9,7 +9,7 @@ import { HubEvents } from '../events/hub-events.js';
 import { LOGGER } from '../logging/logger.token.js';
 import { HubMetrics } from '../metrics/hub-metrics.js';
 import type { DeviceConnection } from '../sessions/device-connection.js';
-import { DeviceSessionRegistry } from '../sessions/device-session.registry.js';
+import { SessionTable } from '../sessions/session-table.js';
 import { commandMessage } from './command.presenter.js';
 
 /** Commands read per query while delivering to one device. */
@@ -50,7 +50,7 @@ export class CommandDeliveryService implements OnApplicationBootstrap, OnModuleD
 
   constructor(
     private readonly commands: CommandRepository,
-    private readonly registry: DeviceSessionRegistry,
+    private readonly registry: SessionTable,
     private readonly hubEvents: HubEvents,
     private readonly recorder: DeviceEventRecorder,
     private readonly metrics: HubMetrics,

@@ -1,7 +1,6 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { RetentionTiers } from '@telehub/db';
-import type { TelemetryWriterOptions } from '../ingest/telemetry-writer.js';
 import { ConfigSchema, type RawConfig } from './config.schema.js';
 import {
   defaultHttpMaxConnections,
@@ -98,7 +97,7 @@ export interface HubConfig {
     /** Untrusted strings (client ids, topics, messages) recorded in device events are cut to this. */
     eventStringMaxBytes: number;
   };
-  ingest: TelemetryWriterOptions;
+  ingest: IngestSettings;
   commands: {
     /** Commands not yet final per device; one more is refused with 429. */
     maxQueuedPerDevice: number;
@@ -148,6 +147,22 @@ export interface HubConfig {
     timeoutMs: number;
   };
   shutdownTimeoutMs: number;
+}
+
+/** How the telemetry writer batches, and when its backlog pauses device reads (TELEHUB_INGEST_*). */
+export interface IngestSettings {
+  /** Flush when this many rows are pending (TELEHUB_INGEST_BATCH_ROWS). */
+  batchRows: number;
+  /** ...or when the oldest pending row has waited this long (TELEHUB_INGEST_BATCH_MS). */
+  batchMs: number;
+  /** Batches being written at once (TELEHUB_INGEST_MAX_INFLIGHT). */
+  maxInflight: number;
+  /** Pending+inflight rows above this => onPressure(true): stop reading devices (TELEHUB_INGEST_HIGH_WATER_ROWS). */
+  highWaterRows: number;
+  /** ...until they drop below this => onPressure(false) (TELEHUB_INGEST_LOW_WATER_ROWS). */
+  lowWaterRows: number;
+  /** Backoff cap between retries of a failed batch (TELEHUB_INGEST_RETRY_MAX_MS). */
+  retryMaxMs: number;
 }
 
 export class ConfigError extends Error {

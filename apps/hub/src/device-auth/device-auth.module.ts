@@ -1,11 +1,10 @@
 import { Module } from '@nestjs/common';
 import { AuthThrottleModule } from '../auth/auth-throttle.module.js';
-import { DeviceSessionsModule } from '../sessions/device-sessions.module.js';
+import { DeviceEventsModule } from '../events/device-events.module.js';
 import { DeviceAuthService } from './device-auth.service.js';
 
-// The recorder lives with the sessions; auth needs it to keep refusals in the device event log.
 @Module({
-  imports: [DeviceSessionsModule, AuthThrottleModule],
+  imports: [DeviceEventsModule, AuthThrottleModule],
   providers: [DeviceAuthService],
   exports: [DeviceAuthService],
 })

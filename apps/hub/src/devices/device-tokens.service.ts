@@ -4,7 +4,7 @@ import { DeviceTokenRepository } from '@telehub/db';
 import { generateToken } from '../auth/token-codec.js';
 import { ApiError } from '../common/api-error.js';
 import { DeviceAuthService } from '../device-auth/device-auth.service.js';
-import { DeviceSessionRegistry } from '../sessions/device-session.registry.js';
+import { SessionTable } from '../sessions/session-table.js';
 import { presentToken } from './device.presenter.js';
 import { DevicesService } from './devices.service.js';
 
@@ -14,7 +14,7 @@ export class DeviceTokensService {
     private readonly tokens: DeviceTokenRepository,
     private readonly devices: DevicesService,
     private readonly deviceAuth: DeviceAuthService,
-    private readonly sessions: DeviceSessionRegistry,
+    private readonly sessions: SessionTable,
   ) {}
 
   /** Issues a new token; with `expireOthersInSeconds` the old ones keep working until then (rotation). */

@@ -14,7 +14,7 @@ import { DeviceEventRepository, DeviceRepository, TelemetryRepository } from '@t
 import { generateToken } from '../auth/token-codec.js';
 import { ApiError } from '../common/api-error.js';
 import { DeviceAuthService } from '../device-auth/device-auth.service.js';
-import { DeviceSessionRegistry } from '../sessions/device-session.registry.js';
+import { SessionTable } from '../sessions/session-table.js';
 import { presentDevice, presentDeviceDetail, presentEvent } from './device.presenter.js';
 
 @Injectable()
@@ -24,7 +24,7 @@ export class DevicesService {
     private readonly telemetry: TelemetryRepository,
     private readonly events: DeviceEventRepository,
     private readonly deviceAuth: DeviceAuthService,
-    private readonly sessions: DeviceSessionRegistry,
+    private readonly sessions: SessionTable,
   ) {}
 
   /** Creates devices with one token each, all or none; the tokens are returned this once. */

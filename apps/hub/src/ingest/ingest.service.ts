@@ -9,7 +9,6 @@ import { DeviceEventRecorder } from '../events/device-event.recorder.js';
 import { HubEvents } from '../events/hub-events.js';
 import { LOGGER } from '../logging/logger.token.js';
 import { HubMetrics } from '../metrics/hub-metrics.js';
-import { DeviceSessionRegistry } from '../sessions/device-session.registry.js';
 import { TelemetryLanes } from './telemetry-lanes.js';
 import {
   type PayloadErrorCode,
@@ -38,6 +37,17 @@ export type IngestOutcome =
 /** A refusal that is the hub's state, not the message's: the caller should answer 503 with Retry-After. */
 export type Unavailability = Extract<IngestOutcome, { retryAfterSeconds: number }>;
 
+/**
+ * Who hears of the devices' traffic as ingest sees it. Ingest knows no sessions: the transports' DevicePort
+ * passes these on to presence and flow control.
+ */
+export interface IngestListener {
+  /** A device's telemetry passed validation and went to the writer: the device was heard from. */
+  heard(deviceId: string): void;
+  /** The backlog passed the high-water mark (true: stop reading devices) or fell below the low one (false). */
+  pressure(high: boolean): void;
+}
+
 export interface ReportStateOptions {
   /**
    * While the database is unavailable: true (MQTT, WebSocket) holds the message and retries, so the device is
@@ -54,9 +64,10 @@ export interface ReportStateOptions {
 @Injectable()
 export class IngestService implements OnModuleDestroy {
   /** The fleet's writer, and on TimescaleDB a second one for rows old enough to meet a running compression. */
-  readonly writer: TelemetryLanes;
+  private readonly writer: TelemetryLanes;
   private readonly limits: PayloadLimits;
   private pressure = false;
+  private listener: IngestListener = { heard: () => undefined, pressure: () => undefined };
   /**
    * A device's state merges run one after another: transports handle a device's messages concurrently, and two
    * reports of the same key must land in the order they were sent.
@@ -73,7 +84,6 @@ export class IngestService implements OnModuleDestroy {
     private readonly recorder: DeviceEventRecorder,
     private readonly hubEvents: HubEvents,
     private readonly metrics: HubMetrics,
-    private readonly registry: DeviceSessionRegistry,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(LOGGER) logger: Logger,
     @Inject(LATE_ROWS) lateRows: LateRows,
@@ -111,6 +121,27 @@ export class IngestService implements OnModuleDestroy {
     metrics.pendingRowsSource = () => this.writer.pendingRows;
   }
 
+  /** One listener (a second replaces the first); told at once if the backlog is already high. */
+  setListener(listener: IngestListener): void {
+    this.listener = listener;
+    if (this.pressure) listener.pressure(true);
+  }
+
+  /** Rows accepted and not yet committed. */
+  get pendingRows(): number {
+    return this.writer.pendingRows;
+  }
+
+  /** Resolves once everything accepted so far is committed. */
+  drain(): Promise<void> {
+    return this.writer.flush();
+  }
+
+  /** Stops taking telemetry (it is answered `unavailable`, shutting down) and commits what was accepted. */
+  close(): Promise<void> {
+    return this.writer.close();
+  }
+
   onModuleDestroy(): void {
     this.closing.abort();
   }
@@ -122,7 +153,7 @@ export class IngestService implements OnModuleDestroy {
     if (high === this.pressure) return;
     this.pressure = high;
     if (high) this.metrics.backPressurePauses.inc();
-    this.registry.setPressure(high);
+    this.listener.pressure(high);
   }
 
   /**
@@ -153,7 +184,7 @@ export class IngestService implements OnModuleDestroy {
     const points = toTelemetryPoints(json.value, receivedAt, this.limits);
     if (!points.ok) return this.reject(deviceId, transport, 'telemetry', points.code, points.message);
     this.metrics.messagesReceived.inc({ transport, kind: 'telemetry' });
-    this.registry.markSeen(deviceId);
+    this.listener.heard(deviceId);
     try {
       await this.writer.write(deviceId, points.value);
     } catch (error) {

@@ -1,25 +1,14 @@
 import { backoffDelay } from '@telehub/contracts';
 import { isDataError, type TelemetryBatch } from '@telehub/db';
+import type { IngestSettings } from '../config/hub-config.js';
 import { newestPerMetric } from './newest-per-metric.js';
 import type { TelemetryPoint } from './telemetry-payload.js';
 
 /** The first retry of a failed batch waits about this long; later ones double up to `retryMaxMs`. */
 const RETRY_INITIAL_MS = 100;
 
-export interface TelemetryWriterOptions {
-  /** Flush when this many rows are pending (default config 5000). */
-  batchRows: number;
-  /** ...or when the oldest pending row has waited this long (default 20). */
-  batchMs: number;
-  /** Batches being written at once (default 2). */
-  maxInflight: number;
-  /** Pending+inflight rows above this => onPressure(true) (stop reading devices). */
-  highWaterRows: number;
-  /** ...until they drop below this => onPressure(false). */
-  lowWaterRows: number;
-  /** Backoff cap between retries of a failed batch (default 5000). */
-  retryMaxMs: number;
-}
+/** The hub's TELEHUB_INGEST_* settings (batch size and wait, batches in flight, water marks, retry cap). */
+export type TelemetryWriterOptions = IngestSettings;
 
 export interface TelemetryWriterHooks {
   /**

@@ -18,7 +18,7 @@ export type CloseReason =
 
 export type DeviceTransport = 'mqtt' | 'mqtt-ws' | 'mqtt-tls' | 'ws';
 
-/** What the registry needs from a live device session, whatever its transport. */
+/** A live device session as the hub's sessions and command delivery see it, whatever its transport. */
 export interface DeviceConnection {
   readonly deviceId: string;
   readonly transport: DeviceTransport;

@@ -1,12 +1,15 @@
 import { Module } from '@nestjs/common';
-import { DeviceEventRecorder } from '../events/device-event.recorder.js';
-import { IngestService } from '../ingest/ingest.service.js';
+import { DeviceEventsModule } from '../events/device-events.module.js';
 import { DeviceConnectRate } from './device-connect-rate.js';
-import { DeviceSessionRegistry } from './device-session.registry.js';
+import { DevicePresence } from './device-presence.js';
+import { FlowControl } from './flow-control.js';
+import { SessionLifecycle } from './session-lifecycle.js';
+import { SessionTable } from './session-table.js';
 
-/** Live sessions, ingest and the device event log: what every transport hands device traffic to. */
+/** The live device sessions of this hub process: who is connected, how fast each is read, presence. */
 @Module({
-  providers: [DeviceEventRecorder, DeviceSessionRegistry, IngestService, DeviceConnectRate],
-  exports: [DeviceEventRecorder, DeviceSessionRegistry, IngestService, DeviceConnectRate],
+  imports: [DeviceEventsModule],
+  providers: [SessionTable, FlowControl, DevicePresence, SessionLifecycle, DeviceConnectRate],
+  exports: [SessionTable, FlowControl, DevicePresence, SessionLifecycle, DeviceConnectRate],
 })
 export class DeviceSessionsModule {}

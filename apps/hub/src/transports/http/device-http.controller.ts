@@ -7,9 +7,10 @@ import { Public } from '../../admin-auth/public.decorator.js';
 import { authThrottledError } from '../../auth/auth-throttle.js';
 import { ApiError } from '../../common/api-error.js';
 import { HUB_CONFIG, type HubConfig } from '../../config/hub-config.js';
-import { DeviceAuthService } from '../../device-auth/device-auth.service.js';
-import { type IngestOutcome, IngestService, type Unavailability } from '../../ingest/ingest.service.js';
+import type { DeviceAuthResult } from '../../device-auth/device-auth.service.js';
+import type { IngestOutcome, Unavailability } from '../../ingest/ingest.service.js';
 import { ProblemResponses } from '../../openapi/problem-responses.decorator.js';
+import { DevicePort } from '../device-port.js';
 import { readBody } from './device-http.body.js';
 import { HttpRateLimit } from './http-rate-limit.js';
 
@@ -80,8 +81,7 @@ export class DeviceHttpController {
   private readonly rate: HttpRateLimit;
 
   constructor(
-    private readonly deviceAuth: DeviceAuthService,
-    private readonly ingest: IngestService,
+    private readonly port: DevicePort,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
   ) {
     this.rate = new HttpRateLimit(config.devices);
@@ -100,7 +100,7 @@ export class DeviceHttpController {
   async telemetry(@Req() request: Request): Promise<IngestResult> {
     const receivedAt = Date.now();
     const { deviceId, body } = await this.admit(request);
-    return answer(await this.ingest.ingestTelemetry(deviceId, TRANSPORT, body, receivedAt));
+    return answer(await this.port.ingestTelemetry(deviceId, TRANSPORT, body, receivedAt));
   }
 
   @Post('state')
@@ -114,18 +114,18 @@ export class DeviceHttpController {
   @DeviceProblemResponses()
   async state(@Req() request: Request): Promise<IngestResult> {
     const { deviceId, body } = await this.admit(request);
-    return answer(await this.ingest.reportState(deviceId, TRANSPORT, body, { waitForDatabase: false }));
+    return answer(await this.port.reportState(deviceId, TRANSPORT, body, { waitForDatabase: false }));
   }
 
   /** Everything before ingest, cheapest refusal first: hub state, token, rate, then the body. */
   private async admit(request: Request): Promise<{ deviceId: string; body: Buffer }> {
-    const unavailable = this.ingest.unavailability();
+    const unavailable = this.port.unavailability();
     if (unavailable) throw unavailableError(unavailable);
     const deviceId = await this.authenticate(request);
     const waitMs = this.rate.admit(deviceId);
     if (waitMs > 0) {
       const message = `more than ${this.config.devices.ratePerSec} messages per second (TELEHUB_DEVICE_RATE_PER_SEC)`;
-      this.ingest.recordRejected(deviceId, TRANSPORT, 'rate_limited', message);
+      this.port.recordRejected(deviceId, TRANSPORT, 'rate_limited', message);
       throw new ApiError(429, 'rate_limited', 'Too many requests', message, undefined, {
         'Retry-After': String(Math.max(1, Math.ceil(waitMs / 1000))),
       });
@@ -140,9 +140,9 @@ export class DeviceHttpController {
 
   private async authenticate(request: Request): Promise<string> {
     const token = bearerToken(request.headers.authorization);
-    let result: Awaited<ReturnType<DeviceAuthService['authenticate']>>;
+    let result: DeviceAuthResult;
     try {
-      result = await this.deviceAuth.authenticate(token, {
+      result = await this.port.authenticate(token, {
         transport: TRANSPORT,
         remoteAddress: request.socket.remoteAddress,
       });
@@ -175,7 +175,7 @@ export class DeviceHttpController {
       throw new ApiError(400, 'request_aborted', 'Request aborted', 'the body ended before it was complete');
     }
     const message = `request bodies are limited to ${limit} bytes (TELEHUB_MAX_MESSAGE_BYTES)`;
-    this.ingest.recordRejected(deviceId, TRANSPORT, 'message_too_large', message, { bytes: result.bytes });
+    this.port.recordRejected(deviceId, TRANSPORT, 'message_too_large', message, { bytes: result.bytes });
     // The rest of the body is not read; closing the connection is the only way to skip it.
     throw new ApiError(413, 'message_too_large', 'Payload too large', message, undefined, { Connection: 'close' });
   }

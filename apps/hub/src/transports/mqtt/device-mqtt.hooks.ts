@@ -12,21 +12,15 @@ import type {
   WillMessage,
 } from '@telehub/mqtt';
 import { ReasonCode } from '@telehub/mqtt';
-import type { CommandDeliveryService, ReplyOutcome } from '../../commands/command-delivery.service.js';
-import type { DeviceAuthService } from '../../device-auth/device-auth.service.js';
-import type { IngestOutcome, IngestService } from '../../ingest/ingest.service.js';
-import type { DeviceConnectRate } from '../../sessions/device-connect-rate.js';
+import type { ReplyOutcome } from '../../commands/command-delivery.service.js';
+import type { IngestOutcome } from '../../ingest/ingest.service.js';
 import type { DeviceTransport } from '../../sessions/device-connection.js';
-import type { DeviceSessionRegistry } from '../../sessions/device-session.registry.js';
+import type { DevicePort } from '../device-port.js';
 import { classifyDeviceTopic } from './device-topics.js';
 import { type CommandPublishTag, MqttDeviceConnection } from './mqtt-device-connection.js';
 
 export interface DeviceMqttServices {
-  deviceAuth: DeviceAuthService;
-  registry: DeviceSessionRegistry;
-  connectRate: DeviceConnectRate;
-  ingest: IngestService;
-  commands: CommandDeliveryService;
+  port: DevicePort;
   /** TELEHUB_JSON_MAX_DEPTH, for command results (telemetry and state are parsed by ingest). */
   maxJsonDepth: number;
 }
@@ -57,61 +51,56 @@ export class DeviceMqttHooks implements MqttSessionHooks {
   }
 
   private async authenticateDevice(request: AuthenticateRequest, session: MqttSession): Promise<AuthenticateResult> {
-    const { deviceAuth, registry } = this.services;
+    const { port } = this.services;
     // The token is the password. Clients that can only set a username (some gateways) may put it there.
     const password = request.password?.toString('utf8');
     const tokenInUsername = !password && request.username?.startsWith('thd_');
     const token = tokenInUsername ? request.username : password;
     const attempt = { transport: this.transport, remoteAddress: this.remoteAddress, clientId: request.clientId };
-    const result = await deviceAuth.authenticate(token, attempt);
+    const result = await port.authenticate(token, attempt);
     // Too many failed attempts from this address: refused before the token was looked up.
     if (!result.ok && result.reason === 'throttled') return { ok: false, reason: 'connection_rate_exceeded' };
     if (!result.ok) return { ok: false, reason: 'bad_credentials' };
     // Otherwise the username is optional; when given it must name the token's own device (or be `me`).
     const username = tokenInUsername ? undefined : request.username;
     if (username && username !== result.deviceId && username !== 'me') {
-      deviceAuth.recordFailure(attempt, 'username_mismatch', result.deviceId);
+      port.recordAuthFailure(attempt, 'username_mismatch', result.deviceId);
       return { ok: false, reason: 'bad_credentials' };
     }
-    if (this.services.connectRate.admit(result.deviceId, this.transport) > 0) {
+    if (port.admitConnect(result.deviceId, this.transport) > 0) {
       return { ok: false, reason: 'connection_rate_exceeded', detail: 'the device connects too often' };
     }
     // Checked before the session opens: a refused CONNECT must not take over the device's live session.
     const willRefusal = request.will && this.checkWill(result.deviceId, request.will);
     if (willRefusal) return willRefusal;
     this.connection = new MqttDeviceConnection(session, result.deviceId, this.transport);
-    await registry.open(this.connection);
+    await port.openSession(this.connection);
     return { ok: true, deviceId: result.deviceId };
   }
 
   async onPublish(_session: MqttSession, message: InboundMessage): Promise<PublishOutcome> {
     const connection = this.connection!;
     const topic = classifyDeviceTopic(message.topic, connection.deviceId);
-    const { ingest, registry } = this.services;
+    const { port } = this.services;
     if (topic.kind === 'command_result') {
-      await registry.admit(connection);
+      await port.admit(connection);
       if (!COMMAND_ID.test(topic.commandId)) {
         const refusal = `${message.topic}: a command id is a UUID`;
-        ingest.recordRejected(connection.deviceId, this.transport, 'unknown_command', refusal);
+        port.recordRejected(connection.deviceId, this.transport, 'unknown_command', refusal);
         // A refusal, not a closed session: 0x87 for MQTT 5, acknowledged (and recorded) for 3.1.1.
         return { kind: 'refused', reasonCode: ReasonCode.notAuthorized, message: refusal };
       }
       return this.commandResult(connection.deviceId, topic.commandId, message.payload);
     }
     if (topic.kind !== 'telemetry' && topic.kind !== 'state') {
-      ingest.recordRejected(
-        connection.deviceId,
-        this.transport,
-        'not_authorized',
-        `may not publish to ${message.topic}`,
-      );
+      port.recordRejected(connection.deviceId, this.transport, 'not_authorized', `may not publish to ${message.topic}`);
       return { kind: 'not_authorized' };
     }
-    await registry.admit(connection);
+    await port.admit(connection);
     const outcome =
       topic.kind === 'telemetry'
-        ? await ingest.ingestTelemetry(connection.deviceId, this.transport, message.payload)
-        : await ingest.reportState(connection.deviceId, this.transport, message.payload);
+        ? await port.ingestTelemetry(connection.deviceId, this.transport, message.payload)
+        : await port.reportState(connection.deviceId, this.transport, message.payload);
     return toPublishOutcome(outcome);
   }
 
@@ -120,7 +109,7 @@ export class DeviceMqttHooks implements MqttSessionHooks {
     if (classifyDeviceTopic(filter, connection.deviceId).kind === 'commands') {
       return { granted: true, qos: qos === 0 ? 0 : 1 };
     }
-    this.services.ingest.recordRejected(
+    this.services.port.recordRejected(
       connection.deviceId,
       this.transport,
       'not_authorized',
@@ -133,7 +122,7 @@ export class DeviceMqttHooks implements MqttSessionHooks {
   onSubscribed(_session: MqttSession, filter: string): void {
     const connection = this.connection;
     if (connection && classifyDeviceTopic(filter, connection.deviceId).kind === 'commands') {
-      this.services.commands.connectionReady(connection);
+      this.services.port.commandsReady(connection);
     }
   }
 
@@ -142,17 +131,17 @@ export class DeviceMqttHooks implements MqttSessionHooks {
     const connection = this.connection;
     const commandId = (tag as CommandPublishTag | undefined)?.commandId;
     if (!connection || !commandId || reasonCode >= 0x80) return;
-    void this.services.commands.acknowledged(connection.deviceId, commandId).catch(() => undefined);
+    void this.services.port.commandAcknowledged(connection.deviceId, commandId).catch(() => undefined);
   }
 
   private async commandResult(deviceId: string, commandId: string, payload: Buffer): Promise<PublishOutcome> {
     const json = parseJsonText(payload.toString('utf8'), this.services.maxJsonDepth);
     if (!json.ok) {
       const message = `a command result ${json.message}`;
-      this.services.ingest.recordRejected(deviceId, this.transport, json.code, message, { commandId });
+      this.services.port.recordRejected(deviceId, this.transport, json.code, message, { commandId });
       return { kind: 'invalid_payload', message };
     }
-    return toReplyPublishOutcome(await this.services.commands.recordResult(deviceId, commandId, json.value));
+    return toReplyPublishOutcome(await this.services.port.commandResult(deviceId, commandId, json.value));
   }
 
   /**
@@ -161,16 +150,16 @@ export class DeviceMqttHooks implements MqttSessionHooks {
    * another topic with Not authorized, a payload that is not a JSON object with Payload format invalid.
    */
   private checkWill(deviceId: string, will: WillMessage): AuthenticateResult | undefined {
-    const { ingest } = this.services;
+    const { port } = this.services;
     if (classifyDeviceTopic(will.topic, deviceId).kind !== 'state') {
       const message = `will on ${will.topic} refused: a will may only go to devices/${deviceId}/state (or devices/me/state)`;
-      ingest.recordRejected(deviceId, this.transport, 'not_authorized', message, { kind: 'will' });
+      port.recordRejected(deviceId, this.transport, 'not_authorized', message, { kind: 'will' });
       return { ok: false, reason: 'not_authorized', detail: message };
     }
-    const state = ingest.checkState(will.payload);
+    const state = port.checkState(will.payload);
     if (state.ok) return undefined;
     const message = `will refused: ${state.message}`;
-    ingest.recordRejected(deviceId, this.transport, state.code, message, { kind: 'will' });
+    port.recordRejected(deviceId, this.transport, state.code, message, { kind: 'will' });
     return { ok: false, reason: 'payload_format_invalid', detail: message };
   }
 
@@ -178,14 +167,14 @@ export class DeviceMqttHooks implements MqttSessionHooks {
   onWill(_session: MqttSession, will: WillMessage): void {
     const connection = this.connection;
     if (!connection) return;
-    void this.services.ingest.reportState(connection.deviceId, this.transport, will.payload).catch(() => undefined);
+    void this.services.port.reportState(connection.deviceId, this.transport, will.payload).catch(() => undefined);
   }
 
   onClose(_session: MqttSession, reason: CloseReason, detail?: string): void {
     this.handshakeOver();
     const connection = this.connection;
     if (!connection) return;
-    this.services.registry.closed(connection, detail ? `${reason}: ${detail}` : reason);
+    this.services.port.closeSession(connection, detail ? `${reason}: ${detail}` : reason);
   }
 }
 

@@ -8,7 +8,7 @@ export interface CommandPublishTag {
   commandId: string;
 }
 
-/** An MQTT session as the registry sees it. */
+/** An MQTT session as the device sessions (table, flow control, presence) and command delivery see it. */
 export class MqttDeviceConnection implements DeviceConnection {
   readonly connectedAt = Date.now();
 

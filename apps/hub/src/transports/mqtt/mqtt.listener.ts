@@ -6,15 +6,11 @@ import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common'
 import { MqttSession, type MqttSessionOptions } from '@telehub/mqtt';
 import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
-import { CommandDeliveryService } from '../../commands/command-delivery.service.js';
 import { HUB_CONFIG, type HubConfig } from '../../config/hub-config.js';
-import { DeviceAuthService } from '../../device-auth/device-auth.service.js';
-import { IngestService } from '../../ingest/ingest.service.js';
 import { LOGGER } from '../../logging/logger.token.js';
-import { DeviceConnectRate } from '../../sessions/device-connect-rate.js';
 import type { DeviceTransport } from '../../sessions/device-connection.js';
-import { DeviceSessionRegistry } from '../../sessions/device-session.registry.js';
 import type { DeviceListener } from '../device-listener.js';
+import { DevicePort } from '../device-port.js';
 import { rejectUpgrade, UpgradeRouter } from '../upgrade-router.js';
 import { DeviceMqttHooks, type DeviceMqttServices } from './device-mqtt.hooks.js';
 
@@ -35,23 +31,12 @@ export class MqttListener implements DeviceListener, OnApplicationBootstrap {
   tlsPort: number | undefined;
 
   constructor(
-    deviceAuth: DeviceAuthService,
-    private readonly registry: DeviceSessionRegistry,
-    connectRate: DeviceConnectRate,
-    ingest: IngestService,
-    commands: CommandDeliveryService,
+    private readonly port: DevicePort,
     upgrades: UpgradeRouter,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.services = {
-      deviceAuth,
-      registry,
-      connectRate,
-      ingest,
-      commands,
-      maxJsonDepth: config.payloads.jsonMaxDepth,
-    };
+    this.services = { port, maxJsonDepth: config.payloads.jsonMaxDepth };
     this.sessionOptions = {
       maxPacketSize: config.devices.maxMessageBytes,
       connectTimeoutMs: config.devices.connectTimeoutMs,
@@ -96,7 +81,7 @@ export class MqttListener implements DeviceListener, OnApplicationBootstrap {
   }
 
   private accept(stream: Duplex, transport: DeviceTransport, remoteAddress = (stream as Socket).remoteAddress): void {
-    const release = this.accepting ? this.registry.reserveHandshake() : undefined;
+    const release = this.accepting ? this.port.reserveHandshake() : undefined;
     if (!release) {
       stream.destroy();
       return;
@@ -116,7 +101,7 @@ export class MqttListener implements DeviceListener, OnApplicationBootstrap {
       socket.destroy();
       return;
     }
-    const release = this.registry.reserveHandshake();
+    const release = this.port.reserveHandshake();
     if (!release) {
       rejectUpgrade(
         socket,

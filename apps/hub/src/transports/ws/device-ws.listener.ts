@@ -6,15 +6,13 @@ import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { bearerToken } from '../../admin-auth/bearer-token.js';
 import { AUTH_THROTTLED_DETAIL, retryAfterSeconds } from '../../auth/auth-throttle.js';
-import { CommandDeliveryService } from '../../commands/command-delivery.service.js';
 import { HUB_CONFIG, type HubConfig } from '../../config/hub-config.js';
-import { type DeviceAuthResult, DeviceAuthService } from '../../device-auth/device-auth.service.js';
-import { IngestService } from '../../ingest/ingest.service.js';
+import type { DeviceAuthResult } from '../../device-auth/device-auth.service.js';
 import { LOGGER } from '../../logging/logger.token.js';
-import { CONNECT_RATE_DETAIL, DeviceConnectRate } from '../../sessions/device-connect-rate.js';
+import { CONNECT_RATE_DETAIL } from '../../sessions/device-connect-rate.js';
 import type { CloseReason } from '../../sessions/device-connection.js';
-import { DeviceSessionRegistry } from '../../sessions/device-session.registry.js';
 import type { DeviceListener } from '../device-listener.js';
+import { DevicePort } from '../device-port.js';
 import { rejectUpgrade, UpgradeRouter } from '../upgrade-router.js';
 import { DEVICE_WS_PATH, WS_PING_INTERVAL_MS } from './device-ws.frames.js';
 import { DeviceWsSession } from './device-ws.session.js';
@@ -33,11 +31,7 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
   private accepting = true;
 
   constructor(
-    private readonly deviceAuth: DeviceAuthService,
-    private readonly registry: DeviceSessionRegistry,
-    private readonly connectRate: DeviceConnectRate,
-    private readonly ingest: IngestService,
-    private readonly commands: CommandDeliveryService,
+    private readonly port: DevicePort,
     upgrades: UpgradeRouter,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -70,7 +64,7 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.accepting = false;
     clearInterval(this.pingTimer);
-    // Normally the gateway has closed every session by now; this is for an app closed without it.
+    // Normally DeviceShutdown has closed every session by now; this is for an app closed without it.
     const open = [...this.sessions];
     for (const session of open) session.close('server_shutdown');
     // Sessions told to close get TELEHUB_CLOSE_GRACE_MS to finish the closing handshake.
@@ -86,7 +80,7 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
       rejectUpgrade(socket, 503, { code: 'shutting_down', detail: 'the hub is shutting down' }, { 'Retry-After': '5' });
       return;
     }
-    const release = this.registry.reserveHandshake();
+    const release = this.port.reserveHandshake();
     if (!release) {
       rejectUpgrade(
         socket,
@@ -125,7 +119,7 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
       return;
     }
     const deviceId = result.deviceId;
-    const waitMs = this.connectRate.admit(deviceId, TRANSPORT);
+    const waitMs = this.port.admitConnect(deviceId, TRANSPORT);
     if (waitMs > 0) {
       const seconds = retryAfterSeconds(waitMs);
       const detail = `${CONNECT_RATE_DETAIL}; try again in ${seconds} s`;
@@ -145,15 +139,13 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
   /** The request's token checked (a refusal is recorded by DeviceAuthService). */
   private authenticate(request: IncomingMessage): Promise<DeviceAuthResult> {
     const token = bearerToken(request.headers.authorization) ?? queryToken(request.url);
-    return this.deviceAuth.authenticate(token, { transport: TRANSPORT, remoteAddress: request.socket.remoteAddress });
+    return this.port.authenticate(token, { transport: TRANSPORT, remoteAddress: request.socket.remoteAddress });
   }
 
   private open(websocket: WebSocket, deviceId: string): void {
-    const { registry, ingest, commands, logger } = this;
+    const { port, logger } = this;
     const session = new DeviceWsSession(websocket, deviceId, {
-      registry,
-      ingest,
-      commands,
+      port,
       logger,
       maxMessageBytes: this.config.devices.maxMessageBytes,
       maxJsonDepth: this.config.payloads.jsonMaxDepth,
@@ -162,16 +154,16 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
     void session.ended.then((reason) => this.ended(session, reason));
     // open() registers the session synchronously (closing a previous one: takeover) before it awaits the
     // presence write, so frames arriving meanwhile are already admitted against this session.
-    void registry.open(session).catch((error: unknown) => {
+    void port.openSession(session).catch((error: unknown) => {
       logger.warn({ err: error, deviceId }, 'could not register the device session');
     });
-    commands.connectionReady(session);
+    port.commandsReady(session);
     logger.debug({ deviceId }, 'device connected over WebSocket');
   }
 
   private ended(session: DeviceWsSession, reason: CloseReason): void {
     this.sessions.delete(session);
-    this.registry.closed(session, reason);
+    this.port.closeSession(session, reason);
     this.logger.debug({ deviceId: session.deviceId, reason }, 'device WebSocket closed');
   }
 }

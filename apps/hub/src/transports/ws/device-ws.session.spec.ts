@@ -2,9 +2,8 @@ import { EventEmitter } from 'node:events';
 import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import type { WebSocket } from 'ws';
-import type { CommandDeliveryService } from '../../commands/command-delivery.service.js';
-import type { IngestOutcome, IngestService } from '../../ingest/ingest.service.js';
-import type { DeviceSessionRegistry } from '../../sessions/device-session.registry.js';
+import type { IngestOutcome } from '../../ingest/ingest.service.js';
+import type { DevicePort } from '../device-port.js';
 import { DeviceWsSession } from './device-ws.session.js';
 
 /** The parts of a `ws` WebSocket the session uses, recording what the session does with them. */
@@ -48,12 +47,10 @@ function deferred() {
   return { promise, resolve };
 }
 
-function makeSession(ingest: Partial<IngestService> = {}) {
+function makeSession(port: Partial<DevicePort> = {}) {
   const websocket = new FakeWebSocket();
   const services = {
-    registry: { admit: () => undefined } as unknown as DeviceSessionRegistry,
-    ingest: { recordRejected: vi.fn(), ...ingest } as unknown as IngestService,
-    commands: {} as CommandDeliveryService,
+    port: { admit: () => undefined, recordRejected: vi.fn(), ...port } as unknown as DevicePort,
     logger: pino({ level: 'silent' }),
     maxMessageBytes: 1024,
     maxJsonDepth: 32,
@@ -135,7 +132,7 @@ describe('DeviceWsSession', () => {
     );
     websocket.emit('close', 1009, Buffer.alloc(0));
     expect(await session.ended).toBe('packet_too_large');
-    expect(services.ingest.recordRejected).toHaveBeenCalledWith(
+    expect(services.port.recordRejected).toHaveBeenCalledWith(
       'device-1',
       'ws',
       'message_too_large',

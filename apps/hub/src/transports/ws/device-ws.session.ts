@@ -2,11 +2,10 @@ import type { Duplex } from 'node:stream';
 import type { CommandMessage } from '@telehub/contracts';
 import type { Logger } from 'pino';
 import { type RawData, WebSocket } from 'ws';
-import type { CommandDeliveryService } from '../../commands/command-delivery.service.js';
 import { rawText } from '../../common/websocket-text.js';
-import type { IngestOutcome, IngestService } from '../../ingest/ingest.service.js';
+import type { IngestOutcome } from '../../ingest/ingest.service.js';
 import type { CloseReason, DeviceConnection } from '../../sessions/device-connection.js';
-import type { DeviceSessionRegistry } from '../../sessions/device-session.registry.js';
+import type { DevicePort } from '../device-port.js';
 import {
   ackFrame,
   CLOSE_STATUS,
@@ -18,9 +17,7 @@ import {
 } from './device-ws.frames.js';
 
 export interface DeviceWsServices {
-  registry: DeviceSessionRegistry;
-  ingest: IngestService;
-  commands: CommandDeliveryService;
+  port: DevicePort;
   logger: Logger;
   /** TELEHUB_MAX_MESSAGE_BYTES, for the message that explains a 1009 close. */
   maxMessageBytes: number;
@@ -33,14 +30,14 @@ const TRANSPORT = 'ws';
 const COMMAND_WINDOW = 100;
 
 /**
- * One device on the JSON WebSocket protocol, as the registry sees it (DeviceConnection) and as the device
- * sees it: every frame is admitted by the registry (rate limit), handled, and answered with an ack or an
+ * One device on the JSON WebSocket protocol, as the hub sees it (DeviceConnection) and as the device
+ * sees it: every frame is admitted by flow control (rate limit), handled, and answered with an ack or an
  * error, in the order the frames arrived, each only once its data is committed.
  */
 export class DeviceWsSession implements DeviceConnection {
   readonly transport = TRANSPORT;
   readonly connectedAt = Date.now();
-  /** Settles when the socket has closed; the reason is what the registry records. */
+  /** Settles when the socket has closed; the reason is what the session's end is recorded with. */
   readonly ended: Promise<CloseReason>;
   /** Resolves when the answer to every frame read so far has been sent (or dropped with the session). */
   private answered: Promise<void> = Promise.resolve();
@@ -141,7 +138,7 @@ export class DeviceWsSession implements DeviceConnection {
       ? { ok: false, code: 'invalid_frame', message: 'binary frames are not accepted: send JSON in text frames' }
       : parseDeviceFrame(rawText(data), this.services.maxJsonDepth);
     // Every frame counts against the device's rate, malformed ones too.
-    const admitted = this.services.registry.admit(this);
+    const admitted = this.services.port.admit(this);
     const handled = (
       admitted
         ? Promise.race([admitted, this.ended]).then(() => this.handle(parsed, receivedAt))
@@ -158,10 +155,10 @@ export class DeviceWsSession implements DeviceConnection {
     // After a close (takeover, rate limit, shutdown) nothing more is stored: the device did not get an ack
     // for these frames and sends them again on its next session.
     if (this.closeReason !== undefined || this.isEnded) return undefined;
-    const { ingest } = this.services;
+    const { port } = this.services;
     if (!parsed.ok) {
       const detail = parsed.seq === undefined ? {} : { seq: parsed.seq };
-      ingest.recordRejected(this.deviceId, TRANSPORT, parsed.code, parsed.message, detail);
+      port.recordRejected(this.deviceId, TRANSPORT, parsed.code, parsed.message, detail);
       return errorFrame(parsed.code, parsed.message, parsed.seq);
     }
     const { frame } = parsed;
@@ -181,23 +178,23 @@ export class DeviceWsSession implements DeviceConnection {
 
   /** Answered only when the frame carries a seq, or when it is refused. */
   private async commandReply(frame: Extract<DeviceFrame, { id: string }>): Promise<HubFrame | undefined> {
-    const { commands } = this.services;
+    const { port } = this.services;
     this.unacknowledgedCommands.delete(frame.id);
     const outcome =
       frame.type === 'command_ack'
-        ? await commands.acknowledged(this.deviceId, frame.id)
-        : await commands.recordResult(this.deviceId, frame.id, frame.payload);
+        ? await port.commandAcknowledged(this.deviceId, frame.id)
+        : await port.commandResult(this.deviceId, frame.id, frame.payload);
     if (outcome.ok) return frame.seq === undefined ? undefined : ackFrame(frame.seq);
     return errorFrame(outcome.code, outcome.message, frame.seq, frame.id);
   }
 
   private ingest(frame: Extract<DeviceFrame, { data: unknown }>, receivedAt: number): Promise<IngestOutcome> {
-    const { ingest } = this.services;
+    const { port } = this.services;
     const payload = { json: frame.data };
     // State reports of one device are merged in arrival order by IngestService.
     return frame.type === 'telemetry'
-      ? ingest.ingestTelemetry(this.deviceId, TRANSPORT, payload, receivedAt)
-      : ingest.reportState(this.deviceId, TRANSPORT, payload);
+      ? port.ingestTelemetry(this.deviceId, TRANSPORT, payload, receivedAt)
+      : port.reportState(this.deviceId, TRANSPORT, payload);
   }
 
   private send(answer: HubFrame | undefined): void {
@@ -227,10 +224,10 @@ export class DeviceWsSession implements DeviceConnection {
     if (error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
       this.closeReason ??= 'packet_too_large';
       const message = `a frame exceeded ${this.services.maxMessageBytes} bytes (TELEHUB_MAX_MESSAGE_BYTES)`;
-      this.services.ingest.recordRejected(this.deviceId, TRANSPORT, 'message_too_large', message);
+      this.services.port.recordRejected(this.deviceId, TRANSPORT, 'message_too_large', message);
     } else if (error.code?.startsWith('WS_ERR_')) {
       this.closeReason ??= 'protocol_error';
-      this.services.ingest.recordRejected(this.deviceId, TRANSPORT, 'protocol_error', error.message, {
+      this.services.port.recordRejected(this.deviceId, TRANSPORT, 'protocol_error', error.message, {
         wsCode: error.code,
       });
     } else {

@@ -1,0 +1,66 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
+import type { CloseReason, DeviceConnection } from './device-connection.js';
+import { DevicePresence } from './device-presence.js';
+import { FlowControl } from './flow-control.js';
+import { SessionTable } from './session-table.js';
+
+/**
+ * Opens and ends device sessions, whatever their transport: the session table, flow control and presence
+ * updated together, in an order that lets a new session take over at once and lets only the device's current
+ * session mark it offline.
+ */
+@Injectable()
+export class SessionLifecycle {
+  constructor(
+    private readonly table: SessionTable,
+    private readonly flow: FlowControl,
+    private readonly presence: DevicePresence,
+    @Inject(HUB_CONFIG) private readonly config: HubConfig,
+  ) {}
+
+  /**
+   * A device authenticated: its session is current (and metered) before this returns, so messages arriving while
+   * presence is written count against it; a previous session of the device is closed (takeover).
+   */
+  async open(connection: DeviceConnection): Promise<void> {
+    const previous = this.table.add(connection);
+    this.flow.track(connection);
+    if (previous) {
+      this.flow.forget(previous);
+      previous.close('taken_over');
+    }
+    await this.presence.online(connection);
+  }
+
+  /** A session ended. Only the current session of a device marks it offline (not one taken over). */
+  closed(connection: DeviceConnection, reason: CloseReason | string): void {
+    const now = Date.now();
+    this.presence.ended(connection, reason, now);
+    if (!this.table.remove(connection)) return;
+    this.flow.forget(connection);
+    this.presence.offline(connection, reason, now);
+  }
+
+  /**
+   * Shutdown: close every session (after its pending messages were acknowledged), and wait until they have
+   * closed. Each transport ends its side after its last acknowledgements and reads on until the device closes
+   * too: a process exiting earlier would close sockets with unread bytes, and the resets that sends would drop
+   * the acknowledgements just written. Resolves to the number of sessions it closed.
+   */
+  async closeAll(reason: CloseReason, drainTimeoutMs: number): Promise<number> {
+    const connections = this.table.connections();
+    for (const connection of connections) this.flow.holdForShutdown(connection);
+    await Promise.race([
+      Promise.allSettled(connections.map((connection) => connection.drain())),
+      new Promise((resolve) => setTimeout(resolve, drainTimeoutMs).unref()),
+    ]);
+    for (const connection of connections) connection.close(reason);
+    // Transports cut off a device that does not close within TELEHUB_CLOSE_GRACE_MS; this bounds one that fails to.
+    await Promise.race([
+      Promise.allSettled(connections.map((connection) => connection.ended)),
+      new Promise((resolve) => setTimeout(resolve, 2 * this.config.devices.closeGraceMs).unref()),
+    ]);
+    return connections.length;
+  }
+}

@@ -1,0 +1,67 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
+import type { DeviceConnection } from './device-connection.js';
+
+/**
+ * Who is connected to this hub process: one current session per device (a new one takes over), and the
+ * places held by connections whose token is still being checked, both counted against TELEHUB_MAX_CONNECTIONS.
+ */
+@Injectable()
+export class SessionTable {
+  private readonly current = new Map<string, DeviceConnection>();
+  private handshakes = 0;
+
+  constructor(@Inject(HUB_CONFIG) private readonly config: HubConfig) {}
+
+  get size(): number {
+    return this.current.size;
+  }
+
+  get(deviceId: string): DeviceConnection | undefined {
+    return this.current.get(deviceId);
+  }
+
+  /** The devices with a live session on this hub process. */
+  deviceIds(): string[] {
+    return [...this.current.keys()];
+  }
+
+  /** Every current session, as a list that later changes do not affect. */
+  connections(): DeviceConnection[] {
+    return [...this.current.values()];
+  }
+
+  /**
+   * A place for a new connection while its token is checked, or undefined when sessions and handshakes
+   * already reach TELEHUB_MAX_CONNECTIONS. Call the returned release when the handshake is over, either way.
+   */
+  reserveHandshake(): (() => void) | undefined {
+    if (this.current.size + this.handshakes >= this.config.devices.maxConnections) return undefined;
+    this.handshakes += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.handshakes -= 1;
+    };
+  }
+
+  /** Makes `connection` its device's current session at once; answers the session it takes over, if any. */
+  add(connection: DeviceConnection): DeviceConnection | undefined {
+    const previous = this.current.get(connection.deviceId);
+    this.current.set(connection.deviceId, connection);
+    return previous;
+  }
+
+  /** Forgets `connection` if it is still its device's current session; false for one that was taken over. */
+  remove(connection: DeviceConnection): boolean {
+    if (this.current.get(connection.deviceId) !== connection) return false;
+    this.current.delete(connection.deviceId);
+    return true;
+  }
+
+  /** Credentials changed (token revoked, device disabled or deleted): end its live session at once. */
+  revoke(deviceId: string, reason: 'token_revoked' | 'not_authorized'): void {
+    this.current.get(deviceId)?.close(reason);
+  }
+}
