@@ -76,7 +76,7 @@ export function runsUntilStopped(block: ReadmeBlock): boolean {
  */
 export function commandLines(block: ReadmeBlock): string[] {
   return block.text
-    .replaceAll(/\\\n\s*/g, ' ')
+    .replaceAll(/\s*\\\n\s*/g, ' ')
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
