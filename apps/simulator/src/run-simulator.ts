@@ -8,8 +8,9 @@ import {
   seedFromText,
 } from '@telehub/device-client';
 import { type DeviceCredentials, provisionDevices, readDevicesCsv, writeDevicesCsv } from './device-roster.js';
+import { askHubMqttPorts, mqttUrlFor } from './hub-mqtt-address.js';
 import { SimulatedDevice } from './simulated-device.js';
-import type { SimulatorOptions } from './simulator-options.js';
+import { SIMULATOR_LIMITS, type SimulatorOptions } from './simulator-options.js';
 import { formatStatus, formatSummary, SimulatorStats, type SimulatorSummary, summarize } from './simulator-stats.js';
 import { StatusLine, type StatusOutput } from './status-line.js';
 
@@ -27,11 +28,14 @@ export interface SimulatorIo {
  */
 export async function runSimulator(options: SimulatorOptions, io: SimulatorIo = {}): Promise<SimulatorSummary> {
   const output = io.output ?? process.stdout;
-  const credentials = await loadDevices(options, (line) => output.write(`${line}\n`));
+  const log = (line: string) => output.write(`${line}\n`);
+  const adminToken = options.adminToken ?? (await readAdminTokenFile(options.adminTokenFile));
+  const credentials = await loadDevices(options, adminToken, log);
   if (options.csvOut) {
     await writeDevicesCsv(options.csvOut, credentials);
     output.write(`Wrote ${credentials.length} devices with their tokens to ${options.csvOut}\n`);
   }
+  const url = options.transport === 'ws' ? options.hubUrl : await resolveMqttUrl(options, adminToken, log);
 
   const stats = new SimulatorStats();
   const devices: SimulatedDevice[] = [];
@@ -64,7 +68,7 @@ export async function runSimulator(options: SimulatorOptions, io: SimulatorIo = 
     if (stop.aborted) break;
     const simulated = new SimulatedDevice(
       device,
-      clientFor(options, device),
+      clientFor(options, url, device),
       seededRandom(options.seed ^ seedFromText(device.id)),
       options,
       stats,
@@ -85,39 +89,69 @@ export async function runSimulator(options: SimulatorOptions, io: SimulatorIo = 
   return summary;
 }
 
-function clientFor(options: SimulatorOptions, device: DeviceCredentials): DeviceClient {
+function clientFor(options: SimulatorOptions, url: string, device: DeviceCredentials): DeviceClient {
   return createDeviceClient(options.transport, {
     deviceId: device.id,
     token: device.token,
-    url: options.transport === 'ws' ? options.hubUrl : options.mqttUrl,
+    url,
     reconnect: DEFAULT_RECONNECT_POLICY,
   });
 }
 
-async function loadDevices(options: SimulatorOptions, log: (line: string) => void): Promise<DeviceCredentials[]> {
+/** TELEHUB_MQTT_PORT's and TELEHUB_MQTT_TLS_PORT's defaults. */
+const DEFAULT_MQTT_PORTS = { mqttPort: 1883, mqttTlsPort: 8883 } as const;
+
+/**
+ * --mqtt-url, else the port the hub listens on, as its admin channel tells the dashboard (a hub started with
+ * TELEHUB_MQTT_PORT is not on 1883). Without an admin token (devices from --csv) the hub cannot be asked:
+ * the default ports, said so.
+ */
+async function resolveMqttUrl(
+  options: SimulatorOptions,
+  adminToken: string | undefined,
+  log: (line: string) => void,
+): Promise<string> {
+  if (options.mqttUrl) return options.mqttUrl;
+  if (!adminToken) {
+    const url = mqttUrlFor(options.hubUrl, DEFAULT_MQTT_PORTS);
+    log(`MQTT address ${url}: the default port, as there is no admin token to ask the hub with (--mqtt-url sets it)`);
+    return url;
+  }
+  const ports = await askHubMqttPorts(options.hubUrl, adminToken, SIMULATOR_LIMITS.hubAnswerTimeoutMs);
+  const url = mqttUrlFor(options.hubUrl, ports);
+  log(`MQTT address ${url}, as the hub reports it`);
+  return url;
+}
+
+async function loadDevices(
+  options: SimulatorOptions,
+  adminToken: string | undefined,
+  log: (line: string) => void,
+): Promise<DeviceCredentials[]> {
   if (options.csvIn) {
     const all = await readDevicesCsv(options.csvIn);
     const devices = options.devices === undefined ? all : all.slice(0, options.devices);
     log(`Using ${devices.length} of the ${all.length} devices in ${options.csvIn}`);
     return devices;
   }
-  const adminToken = options.adminToken ?? (await readAdminTokenFile(options.adminTokenFile));
+  if (!adminToken) {
+    throw new Error(
+      `creating devices needs an admin token: pass --admin-token or set TELEHUB_ADMIN_TOKEN (no token in ${options.adminTokenFile}), or reuse devices with --csv`,
+    );
+  }
   const count = options.devices ?? 0;
   const devices = await provisionDevices({ hubUrl: options.hubUrl, adminToken, count, label: options.label });
   log(`Created ${devices.length} devices labelled ${options.label} on ${options.hubUrl}`);
   return devices;
 }
 
-async function readAdminTokenFile(path: string): Promise<string> {
+/** The token the hub saved on its first start, if this machine has it. */
+async function readAdminTokenFile(path: string): Promise<string | undefined> {
   try {
-    const token = (await readFile(path, 'utf8')).trim();
-    if (token) return token;
+    return (await readFile(path, 'utf8')).trim() || undefined;
   } catch {
-    // explained below
+    return undefined; // loadDevices says what is missing when it needs the token
   }
-  throw new Error(
-    `creating devices needs an admin token: pass --admin-token or set TELEHUB_ADMIN_TOKEN (no token in ${path}), or reuse devices with --csv`,
-  );
 }
 
 /**

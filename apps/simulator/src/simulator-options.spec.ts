@@ -20,7 +20,7 @@ describe('parseSimulatorArgs', () => {
       adminToken: undefined,
       adminTokenFile: '.telehub/admin-token',
       transport: 'mqtt5',
-      mqttUrl: 'mqtt://localhost:1883',
+      mqttUrl: undefined,
       devices: 10,
       label: 'simulator',
       csvIn: undefined,
@@ -36,7 +36,7 @@ describe('parseSimulatorArgs', () => {
     });
   });
 
-  it('reads every option, the admin token from the environment, and derives the MQTT host from --hub', () => {
+  it('reads every option and the admin token from the environment', () => {
     const parsed = options(
       [
         '--hub=https://hub.example:9443/',
@@ -70,7 +70,7 @@ describe('parseSimulatorArgs', () => {
       adminToken: 'tha_from_env',
       adminTokenFile: '/var/lib/telehub/admin-token',
       transport: 'ws',
-      mqttUrl: 'mqtt://hub.example:1883',
+      mqttUrl: undefined,
       devices: 250,
       label: 'floor:2',
       csvOut: 'out.csv',
@@ -83,6 +83,7 @@ describe('parseSimulatorArgs', () => {
       durationMs: 90_000,
     });
     expect(options(['--admin-token', 'tha_flag'], { TELEHUB_ADMIN_TOKEN: 'tha_env' }).adminToken).toBe('tha_flag');
+    expect(options(['--mqtt-url', 'mqtts://hub.example:8883']).mqttUrl).toBe('mqtts://hub.example:8883');
   });
 
   it('uses every device of a CSV unless --devices limits it', () => {

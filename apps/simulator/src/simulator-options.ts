@@ -10,6 +10,8 @@ export const SIMULATOR_LIMITS = {
   maxBatch: 1_000,
   minIntervalMs: 10,
   maxConnectRate: 1_000,
+  /** How long the hub may take to say which MQTT port it listens on (admin channel connect and auth_ok). */
+  hubAnswerTimeoutMs: 10_000,
 } as const;
 
 export interface SimulatorOptions {
@@ -19,7 +21,8 @@ export interface SimulatorOptions {
   /** Where the hub saves the admin token it generated on first start. */
   adminTokenFile: string;
   transport: DeviceTransport;
-  mqttUrl: string;
+  /** From --mqtt-url; undefined: ask the hub which MQTT port it listens on. */
+  mqttUrl: string | undefined;
   /** Devices to create, or (with `csvIn`) the first N of the file; undefined: all of the file. */
   devices: number | undefined;
   label: string;
@@ -51,8 +54,10 @@ Hub
   --admin-token TOKEN     admin token, to create devices (default: $TELEHUB_ADMIN_TOKEN, else the token the
                           hub saved in $TELEHUB_DATA_DIR/admin-token, ./.telehub/admin-token by default)
   --transport NAME        mqtt (MQTT 3.1.1), mqtt5 or ws (JSON over WebSocket) (default mqtt5)
-  --mqtt-url URL          MQTT address (default mqtt://<hub host>:1883; ws://<hub host>:8080/mqtt is MQTT
-                          over WebSocket)
+  --mqtt-url URL          MQTT address (default: the port the hub reports, as it tells the dashboard:
+                          mqtt://<hub host>:<port>, mqtts:// for an https:// hub; ports 1883 and 8883 when
+                          there is no admin token to ask with). ws://<hub host>:8080/mqtt is MQTT over
+                          WebSocket
 
 Devices
   --devices N             devices to create (default ${DEFAULT_DEVICES}); with --csv, use the first N of the file
@@ -133,8 +138,8 @@ export function parseSimulatorArgs(argv: string[], env: Record<string, string | 
   if (!DEVICE_TRANSPORTS.includes(transport)) {
     throw new SimulatorUsageError(`--transport must be mqtt, mqtt5 or ws, got ${JSON.stringify(transport)}`);
   }
-  const mqttUrl = text('mqtt-url') ?? `mqtt://${new URL(hubUrl).hostname}:1883`;
-  if (!/^(mqtts?|wss?):\/\/./.test(mqttUrl) || !URL.canParse(mqttUrl)) {
+  const mqttUrl = text('mqtt-url');
+  if (mqttUrl !== undefined && (!/^(mqtts?|wss?):\/\/./.test(mqttUrl) || !URL.canParse(mqttUrl))) {
     throw new SimulatorUsageError(`--mqtt-url must be mqtt://, mqtts:// or ws(s)://host:port/mqtt, got ${mqttUrl}`);
   }
   const csvIn = text('csv');

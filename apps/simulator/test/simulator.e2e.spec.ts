@@ -181,6 +181,48 @@ describe('simulator', () => {
     expect(await running).toMatchObject({ errors: 0, commandsSucceeded: 1 });
   });
 
+  it('with --hub only, connects to the MQTT port the hub reports (not 1883) and its telemetry arrives', async () => {
+    // The test hub's MQTT listener is on an ephemeral port, as a hub started with TELEHUB_MQTT_PORT would be.
+    expect(new URL(hub.mqttUrl).port).not.toBe('1883');
+    const parsed = parseSimulatorArgs(
+      ['--hub', hub.baseUrl, '--devices', '2', '--label', 'sim-port', '--interval', '100ms', '--duration', '1500ms'],
+      { TELEHUB_ADMIN_TOKEN: hub.adminToken },
+    );
+    if (parsed.help) throw new Error('unexpected --help');
+    const output = new Output();
+    const summary = await runSimulator(parsed.options, { output });
+
+    expect(summary).toMatchObject({ devices: 2, errors: 0 });
+    expect(summary.messagesAcked).toBeGreaterThan(0);
+    const devices = await devicesLabelled('sim-port');
+    expect(devices).toHaveLength(2);
+    for (const device of devices) {
+      expect(device.transport).toBe('mqtt');
+      expect(await countRows(hub, device.id)).toBeGreaterThan(0);
+    }
+    expect(output.text).toContain(`MQTT address ${hub.mqttUrl}, as the hub reports it`);
+  });
+
+  it('says why when it cannot ask the hub for its MQTT port, and connects no device', async () => {
+    const bulk = await hub.api('POST', '/api/v1/devices/bulk', {
+      rawBody: 'name,labels\nport-sim-1,sim-port-refused\n',
+      headers: { 'Content-Type': 'text/csv', Accept: 'text/csv' },
+    });
+    expect(bulk.status).toBe(201);
+    const csv = join(dir, 'port-refused.csv');
+    await writeFile(csv, bulk.text);
+    const parsed = parseSimulatorArgs(
+      ['--hub', hub.baseUrl, '--csv', csv, '--admin-token', `tha_${'x'.repeat(43)}`],
+      {},
+    );
+    if (parsed.help) throw new Error('unexpected --help');
+    await expect(runSimulator(parsed.options, { output: new Output() })).rejects.toThrow(
+      /could not ask the hub at http:\/\/127\.0\.0\.1:\d+ for its MQTT port: the admin token was refused/,
+    );
+    const [device] = await devicesLabelled('sim-port-refused');
+    expect(device.connectedAt).toBeNull();
+  });
+
   it('says what is missing when it cannot create devices', async () => {
     const parsed = parseSimulatorArgs(['--hub', hub.baseUrl, '--devices', '1'], { TELEHUB_DATA_DIR: dir });
     if (parsed.help) throw new Error('unexpected --help');
