@@ -303,6 +303,6 @@ function defaultUrl(): string {
 
 function closeReason(event: CloseEvent): string {
   if (event.code === ADMIN_CLOSE.serverShutdown) return 'the hub is restarting';
-  if (event.code === 1006) return 'the connection dropped';
+  if (event.code === ADMIN_CLOSE.connectionDropped) return 'the connection dropped';
   return event.reason || `closed (${event.code})`;
 }
