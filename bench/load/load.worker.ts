@@ -4,6 +4,7 @@
  * generator is never the single-threaded bottleneck, and so no process reaches its open-files limit.
  */
 
+import { deviceTopics, OWN_DEVICE_ALIAS } from '@telehub/contracts';
 import { workerChannel } from '../lib/child-worker.js';
 import { LatencyHistogram } from '../lib/histogram.js';
 import type { LoadConnection, LoadConnectionHooks } from './load-connection.js';
@@ -20,8 +21,8 @@ const PROGRESS_INTERVAL_MS = 500;
 const KEEPALIVE_TICK_MS = 1000;
 /** A connection quiet for this share of its keep-alive interval sends PINGREQ (MQTT.js waits the whole interval). */
 const KEEPALIVE_AFTER_SHARE = 0.5;
-/** The hub's topic for a device's own telemetry ('me' stands for the authenticated device). */
-const TELEMETRY_TOPIC = 'devices/me/telemetry';
+/** The hub's topic for a device's own telemetry, by the alias for the authenticated device. */
+const TELEMETRY_TOPIC = deviceTopics.telemetry(OWN_DEVICE_ALIAS);
 
 let connections: LoadConnection[] = [];
 const latency = new LatencyHistogram();

@@ -1,19 +1,18 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import { DEVICE_WS_CLOSE, DEVICE_WS_PATH, type OutgoingDeviceFrame, parseHubFrame } from '@telehub/contracts';
 import { WebSocket } from 'ws';
 import { type LoadConnection, type LoadConnectionHooks, type LoadTarget, PublishWindow } from './load-connection.js';
 import type { LoadDevice } from './load-protocol.js';
-
-/** docs/device-protocol.md, "JSON over WebSocket". */
-const DEVICE_WS_PATH = '/v1/devices/ws';
 
 /** Pre-serialised telemetry frames, one per window slot (`seq` = slot), shared by every connection of a worker. */
 export class WsTelemetryFrames {
   readonly slots: Buffer[];
 
   constructor(payload: string, window: number) {
+    const data: unknown = JSON.parse(payload);
     this.slots = Array.from({ length: window }, (_, seq) =>
-      Buffer.from(`{"type":"telemetry","seq":${seq},"data":${payload}}`),
+      Buffer.from(JSON.stringify({ type: 'telemetry', seq, data } satisfies OutgoingDeviceFrame)),
     );
   }
 }
@@ -121,7 +120,7 @@ export class WsLoadConnection implements LoadConnection {
 
   close(): void {
     this.refill = false;
-    if (this.isOpen) this.websocket!.close(1000);
+    if (this.isOpen) this.websocket!.close(DEVICE_WS_CLOSE.normal.code);
     else this.websocket?.terminate();
   }
 
@@ -139,13 +138,9 @@ export class WsLoadConnection implements LoadConnection {
 
   /** `{"type":"ack","seq":n}` or `{"type":"error","seq":n,…}`: answers arrive in the order frames were sent. */
   private readonly onMessage = (data: Buffer): void => {
-    let answer: { type?: string; seq?: number };
-    try {
-      answer = JSON.parse(data.toString());
-    } catch {
-      return;
-    }
-    if (answer.type !== 'ack' && answer.type !== 'error') return;
+    const parsed = parseHubFrame(data.toString());
+    if (!parsed.ok || parsed.frame.type === 'command') return;
+    const answer = parsed.frame;
     const latency = this.window.settle(answer.seq ?? -1, performance.now());
     if (Number.isNaN(latency)) return;
     this.hooks.onAck(latency, answer.type === 'ack');

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { NestFactory, Reflector } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DEVICE_WS_PATH } from '@telehub/contracts';
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { findAdminAssets, serveAdminAssets } from './admin-assets.js';
@@ -19,7 +20,6 @@ import { MetricsListener } from './metrics/metrics.listener.js';
 import { setupOpenApi } from './openapi/setup-openapi.js';
 import { DeviceShutdown } from './transports/device-shutdown.service.js';
 import { MQTT_WEBSOCKET_PATH, MqttListener } from './transports/mqtt/mqtt.listener.js';
-import { DEVICE_WS_PATH } from './transports/ws/device-ws.frames.js';
 
 export interface Hub {
   readonly app: NestExpressApplication;

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generateToken } from '../src/auth/token-codec.js';
 import { expectProblem, validationFields } from './support/api-assertions.js';
 import { commandReaches, createCommand, getCommand, statuses } from './support/commands.js';
-import { type ProvisionedDevice, provisionDevice } from './support/devices.js';
+import { eventually, type ProvisionedDevice, provisionDevice } from './support/devices.js';
 import { startTestHub, type TestHub } from './support/test-hub.js';
 
 const MAX_QUEUED = 3;
@@ -201,8 +201,11 @@ describe('commands REST API', () => {
     const received: string[] = [];
     client.on('message', (_topic, payload) => received.push(payload.toString()));
     await client.subscribeAsync('devices/me/commands', { qos: 1 });
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(received).toEqual([]);
+    // The marker: a command created now. Commands of a device go out oldest first, one delivery after another,
+    // so once this one has arrived, the expired one would have arrived before it.
+    const marker = await createCommand(hub, device.id, { name: 'marker' });
+    await eventually(async () => received.length > 0);
+    expect(received.map((text) => JSON.parse(text).id)).toEqual([marker.body.id]);
   });
 
   it('lists a device’s commands newest first, filtered by status, with cursor pagination', async () => {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { commandReaches, createCommand, getCommand, statuses } from './support/commands.js';
@@ -123,9 +124,12 @@ describe('commands over MQTT (MQTT.js)', () => {
     await commandReaches(hub, device.id, expiring.body.id, 'expired');
 
     const { client, received } = await connectDevice(hub, device, { protocolVersion: 4 });
-    // Nothing is sent before the device subscribes to its commands topic.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Nothing is sent before the device subscribes to its commands topic. The marker: an answer to a command that
+    // does not exist. The hub handles a device's command steps one after another, behind any delivery to it that
+    // began before, and acknowledges the answer once handled: by its PUBACK, such a delivery would have arrived.
+    await client.publishAsync(`devices/${device.id}/commands/${randomUUID()}/result`, '{"status":"ok"}', { qos: 1 });
     expect(received).toEqual([]);
+    expect((await getCommand(hub, device.id, first.body.id)).status).toBe('queued');
     await client.subscribeAsync(`devices/${device.id}/commands`, { qos: 1 });
     await eventually(async () => received.length >= 2);
     expect(received.map((message) => message.body.name)).toEqual(['first', 'second']);

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { backoffDelay } from '@telehub/contracts';
 import {
   type CommandOutcome,
   DEFAULT_RECONNECT_POLICY,
@@ -6,7 +7,6 @@ import {
   type DeviceClientError,
   type DeviceCommand,
   type Random,
-  reconnectDelay,
   type TelemetryPoint,
   TelemetryWalk,
 } from '@telehub/device-client';
@@ -94,7 +94,7 @@ export class SimulatedDevice {
         if (this.stopping.signal.aborted) return false;
         this.error(error.code, `${this.credentials.name}: ${error.message}`);
         if (error.terminal) return false;
-        const delay = reconnectDelay(attempt, DEFAULT_RECONNECT_POLICY, this.random);
+        const delay = backoffDelay(attempt, DEFAULT_RECONNECT_POLICY, this.random);
         await sleep(delay, undefined, { signal: this.stopping.signal }).catch(() => undefined);
       }
     }

@@ -8,7 +8,11 @@ import { type Command, type CommandStatus, CreateCommandRequestSchema } from './
 
 export const ADMIN_WS_PATH = '/v1/admin/ws';
 
-/** WebSocket close codes the hub uses on this channel (RFC 6455 §7.4.2: 4000–4999 are the application's). */
+/**
+ * Every WebSocket close status of this channel in one table, as `ws` keeps its errors: a stable name for each
+ * status code (RFC 6455 §7.4.1; 1013 "Try Again Later" is in the IANA registry; 4000–4999 are the application's,
+ * §7.4.2). The reason text says which case it was. docs/admin-protocol.md, "Authentication", lists the same.
+ */
 export const ADMIN_CLOSE = {
   /** No valid auth message within TELEHUB_ADMIN_WS_AUTH_TIMEOUT_MS, or a message before auth. */
   authRequired: 4401,
@@ -20,8 +24,17 @@ export const ADMIN_CLOSE = {
   /** Too many failed authentications from this address: reconnect later (with backoff). */
   authThrottled: 4429,
   serverShutdown: 1001,
-  /** A frame was too large or not JSON text. */
+  /** Never sent: what an endpoint reports when the connection dropped without a close frame (§7.1.5). */
+  connectionDropped: 1006,
+  /** A binary frame, or a text frame that is not JSON. */
   protocolError: 1008,
+  /** A frame over TELEHUB_ADMIN_WS_MAX_MESSAGE_BYTES (`ws` closes with it by itself). */
+  messageTooLarge: 1009,
+  /**
+   * Try again later: the client stopped reading (more than TELEHUB_ADMIN_WS_MAX_BUFFER_BYTES stayed unsent for
+   * TELEHUB_ADMIN_WS_STALL_TIMEOUT_MS), or the hub could not check the token (its database is unavailable).
+   */
+  tryAgainLater: 1013,
 } as const;
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -15,6 +15,11 @@ describe('backoffDelay', () => {
     expect(backoffDelay(10_000, options, () => 0)).toBe(2500);
   });
 
+  it('counts attempts from 1: a lower count waits like the first attempt', () => {
+    expect(backoffDelay(0, options, () => 1)).toBe(100);
+    expect(backoffDelay(-3, options, () => 0)).toBe(50);
+  });
+
   it('spreads delays with jitter', () => {
     const delays = new Set(Array.from({ length: 50 }, () => backoffDelay(5, options)));
     expect(delays.size).toBeGreaterThan(10);

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import { backoffDelay } from '@telehub/contracts';
 import { CommandRunner } from './command-runner.js';
 import { asDeviceClientError, DeviceClientError } from './device-client.error.js';
 import type {
@@ -11,7 +12,6 @@ import type {
   TelemetryMessage,
 } from './device-client.js';
 import { type DeviceClientOptions, type ResolvedDeviceClientOptions, resolveOptions } from './device-client.options.js';
-import { reconnectDelay } from './reconnect-backoff.js';
 
 type Lifecycle = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
 
@@ -157,7 +157,7 @@ export abstract class DeviceClientBase<Route> extends EventEmitter<DeviceClientE
 
   private scheduleReconnect(): void {
     this.attempt += 1;
-    const delayMs = reconnectDelay(this.attempt, this.options.reconnect!);
+    const delayMs = backoffDelay(this.attempt, this.options.reconnect!);
     this.emit('reconnecting', { attempt: this.attempt, delayMs });
     this.reconnectTimer = setTimeout(() => void this.reconnectNow(), delayMs);
   }

@@ -1,5 +1,5 @@
+import type { BackoffOptions } from '@telehub/contracts';
 import { DeviceClientError } from './device-client.error.js';
-import type { ReconnectPolicy } from './reconnect-backoff.js';
 
 export interface DeviceClientOptions {
   deviceId: string;
@@ -14,8 +14,11 @@ export interface DeviceClientOptions {
   connectTimeoutMs?: number;
   /** How long close() waits for unacknowledged sends and the closing handshake before cutting the connection. */
   closeTimeoutMs?: number;
-  /** Reconnect after a lost connection, with jittered exponential backoff; off unless given. */
-  reconnect?: ReconnectPolicy;
+  /**
+   * Reconnect after a lost connection, with the shared jittered exponential backoff (`backoffDelay` of
+   * @telehub/contracts), so a fleet that lost the hub at once comes back spread out; off unless given.
+   */
+  reconnect?: BackoffOptions;
   /** Command ids remembered to drop duplicates (delivery is at-least-once); the oldest are forgotten first. */
   rememberedCommands?: number;
   /** MQTT keep alive in seconds [MQTT-3.1.2-10]; the hub enforces 1.5× this. */
@@ -29,11 +32,14 @@ export const DEVICE_CLIENT_DEFAULTS = {
   keepaliveSeconds: 60,
 } as const;
 
+/** A sensible reconnect policy for a real device: the first retry within a second, then backing off to half a minute. */
+export const DEFAULT_RECONNECT_POLICY: BackoffOptions = { initialMs: 1_000, maxMs: 30_000 };
+
 /** MQTT.js schemes (TCP, TLS, WebSocket) and the hub's HTTP address for the JSON WebSocket. */
 const URL_SCHEMES = new Set(['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:', 'http:', 'https:']);
 
 export type ResolvedDeviceClientOptions = Required<Omit<DeviceClientOptions, 'reconnect'>> & {
-  reconnect: ReconnectPolicy | undefined;
+  reconnect: BackoffOptions | undefined;
 };
 
 /** Fills in defaults and refuses options that would fail later in a less obvious way. */
@@ -66,8 +72,8 @@ export function resolveOptions(options: DeviceClientOptions): ResolvedDeviceClie
     problems.push('keepaliveSeconds must be an integer from 0 to 65535');
   }
   const { reconnect } = resolved;
-  if (reconnect && !(reconnect.initialDelayMs > 0 && reconnect.maxDelayMs >= reconnect.initialDelayMs)) {
-    problems.push('reconnect needs 0 < initialDelayMs <= maxDelayMs');
+  if (reconnect && !(reconnect.initialMs > 0 && reconnect.maxMs >= reconnect.initialMs)) {
+    problems.push('reconnect needs 0 < initialMs <= maxMs');
   }
   if (problems.length > 0) throw new DeviceClientError('ERR_INVALID_OPTIONS', `device client: ${problems.join('; ')}`);
   return resolved;

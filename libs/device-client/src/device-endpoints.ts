@@ -1,18 +1,5 @@
+import { DEVICE_WS_PATH } from '@telehub/contracts';
 import { DeviceClientError } from './device-client.error.js';
-
-/**
- * Where a device talks to the hub (docs/device-protocol.md). The hub spells the same topics in
- * apps/hub/src/transports/mqtt/device-topics.ts; the topics use the device's own id, never the `me` alias,
- * so that what the device sees on the wire names it.
- */
-export const DEVICE_WS_PATH = '/v1/devices/ws';
-
-export const deviceTopics = {
-  telemetry: (deviceId: string) => `devices/${deviceId}/telemetry`,
-  state: (deviceId: string) => `devices/${deviceId}/state`,
-  commands: (deviceId: string) => `devices/${deviceId}/commands`,
-  commandResult: (deviceId: string, commandId: string) => `devices/${deviceId}/commands/${commandId}/result`,
-} as const;
 
 /**
  * The device WebSocket endpoint from the hub's address: `http://host:8080` → `ws://host:8080/v1/devices/ws`

@@ -14,10 +14,9 @@ export type {
   TelemetryPoint,
 } from './device-client.js';
 export { DEVICE_TRANSPORTS } from './device-client.js';
-export { DEVICE_CLIENT_DEFAULTS, type DeviceClientOptions } from './device-client.options.js';
-export { DEVICE_WS_PATH, deviceTopics, deviceWebSocketUrl } from './device-endpoints.js';
+export { DEFAULT_RECONNECT_POLICY, DEVICE_CLIENT_DEFAULTS, type DeviceClientOptions } from './device-client.options.js';
+export { deviceWebSocketUrl } from './device-endpoints.js';
 export { MqttDeviceClient, type MqttDeviceClientOptions } from './mqtt-device-client.js';
-export { DEFAULT_RECONNECT_POLICY, type ReconnectPolicy, reconnectDelay } from './reconnect-backoff.js';
 export { gaussian, type Random, seededRandom, seedFromText } from './seeded-random.js';
 export { DEFAULT_METRIC_WALKS, type MetricWalk, TelemetryWalk } from './telemetry-walk.js';
 export { WsDeviceClient } from './ws-device-client.js';

@@ -1,10 +1,10 @@
+import { deviceTopics, parseCommandMessage } from '@telehub/contracts';
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
-import { parseCommandMessage, parseJson } from './command-message.js';
 import { DeviceClientError } from './device-client.error.js';
 import type { CommandOutcome, DeviceCommand } from './device-client.js';
 import type { DeviceClientOptions } from './device-client.options.js';
 import { DeviceClientBase } from './device-client-base.js';
-import { deviceTopics } from './device-endpoints.js';
+import { parseJson } from './parse-json.js';
 import { settlesWithin } from './settles-within.js';
 
 export interface MqttDeviceClientOptions extends DeviceClientOptions {

@@ -1,11 +1,12 @@
 import type { IncomingMessage } from 'node:http';
+import { DEVICE_WS_CLOSE, type OutgoingDeviceFrame, type ParsedHubFrame, parseHubFrame } from '@telehub/contracts';
 import { type RawData, WebSocket } from 'ws';
-import { parseCommandMessage, parseJson } from './command-message.js';
 import { DeviceClientError } from './device-client.error.js';
 import type { CommandOutcome, DeviceCommand } from './device-client.js';
 import type { DeviceClientOptions } from './device-client.options.js';
 import { DeviceClientBase } from './device-client-base.js';
 import { deviceWebSocketUrl } from './device-endpoints.js';
+import { parseJson } from './parse-json.js';
 import { settlesWithin } from './settles-within.js';
 
 interface Pending {
@@ -13,13 +14,11 @@ interface Pending {
   reject: (error: DeviceClientError) => void;
 }
 
+/** Omit over each member of a union (a frame type), keeping the union. */
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
 /** Bytes of a refused handshake's Problem Details body read to explain the refusal. */
 const REFUSAL_BODY_MAX_BYTES = 4096;
-
-/** Close codes the hub uses (docs/device-protocol.md, "Close codes"; 4000–4999 are the application's, RFC 6455 §7.4.2). */
-const CLOSE_SESSION_TAKEN_OVER = 4000;
-const CLOSE_NOT_AUTHORIZED = 4001;
-const CLOSE_NORMAL = 1000;
 
 /**
  * A device on the hub's JSON-over-WebSocket protocol, on `ws`. Every frame the client sends carries a `seq`,
@@ -94,7 +93,7 @@ export class WsDeviceClient extends DeviceClientBase<undefined> {
     if (socket.readyState === WebSocket.OPEN) {
       // Answers to frames already sent first, then the closing handshake (RFC 6455 §7.1.2).
       await settlesWithin(this.whenDrained(), deadline - Date.now());
-      socket.close(CLOSE_NORMAL);
+      socket.close(DEVICE_WS_CLOSE.normal.code);
     }
     if (!(await settlesWithin(this.closed, Math.max(0, deadline - Date.now())))) socket.terminate();
   }
@@ -116,7 +115,7 @@ export class WsDeviceClient extends DeviceClientBase<undefined> {
   }
 
   /** Sends a frame with the next seq; resolves on its `ack`, rejects on its `error` or when the socket closes. */
-  private request(frame: Record<string, unknown>): Promise<void> {
+  private request(frame: DistributiveOmit<OutgoingDeviceFrame, 'seq'>): Promise<void> {
     const socket = this.socket;
     if (socket?.readyState !== WebSocket.OPEN) {
       return Promise.reject(new DeviceClientError('ERR_NOT_CONNECTED', `device ${this.deviceId} is not connected`));
@@ -125,41 +124,37 @@ export class WsDeviceClient extends DeviceClientBase<undefined> {
     const seq = this.seq;
     return new Promise((resolve, reject) => {
       this.pending.set(seq, { resolve, reject });
-      socket.send(JSON.stringify({ ...frame, seq }), (error) => {
+      socket.send(JSON.stringify({ ...frame, seq } satisfies OutgoingDeviceFrame), (error) => {
         if (error) this.settle(seq, new DeviceClientError('ERR_CONNECTION_LOST', error.message, { cause: error }));
       });
     });
   }
 
   private onFrame(data: RawData, isBinary: boolean): void {
-    const json = isBinary ? { ok: false as const, message: 'a binary frame' } : parseJson(rawText(data));
-    if (!json.ok) {
-      this.report(new DeviceClientError('ERR_PROTOCOL', `unreadable frame from the hub: ${json.message}`));
+    const parsed: ParsedHubFrame = isBinary ? { ok: false, message: 'a binary frame' } : parseHubFrame(rawText(data));
+    if (!parsed.ok) {
+      this.report(new DeviceClientError('ERR_PROTOCOL', `unreadable frame from the hub: ${parsed.message}`));
       return;
     }
-    const frame = json.value as Record<string, unknown> | null;
-    const seq = typeof frame?.seq === 'number' ? frame.seq : undefined;
-    switch (frame?.type) {
+    const { frame } = parsed;
+    switch (frame.type) {
       case 'ack':
-        if (seq !== undefined) this.settle(seq);
+        this.settle(frame.seq);
         return;
       case 'error': {
-        const hubCode = String(frame.code);
+        const hubCode = frame.code;
         const error = new DeviceClientError('ERR_REJECTED', `the hub refused the frame: ${hubCode}: ${frame.message}`, {
           hubCode,
         });
-        if (seq !== undefined && this.pending.has(seq)) this.settle(seq, error);
+        if (frame.seq !== undefined && this.pending.has(frame.seq)) this.settle(frame.seq, error);
         else this.report(error);
         return;
       }
       case 'command': {
-        const parsed = parseCommandMessage(frame);
-        if (parsed.ok) void this.commands.receive(parsed.command, undefined);
-        else this.report(new DeviceClientError('ERR_PROTOCOL', `unreadable command: ${parsed.message}`));
+        const { type: _type, ...command } = frame;
+        void this.commands.receive(command, undefined);
         return;
       }
-      default:
-        this.report(new DeviceClientError('ERR_PROTOCOL', `unknown frame type from the hub: ${String(frame?.type)}`));
     }
   }
 
@@ -214,7 +209,7 @@ async function refusal(response: IncomingMessage): Promise<DeviceClientError> {
 function closeError(code: number, reason: string, lastError: Error | undefined): DeviceClientError {
   const detail = { status: code, cause: lastError };
   const text = `WebSocket closed with ${code}${reason ? ` ${reason}` : ''}`;
-  if (code === CLOSE_SESSION_TAKEN_OVER) return new DeviceClientError('ERR_SESSION_TAKEN_OVER', text, detail);
-  if (code === CLOSE_NOT_AUTHORIZED) return new DeviceClientError('ERR_UNAUTHORIZED', text, detail);
+  if (code === DEVICE_WS_CLOSE.taken_over.code) return new DeviceClientError('ERR_SESSION_TAKEN_OVER', text, detail);
+  if (code === DEVICE_WS_CLOSE.not_authorized.code) return new DeviceClientError('ERR_UNAUTHORIZED', text, detail);
   return new DeviceClientError('ERR_CONNECTION_LOST', text, detail);
 }

@@ -10,7 +10,7 @@ import { eventually, type ProvisionedDevice, provisionDevice } from '../../../ap
 import { startTestHub, type TestHub } from '../../../apps/hub/test/support/test-hub.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 
-const FAST_RECONNECT = { initialDelayMs: 50, maxDelayMs: 200 };
+const FAST_RECONNECT = { initialMs: 50, maxMs: 200 };
 
 let hub: TestHub;
 const clients: DeviceClient[] = [];

@@ -8,9 +8,10 @@ import {
   type AdminServerMessage,
   type AdminSnapshotMessage,
   type AdminSubscribeMessage,
+  type BackoffOptions,
+  backoffDelay,
 } from '@telehub/contracts';
 import { Store } from '../state/store.js';
-import { type BackoffOptions, backoffDelay, RECONNECT_BACKOFF } from './backoff.js';
 import { DEFAULT_MQTT_PORT } from './hub-endpoints.js';
 
 /** Browsers cannot send WebSocket pings, so the channel's own `ping` keeps proxies from closing an idle socket. */
@@ -25,6 +26,8 @@ export const SILENCE_TIMEOUT_MS = 12_000;
  * new TCP connection can hang for minutes before the browser reports it failed.
  */
 export const CONNECT_TIMEOUT_MS = 10_000;
+/** Reconnect waits (the shared equal-jitter backoff): half a second at first, at most ten, so many tabs spread out. */
+const RECONNECT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 10_000 };
 
 export type ConnectionStatus =
   | { kind: 'connecting'; attempt: number }
@@ -249,8 +252,8 @@ export class AdminSocket {
   }
 
   private scheduleReconnect(reason: string): void {
-    const delay = backoffDelay(this.attempt, this.backoff);
     this.attempt += 1;
+    const delay = backoffDelay(this.attempt, this.backoff);
     this.status.set({ kind: 'reconnecting', attempt: this.attempt, retryAt: Date.now() + delay, reason });
     clearTimeout(this.retryTimer);
     this.retryTimer = setTimeout(() => this.connect(), delay);
@@ -300,6 +303,6 @@ function defaultUrl(): string {
 
 function closeReason(event: CloseEvent): string {
   if (event.code === ADMIN_CLOSE.serverShutdown) return 'the hub is restarting';
-  if (event.code === 1006) return 'the connection dropped';
+  if (event.code === ADMIN_CLOSE.connectionDropped) return 'the connection dropped';
   return event.reason || `closed (${event.code})`;
 }

@@ -16,6 +16,14 @@ describe('device snippets', () => {
     expect(snippets.mqttjs).toContain(`password: '${credentials.token}'`);
   });
 
+  it('the MQTT.js program subscribes, answers and publishes on the topics the hub gives the device', () => {
+    expect(snippets.mqttjs).toContain("await client.subscribeAsync('devices/me/commands', { qos: 1 });");
+    expect(snippets.mqttjs).toContain(
+      'client.publish(packet.properties?.responseTopic ?? `devices/me/commands/$' + '{command.id}/result`, reply',
+    );
+    expect(snippets.mqttjs).toContain("await client.publishAsync('devices/me/telemetry', JSON.stringify(");
+  });
+
   it('use the MQTT port the hub reports', () => {
     const onPort = deviceSnippets(credentials, 'hub.local', 11883);
     expect(onPort.loop).toContain('-h hub.local -p 11883 ');

@@ -123,7 +123,7 @@ export class AdminSession {
   send(message: AdminServerMessage): void {
     if (this.closed || this.websocket.readyState !== WebSocket.OPEN) return;
     if (this.isStalled()) {
-      this.close(1013, 'client stopped reading');
+      this.close(ADMIN_CLOSE.tryAgainLater, 'client stopped reading');
       return;
     }
     this.websocket.send(JSON.stringify(message));
@@ -179,7 +179,7 @@ export class AdminSession {
   private flush(subscription: LiveSubscription): void {
     if (this.closed || !this.subscriptions.has(subscription.id) || !subscription.hasPending) return;
     if (this.isStalled()) {
-      this.close(1013, 'client stopped reading');
+      this.close(ADMIN_CLOSE.tryAgainLater, 'client stopped reading');
       return;
     }
     if (this.backedUpSince !== undefined) {
@@ -208,7 +208,8 @@ export class AdminSession {
       if (check.ok) this.authenticate(check.identity);
       else if (check.refusal === 'throttled') this.close(ADMIN_CLOSE.authThrottled, 'too many failed authentications');
       // RFC 6455 §7.4.1: 1013 "try again later".
-      else if (check.refusal === 'unavailable') this.close(1013, 'could not check the token; try again');
+      else if (check.refusal === 'unavailable')
+        this.close(ADMIN_CLOSE.tryAgainLater, 'could not check the token; try again');
       else this.close(ADMIN_CLOSE.authFailed, REFUSED[check.refusal]);
       return;
     }

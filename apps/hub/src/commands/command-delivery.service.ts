@@ -1,6 +1,13 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { CommandResultPayloadSchema, findUnstorableJson } from '@telehub/contracts';
-import { type CommandNotice, type CommandRecord, CommandRepository, describeDataError, isDataError } from '@telehub/db';
+import {
+  type CommandDeviceEvent,
+  type CommandNotice,
+  type CommandRecord,
+  CommandRepository,
+  describeDataError,
+  isDataError,
+} from '@telehub/db';
 import type { Logger } from 'pino';
 import { KeyedSerialQueue } from '../common/keyed-serial-queue.js';
 import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
@@ -60,7 +67,7 @@ export class CommandDeliveryService implements OnApplicationBootstrap, OnModuleD
 
   async onApplicationBootstrap(): Promise<void> {
     this.unlisten = await this.commands.listen(
-      (notice) => this.onNotice(notice),
+      (notice, event) => this.onNotice(notice, event),
       () => this.onListen(),
     );
   }
@@ -139,13 +146,12 @@ export class CommandDeliveryService implements OnApplicationBootstrap, OnModuleD
     });
   }
 
-  private onNotice(notice: CommandNotice): void {
+  private onNotice(notice: CommandNotice, event: CommandDeviceEvent): void {
     this.metrics.commandTransitions.inc({ status: notice.status });
     this.hubEvents.emit({ type: 'command', ...notice });
-    // The transition's device_events row was written by the statement that made it; this is its live copy.
-    const detail = { commandId: notice.id, name: notice.name, ...(notice.error ? { error: notice.error } : {}) };
-    const eventType = `command_${notice.status}`;
-    this.hubEvents.emit({ type: 'device_event', deviceId: notice.deviceId, eventType, detail, at: notice.at });
+    // The device_events row the transition wrote, as the notice carries it: its live copy.
+    const { type: eventType, detail, at } = event;
+    this.hubEvents.emit({ type: 'device_event', deviceId: notice.deviceId, eventType, detail, at });
     if (notice.status === 'queued') {
       this.deliver(notice.deviceId);
     } else if (notice.status !== 'sent') {

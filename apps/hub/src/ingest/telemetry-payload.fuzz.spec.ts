@@ -3,10 +3,10 @@ import {
   CreateCommandRequestSchema,
   CreateDeviceRequestSchema,
   findUnstorableJson,
+  parseDeviceFrame,
 } from '@telehub/contracts';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseDeviceFrame } from '../transports/ws/device-ws.frames.js';
 import { type PayloadLimits, parseJson, toStatePatch, toTelemetryPoints } from './telemetry-payload.js';
 
 /** Runs per property; with the other fuzz suites, over 100,000 cases in the test command. */

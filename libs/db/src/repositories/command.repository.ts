@@ -1,4 +1,4 @@
-import type { Sql } from 'postgres';
+import type { PendingQuery, Row, Sql } from 'postgres';
 import type { DatabaseClient } from '../client.js';
 import type { CommandStatus, CommandTransition } from '../schema/commands.table.js';
 import { uuidV7 } from '../uuid-v7.js';
@@ -37,6 +37,16 @@ export interface CommandNotice {
   status: CommandStatus;
   at: number;
   error?: string;
+}
+
+/**
+ * The `command_<status>` device event a status change wrote, as its NOTIFY carries it: the row's type, detail and
+ * time, with the error cut to the notice's length.
+ */
+export interface CommandDeviceEvent {
+  type: string;
+  detail: Record<string, unknown>;
+  at: number;
 }
 
 export interface NewCommand {
@@ -88,8 +98,9 @@ export interface CommandListFilter {
 const ERROR_IN_NOTICE_MAX = 500;
 
 /**
- * The command outbox. Every status change is one statement that updates the row, appends to its
- * transition list, writes a device event and NOTIFYs the change, so all four commit or none does.
+ * The command outbox. Every status change is one statement that updates the row, appends to its transition list,
+ * writes a device event and NOTIFYs the change with that event, so all four commit or none does. The statements
+ * differ only in which rows they pick (move(), and create() for the first status).
  */
 export class CommandRepository {
   constructor(private readonly client: DatabaseClient) {}
@@ -122,10 +133,9 @@ export class CommandRepository {
           INSERT INTO commands (id, device_id, name, params, idempotency_key, expires_at, transitions)
           VALUES (${uuidV7()}, ${input.deviceId}, ${input.name}, ${JSON.stringify(input.params ?? {})}::jsonb,
             ${input.idempotencyKey ?? null}, now() + make_interval(secs => ${input.ttlSeconds}::int),
-            jsonb_build_array(jsonb_build_object('status', 'queued', 'at', ${now(tx)})))
+            ${transitionEntry(this.client.sql, 'queued')})
           RETURNING *
-        ), recorded AS (${recordEvents(tx)})
-        SELECT ${columns(tx)}, ${notify(tx)} FROM changed`;
+        ) ${recordAndAnnounce(tx)}`;
       return { kind: 'created', command: strip(created!) } as const;
     });
   }
@@ -134,9 +144,51 @@ export class CommandRepository {
   async transition(ids: readonly string[], change: TransitionChange): Promise<CommandRecord[]> {
     if (ids.length === 0) return [];
     const sql = this.client.sql;
+    const deviceId = change.deviceId ?? null;
+    return this.move(
+      sql`SELECT id FROM commands
+        WHERE id = ANY(${ids as string[]}::uuid[]) AND status = ANY(${change.from as string[]}::text[])
+          AND (${deviceId}::uuid IS NULL OR device_id = ${deviceId}::uuid)`,
+      change,
+    );
+  }
+
+  /** Marks commands whose time-to-live has passed, a bounded number at a time (several hubs may sweep at once). */
+  async expireDue(limit: number): Promise<CommandRecord[]> {
+    const from = OPEN_COMMAND_STATUSES as string[];
+    return this.move(
+      this.client.sql`SELECT id FROM commands
+        WHERE status = ANY(${from}::text[]) AND expires_at <= now()
+        ORDER BY expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
+      { to: 'expired', from: OPEN_COMMAND_STATUSES },
+    );
+  }
+
+  /**
+   * Takes what a device must receive (queued, or sent but never acknowledged; unexpired; oldest first, except
+   * `exclude`, already on this connection) and marks it sent, in one statement: one round trip per delivery.
+   */
+  async claimForDelivery(deviceId: string, exclude: readonly string[], limit: number): Promise<CommandRecord[]> {
+    const from: CommandStatus[] = ['queued', 'sent'];
+    return this.move(
+      this.client.sql`SELECT id FROM commands
+        WHERE device_id = ${deviceId} AND status = ANY(${from}::text[]) AND expires_at > now()
+          AND NOT (id = ANY(${exclude as string[]}::uuid[]))
+        ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
+      { to: 'sent', from },
+    );
+  }
+
+  /**
+   * The one transition statement: moves the rows `picked` selects to `change.to`, stamping the time of the step
+   * it records (sent, delivered, finished), and records and announces each move. The status is checked again in
+   * the UPDATE, after its row lock: a row another statement moved meanwhile out of `change.from` stays put.
+   */
+  private async move(picked: PendingQuery<Row[]>, change: TransitionChange): Promise<CommandRecord[]> {
+    const sql = this.client.sql;
     const to = change.to;
     const rows = await sql<CommandRecord[]>`
-      WITH changed AS (
+      WITH picked AS (${picked}), changed AS (
         UPDATE commands SET
           status = ${to}::text,
           sent_at = CASE WHEN ${to}::text = 'sent' THEN now() ELSE sent_at END,
@@ -146,52 +198,10 @@ export class CommandRepository {
             THEN now() ELSE finished_at END,
           result = coalesce(${change.result === undefined ? null : JSON.stringify(change.result)}::jsonb, result),
           error = coalesce(${change.error ?? null}::text, error),
-          transitions = transitions || jsonb_build_array(jsonb_build_object('status', ${to}::text, 'at', ${now(sql)}))
-        WHERE id = ANY(${ids as string[]}::uuid[]) AND status = ANY(${change.from as string[]}::text[])
-          AND (${change.deviceId ?? null}::uuid IS NULL OR device_id = ${change.deviceId ?? null}::uuid)
-        RETURNING *
-      ), recorded AS (${recordEvents(sql)})
-      SELECT ${columns(sql)}, ${notify(sql)} FROM changed ORDER BY id`;
-    return rows.map(strip);
-  }
-
-  /** Marks commands whose time-to-live has passed, a bounded number at a time (several hubs may sweep at once). */
-  async expireDue(limit: number): Promise<CommandRecord[]> {
-    const sql = this.client.sql;
-    const rows = await sql<CommandRecord[]>`
-      WITH due AS (
-        SELECT id FROM commands
-        WHERE status IN ('queued', 'sent', 'delivered') AND expires_at <= now()
-        ORDER BY expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED
-      ), changed AS (
-        UPDATE commands SET status = 'expired', finished_at = now(),
-          transitions = transitions || jsonb_build_array(jsonb_build_object('status', 'expired', 'at', ${now(sql)}))
-        FROM due WHERE commands.id = due.id
+          transitions = transitions || ${transitionEntry(sql, to)}
+        FROM picked WHERE commands.id = picked.id AND commands.status = ANY(${change.from as string[]}::text[])
         RETURNING commands.*
-      ), recorded AS (${recordEvents(sql)})
-      SELECT ${columns(sql)}, ${notify(sql)} FROM changed ORDER BY id`;
-    return rows.map(strip);
-  }
-
-  /**
-   * Takes what a device must receive (queued, or sent but never acknowledged; unexpired; oldest first, except
-   * `exclude`, already on this connection) and marks it sent, in one statement: one round trip per delivery.
-   */
-  async claimForDelivery(deviceId: string, exclude: readonly string[], limit: number): Promise<CommandRecord[]> {
-    const sql = this.client.sql;
-    const rows = await sql<CommandRecord[]>`
-      WITH picked AS (
-        SELECT id FROM commands
-        WHERE device_id = ${deviceId} AND status IN ('queued', 'sent') AND expires_at > now()
-          AND NOT (id = ANY(${exclude as string[]}::uuid[]))
-        ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED
-      ), changed AS (
-        UPDATE commands SET status = 'sent', sent_at = now(), send_count = send_count + 1,
-          transitions = transitions || jsonb_build_array(jsonb_build_object('status', 'sent', 'at', ${now(sql)}))
-        FROM picked WHERE commands.id = picked.id
-        RETURNING commands.*
-      ), recorded AS (${recordEvents(sql)})
-      SELECT ${columns(sql)}, ${notify(sql)} FROM changed ORDER BY id`;
+      ) ${recordAndAnnounce(sql)}`;
     return rows.map(strip);
   }
 
@@ -214,14 +224,21 @@ export class CommandRepository {
   }
 
   /**
-   * Calls `onNotice` for every command status change made by any hub process on this database. `onListen`
+   * Calls `onNotice` for every command status change made by any hub process on this database, with the device
+   * event the change wrote. `onListen`
    * runs each time the listening connection is (re)established: notices sent while it was down are lost,
    * so the caller re-reads what it needs from the table then.
    */
-  async listen(onNotice: (notice: CommandNotice) => void, onListen: () => void): Promise<() => Promise<void>> {
+  async listen(
+    onNotice: (notice: CommandNotice, event: CommandDeviceEvent) => void,
+    onListen: () => void,
+  ): Promise<() => Promise<void>> {
     const { unlisten } = await this.client.sql.listen(
       COMMANDS_CHANNEL,
-      (payload) => onNotice(JSON.parse(payload) as CommandNotice),
+      (payload) => {
+        const { event, ...notice } = JSON.parse(payload) as CommandNotice & { event: CommandDeviceEvent };
+        onNotice(notice, event);
+      },
       onListen,
     );
     return unlisten;
@@ -236,10 +253,6 @@ const COLUMNS = `id, device_id AS "deviceId", name, params, status, idempotency_
   ${epochMs('sent_at')} AS "sentAt", ${epochMs('delivered_at')} AS "deliveredAt",
   ${epochMs('finished_at')} AS "finishedAt", send_count AS "sendCount", result, error, transitions`;
 
-function now(sql: Fragments) {
-  return sql.unsafe(epochMs('now()'));
-}
-
 function columns(sql: Fragments) {
   return sql.unsafe(COLUMNS);
 }
@@ -249,19 +262,38 @@ function epochMs(column: string): string {
   return `(extract(epoch FROM ${column}) * 1000)::float8`;
 }
 
-/** Reads from the `changed` CTE: one device event per status change, `command_<status>`. */
-function recordEvents(sql: Fragments) {
-  return sql.unsafe(`
+/**
+ * The entry a step appends to a command's `transitions`: its status and the time, on the database's clock. A
+ * fragment made by the client fits in a transaction's statement too.
+ */
+function transitionEntry(sql: Sql, status: CommandStatus) {
+  return sql`jsonb_build_array(jsonb_build_object('status', ${status}::text, 'at', ${sql.unsafe(epochMs('now()'))}))`;
+}
+
+/**
+ * Follows a `changed` CTE of commands that just moved: writes each one's `command_<status>` device event, NOTIFYs
+ * the move with the event as written, and selects the commands. The device event is defined here only: what the
+ * hubs show live is this row (its error cut like the notice's, NOTIFY payloads stop at 8,000 bytes).
+ */
+const RECORD_AND_ANNOUNCE = `, recorded AS (
     INSERT INTO device_events (device_id, time, type, detail)
     SELECT device_id, now(), 'command_' || status,
       jsonb_build_object('commandId', id, 'name', name) || jsonb_strip_nulls(jsonb_build_object('error', error))
-    FROM changed`);
-}
-
-function notify(sql: Fragments) {
-  return sql.unsafe(`pg_notify('${COMMANDS_CHANNEL}', json_strip_nulls(json_build_object(
+    FROM changed
+    RETURNING (detail->>'commandId')::uuid AS event_command_id, type AS event_type, detail AS event_detail,
+      time AS event_time
+  )
+  SELECT ${COLUMNS}, pg_notify('${COMMANDS_CHANNEL}', json_strip_nulls(json_build_object(
     'id', id, 'deviceId', device_id, 'name', name, 'status', status, 'at', ${epochMs('now()')},
-    'error', left(error, ${ERROR_IN_NOTICE_MAX})))::text) AS notified`);
+    'error', left(error, ${ERROR_IN_NOTICE_MAX}),
+    'event', json_build_object('type', event_type, 'at', ${epochMs('event_time')}, 'detail',
+      event_detail || jsonb_strip_nulls(jsonb_build_object('error', left(event_detail->>'error', ${ERROR_IN_NOTICE_MAX}))))
+  ))::text) AS notified
+  FROM changed JOIN recorded ON recorded.event_command_id = changed.id
+  ORDER BY changed.id`;
+
+function recordAndAnnounce(sql: Fragments) {
+  return sql.unsafe(RECORD_AND_ANNOUNCE);
 }
 
 /** Splits the idempotency lookup's row into the stored command and the fields in which the new request differs. */

@@ -1,4 +1,4 @@
-import { parseJsonText } from '@telehub/contracts';
+import { classifyDeviceTopic, deviceTopics, OWN_DEVICE_ALIAS, parseJsonText } from '@telehub/contracts';
 import type {
   AuthenticateRequest,
   AuthenticateResult,
@@ -16,7 +16,6 @@ import type { ReplyOutcome } from '../../commands/command-delivery.service.js';
 import type { IngestOutcome } from '../../ingest/ingest.service.js';
 import type { DeviceTransport } from '../../sessions/device-connection.js';
 import type { DevicePort } from '../device-port.js';
-import { classifyDeviceTopic } from './device-topics.js';
 import { type CommandPublishTag, MqttDeviceConnection } from './mqtt-device-connection.js';
 
 export interface DeviceMqttServices {
@@ -152,7 +151,7 @@ export class DeviceMqttHooks implements MqttSessionHooks {
   private checkWill(deviceId: string, will: WillMessage): AuthenticateResult | undefined {
     const { port } = this.services;
     if (classifyDeviceTopic(will.topic, deviceId).kind !== 'state') {
-      const message = `will on ${will.topic} refused: a will may only go to devices/${deviceId}/state (or devices/me/state)`;
+      const message = `will on ${will.topic} refused: a will may only go to ${deviceTopics.state(deviceId)} (or ${deviceTopics.state(OWN_DEVICE_ALIAS)})`;
       port.recordRejected(deviceId, this.transport, 'not_authorized', message, { kind: 'will' });
       return { ok: false, reason: 'not_authorized', detail: message };
     }

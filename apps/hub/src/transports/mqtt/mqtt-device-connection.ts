@@ -1,7 +1,6 @@
-import type { CommandMessage } from '@telehub/contracts';
+import { type CommandMessage, classifyDeviceTopic, deviceTopics } from '@telehub/contracts';
 import { type MqttSession, MqttSessionError } from '@telehub/mqtt';
 import type { CloseReason, DeviceConnection, DeviceTransport } from '../../sessions/device-connection.js';
-import { classifyDeviceTopic } from './device-topics.js';
 
 /** Sent with each command PUBLISH so the PUBACK can be matched to the command (onOutboundAck). */
 export interface CommandPublishTag {
@@ -66,7 +65,7 @@ export class MqttDeviceConnection implements DeviceConnection {
           payload: JSON.stringify(command),
           qos: subscription.qos,
           properties: {
-            responseTopic: `devices/${this.deviceId}/commands/${command.id}/result`,
+            responseTopic: deviceTopics.commandResult(this.deviceId, command.id),
             correlationData: Buffer.from(command.id),
             contentType: 'application/json',
             payloadFormatIndicator: true,

@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { DEVICE_WS_PATH, DEVICE_WS_PING_INTERVAL_MS } from '@telehub/contracts';
 import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { bearerToken } from '../../admin-auth/bearer-token.js';
@@ -14,7 +15,6 @@ import type { CloseReason } from '../../sessions/device-connection.js';
 import type { DeviceListener } from '../device-listener.js';
 import { DevicePort } from '../device-port.js';
 import { rejectUpgrade, UpgradeRouter } from '../upgrade-router.js';
-import { DEVICE_WS_PATH, WS_PING_INTERVAL_MS } from './device-ws.frames.js';
 import { DeviceWsSession } from './device-ws.session.js';
 
 const TRANSPORT = 'ws';
@@ -54,7 +54,7 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
     );
     this.pingTimer = setInterval(() => {
       for (const session of this.sessions) session.heartbeat();
-    }, WS_PING_INTERVAL_MS).unref();
+    }, DEVICE_WS_PING_INTERVAL_MS).unref();
   }
 
   async stopAccepting(): Promise<void> {

@@ -1,20 +1,21 @@
 import type { Duplex } from 'node:stream';
-import type { CommandMessage } from '@telehub/contracts';
+import {
+  ackFrame,
+  type CommandMessage,
+  DEVICE_WS_CLOSE,
+  type DeviceFrame,
+  deviceWsCloseStatus,
+  errorFrame,
+  type HubFrame,
+  type ParsedFrame,
+  parseDeviceFrame,
+} from '@telehub/contracts';
 import type { Logger } from 'pino';
 import { type RawData, WebSocket } from 'ws';
 import { rawText } from '../../common/websocket-text.js';
 import type { IngestOutcome } from '../../ingest/ingest.service.js';
 import type { CloseReason, DeviceConnection } from '../../sessions/device-connection.js';
 import type { DevicePort } from '../device-port.js';
-import {
-  ackFrame,
-  CLOSE_STATUS,
-  type DeviceFrame,
-  errorFrame,
-  type HubFrame,
-  type ParsedFrame,
-  parseDeviceFrame,
-} from './device-ws.frames.js';
 
 export interface DeviceWsServices {
   port: DevicePort;
@@ -72,11 +73,11 @@ export class DeviceWsSession implements DeviceConnection {
     this.websocket.resume();
   }
 
-  /** Closes with the status code for `reason` (CLOSE_STATUS); frames not yet handled are dropped unanswered. */
+  /** Closes with the status for `reason` (DEVICE_WS_CLOSE); frames not yet handled are dropped unanswered. */
   close(reason: CloseReason): void {
     if (this.closeReason !== undefined || this.isEnded) return;
     this.closeReason = reason;
-    const status = CLOSE_STATUS[reason];
+    const status = deviceWsCloseStatus(reason);
     if (!status || this.websocket.readyState !== WebSocket.OPEN) {
       this.websocket.terminate();
       return;
@@ -115,7 +116,7 @@ export class DeviceWsSession implements DeviceConnection {
   }
 
   /**
-   * Called every WS_PING_INTERVAL_MS. A device that has not answered the previous ping (RFC 6455 §5.5.2,
+   * Called every DEVICE_WS_PING_INTERVAL_MS. A device that has not answered the previous ping (RFC 6455 §5.5.2,
    * §5.5.3) or sent anything since is gone. A paused session is not reading, so it cannot see pongs either:
    * it is left alone until it reads again.
    */
@@ -239,7 +240,8 @@ export class DeviceWsSession implements DeviceConnection {
   private onClosed(code: number): void {
     this.isEnded = true;
     // 1005: the device sent a close frame without a status; 1006: the connection dropped without one.
-    const reason = this.closeReason ?? (code === 1006 ? 'socket_closed' : 'client_disconnect');
+    const reason =
+      this.closeReason ?? (code === DEVICE_WS_CLOSE.abnormal_closure.code ? 'socket_closed' : 'client_disconnect');
     this.markEnded(reason);
   }
 }

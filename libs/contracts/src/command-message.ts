@@ -1,6 +1,6 @@
-import type { DeviceCommand } from './device-client.js';
+import type { CommandMessage } from './command.schemas.js';
 
-export type ParsedCommand = { ok: true; command: DeviceCommand } | { ok: false; message: string };
+export type ParsedCommand = { ok: true; command: CommandMessage } | { ok: false; message: string };
 
 /**
  * Reads a command as the hub sends it: the MQTT payload `{"id","name","params","expiresAt"}`, or the same fields
@@ -15,13 +15,4 @@ export function parseCommandMessage(value: unknown): ParsedCommand {
   if (typeof name !== 'string') return { ok: false, message: `command ${id} has no "name"` };
   if (typeof expiresAt !== 'string') return { ok: false, message: `command ${id} has no "expiresAt"` };
   return { ok: true, command: { id, name, params: params ?? {}, expiresAt } };
-}
-
-/** JSON.parse for bytes from the hub, without throwing. */
-export function parseJson(text: string): { ok: true; value: unknown } | { ok: false; message: string } {
-  try {
-    return { ok: true, value: JSON.parse(text) };
-  } catch (error) {
-    return { ok: false, message: `not JSON: ${(error as Error).message}` };
-  }
 }

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { errorFrame, parseDeviceFrame } from './device-ws.frames.js';
+import {
+  ackFrame,
+  errorFrame,
+  type HubFrame,
+  type OutgoingDeviceFrame,
+  parseDeviceFrame,
+  parseHubFrame,
+} from './device-ws.frames.js';
 
 describe('parseDeviceFrame', () => {
   it('accepts telemetry and state frames with an integer seq, leaving data to ingest', () => {
@@ -77,5 +84,56 @@ describe('errorFrame', () => {
       code: 'invalid_payload',
       message: 'bad',
     });
+  });
+});
+
+describe('parseHubFrame', () => {
+  const commandId = '0196a1f2-7c3e-7a00-8000-000000000001';
+
+  it('reads what the hub writes: acks, errors and commands', () => {
+    for (const frame of [
+      ackFrame(17),
+      errorFrame('invalid_payload', 'bad', 18),
+      errorFrame('command_final', 'done', undefined, commandId),
+      { type: 'command', id: commandId, name: 'reboot', params: { now: true }, expiresAt: '2030-01-01T00:00:00.000Z' },
+    ] satisfies HubFrame[]) {
+      expect(parseHubFrame(JSON.stringify(frame))).toEqual({ ok: true, frame });
+    }
+  });
+
+  it('ignores fields it does not know, and gives a command without params empty ones', () => {
+    expect(parseHubFrame('{"type":"ack","seq":1,"batch":7}')).toEqual({ ok: true, frame: { type: 'ack', seq: 1 } });
+    expect(parseHubFrame(`{"type":"command","id":"${commandId}","name":"reboot","expiresAt":"x"}`)).toEqual({
+      ok: true,
+      frame: { type: 'command', id: commandId, name: 'reboot', params: {}, expiresAt: 'x' },
+    });
+  });
+
+  it.each([
+    ['{"type":"ack"', 'not JSON'],
+    ['[1]', 'a frame is a JSON object'],
+    ['{"type":"ack","seq":"1"}', 'an ack needs an integer "seq"'],
+    ['{"type":"command","name":"reboot","expiresAt":"x"}', 'unreadable command: the command has no "id"'],
+    ['{"type":"hello"}', 'unknown frame type "hello"'],
+  ])('refuses %s', (text, message) => {
+    const parsed = parseHubFrame(text);
+    expect(parsed.ok).toBe(false);
+    expect((parsed as { message: string }).message).toContain(message);
+  });
+
+  it('reads back every frame a device writes as the hub parses it', () => {
+    const sent: OutgoingDeviceFrame[] = [
+      { type: 'telemetry', seq: 1, data: { temp: 21.5 } },
+      { type: 'command_ack', id: commandId },
+      { type: 'command_result', id: commandId, seq: 2, status: 'error', error: 'jammed' },
+    ];
+    expect(sent.map((frame) => parseDeviceFrame(JSON.stringify(frame)))).toEqual([
+      { ok: true, frame: { type: 'telemetry', seq: 1, data: { temp: 21.5 } } },
+      { ok: true, frame: { type: 'command_ack', id: commandId } },
+      {
+        ok: true,
+        frame: { type: 'command_result', id: commandId, seq: 2, payload: { status: 'error', error: 'jammed' } },
+      },
+    ]);
   });
 });

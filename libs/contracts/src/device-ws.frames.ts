@@ -1,16 +1,20 @@
 /**
- * The JSON-over-WebSocket device protocol, as data: what a device may send, what the hub answers, and the
- * WebSocket close codes the hub uses. No sockets here, so it is tested on strings (device-ws.frames.spec.ts).
- * docs/device-protocol.md describes the same contract for device authors.
+ * The JSON-over-WebSocket device protocol, as data: what a device may send and how the hub reads it, what the hub
+ * answers and how a device reads that. No sockets here, so it is tested on strings (device-ws.frames.spec.ts);
+ * the close codes are in device-ws.close-codes.ts. docs/device-protocol.md describes the same contract for device
+ * authors.
  */
-import { type CommandMessage, DEFAULT_JSON_MAX_DEPTH, jsonTextTooDeep } from '@telehub/contracts';
-import type { CloseReason } from '../../sessions/device-connection.js';
+
+import type { CommandMessage, CommandResultPayload } from './command.schemas.js';
+import { parseCommandMessage } from './command-message.js';
+import { DEFAULT_JSON_MAX_DEPTH, jsonTextTooDeep } from './json-safety.js';
 
 export const DEVICE_WS_PATH = '/v1/devices/ws';
 
 /** The hub pings every device this often and drops one that has not answered the previous ping. */
-export const WS_PING_INTERVAL_MS = 30_000;
+export const DEVICE_WS_PING_INTERVAL_MS = 30_000;
 
+/** A frame as the hub reads it (parseDeviceFrame). */
 export type DeviceFrame =
   | { type: 'telemetry'; seq: number; data: unknown }
   | { type: 'state'; seq: number; data: unknown }
@@ -33,6 +37,14 @@ export type HubFrame =
   | { type: 'ack'; seq: number }
   | { type: 'error'; seq?: number; id?: string; code: string; message: string }
   | ({ type: 'command' } & CommandMessage);
+
+/** A frame as a device writes it: the wire form of DeviceFrame (a result's fields sit beside the command's `id`). */
+export type OutgoingDeviceFrame =
+  | { type: 'telemetry' | 'state'; seq: number; data: unknown }
+  | { type: 'command_ack'; id: string; seq?: number }
+  | ({ type: 'command_result'; id: string; seq?: number } & CommandResultPayload);
+
+export type ParsedHubFrame = { ok: true; frame: HubFrame } | { ok: false; message: string };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -116,20 +128,45 @@ export function errorFrame(code: string, message: string, seq?: number, commandI
 }
 
 /**
- * WebSocket close status for each way a session ends (RFC 6455 §7.4.1; 4000–4999 are the application's
- * own, §7.4.2). Reasons a device may not be told about (the peer is gone) have no entry.
+ * Reads one text frame from the hub, on the device's side. Fields it does not know are ignored, so the hub may add
+ * some; an `ack` without an integer `seq`, or a command without its fields, is refused.
  */
-export const CLOSE_STATUS: Partial<Record<CloseReason, { code: number; reason: string }>> = {
-  taken_over: { code: 4000, reason: 'session taken over' },
-  token_revoked: { code: 4001, reason: 'token revoked' },
-  not_authorized: { code: 4001, reason: 'not authorized' },
-  server_shutdown: { code: 1001, reason: 'server shutting down' },
-  rate_limited: { code: 1008, reason: 'rate limit' },
-  packet_too_large: { code: 1009, reason: 'message too large' },
-  protocol_error: { code: 1002, reason: 'protocol error' },
-  // 1013 "Try Again Later" is in the IANA WebSocket close code registry, not in RFC 6455 itself.
-  server_overloaded: { code: 1013, reason: 'server overloaded' },
-};
+export function parseHubFrame(text: string): ParsedHubFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    return { ok: false, message: `not JSON: ${(error as Error).message}` };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, message: `a frame is a JSON object, got ${describe(value)}` };
+  }
+  const frame = value as Record<string, unknown>;
+  const seq = Number.isSafeInteger(frame.seq) ? (frame.seq as number) : undefined;
+  switch (frame.type) {
+    case 'ack':
+      if (seq === undefined) return { ok: false, message: `an ack needs an integer "seq", got ${describe(frame.seq)}` };
+      return { ok: true, frame: { type: 'ack', seq } };
+    case 'error':
+      return {
+        ok: true,
+        frame: {
+          type: 'error',
+          ...(seq === undefined ? {} : { seq }),
+          ...(typeof frame.id === 'string' ? { id: frame.id } : {}),
+          code: String(frame.code),
+          message: String(frame.message),
+        },
+      };
+    case 'command': {
+      const command = parseCommandMessage(frame);
+      if (!command.ok) return { ok: false, message: `unreadable command: ${command.message}` };
+      return { ok: true, frame: { type: 'command', ...command.command } };
+    }
+    default:
+      return { ok: false, message: `unknown frame type ${describe(frame.type)}` };
+  }
+}
 
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';

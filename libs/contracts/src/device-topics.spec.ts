@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyDeviceTopic } from './device-topics.js';
+import { classifyDeviceTopic, deviceTopics, OWN_DEVICE_ALIAS } from './device-topics.js';
 
 const ME = '01a1fe90-0005-7395-bee0-9ae2e4a02008';
 
@@ -25,5 +25,19 @@ describe('classifyDeviceTopic', () => {
     '',
   ])('forbids %s', (topic) => {
     expect(classifyDeviceTopic(topic, ME).kind).toBe('forbidden');
+  });
+});
+
+describe('deviceTopics', () => {
+  it.each([ME, OWN_DEVICE_ALIAS])('builds the topics the hub allows the device (%s)', (id) => {
+    expect(deviceTopics.telemetry(id)).toBe(`devices/${id}/telemetry`);
+    expect(classifyDeviceTopic(deviceTopics.telemetry(id), ME)).toEqual({ kind: 'telemetry' });
+    expect(classifyDeviceTopic(deviceTopics.state(id), ME)).toEqual({ kind: 'state' });
+    expect(classifyDeviceTopic(deviceTopics.commands(id), ME)).toEqual({ kind: 'commands' });
+    expect(deviceTopics.commandResult(id, 'c1')).toBe(`devices/${id}/commands/c1/result`);
+    expect(classifyDeviceTopic(deviceTopics.commandResult(id, 'c1'), ME)).toEqual({
+      kind: 'command_result',
+      commandId: 'c1',
+    });
   });
 });
