@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { AdminSubscribeMessage } from '@telehub/contracts';
-import { committedBefore, parseSnapshot } from '@telehub/db';
+import { committedBefore } from '@telehub/db';
 import { TelemetryHistoryService } from '../telemetry/telemetry-history.service.js';
 import { parseTime } from '../telemetry/time-range.js';
 import { channelError, type SubscriptionSnapshot } from './admin-session.js';
@@ -34,7 +34,6 @@ export class SubscriptionSnapshotService {
     }
     const from = parseTime(request.history, now);
     if (!from.ok) throw channelError('invalid_time', `history: ${from.message}`);
-    let snapshotText: string | undefined;
     const result = await this.history.query({
       deviceIds: request.devices,
       metrics: request.metrics,
@@ -42,11 +41,9 @@ export class SubscriptionSnapshotService {
       to: new Date(now + CLOCK_SKEW_MS),
       bucket: request.bucket,
       agg,
-      onSnapshot: (text) => {
-        snapshotText = text;
-      },
+      withSnapshot: true,
     });
-    const snapshot = parseSnapshot(snapshotText!);
+    const { snapshot } = result;
     let watermark: number | undefined;
     for (const series of result.series) {
       if (series.newest !== null) watermark = Math.max(watermark ?? series.newest, series.newest);
@@ -61,7 +58,8 @@ export class SubscriptionSnapshotService {
         agg: result.agg,
         series: result.series.map(({ deviceId, metric, times, values }) => ({ deviceId, metric, times, values })),
       },
-      includedInSnapshot: (xid) => committedBefore(BigInt(xid), snapshot),
+      // No snapshot: nothing was read (the range is older than the raw tier keeps), so no batch is in it.
+      includedInSnapshot: snapshot ? (xid) => committedBefore(BigInt(xid), snapshot) : () => false,
     };
   }
 }
