@@ -5,6 +5,7 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { findAdminAssets, serveAdminAssets } from './admin-assets.js';
 import { AdminTokenBootstrap, type TerminalOutput } from './admin-auth/admin-token-bootstrap.service.js';
+import { ListeningPorts } from './common/listening-ports.js';
 import { ProblemDetailsFilter, sendProblem } from './common/problem-details.filter.js';
 import { securityHeaders } from './common/security-headers.js';
 import type { HubConfig } from './config/hub-config.js';
@@ -65,6 +66,9 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
     if (adminAssets) serveAdminAssets(app, adminAssets);
     setupOpenApi(app, hubVersion());
     await app.init();
+    // The listeners are bound now (ephemeral ports too), before the HTTP port takes connections.
+    const mqtt = app.get(MqttListener);
+    app.get(ListeningPorts).setMqtt(mqtt.tcpPort, mqtt.tlsPort);
     await app.get(AdminTokenBootstrap).ensureAdminToken(options.terminal);
     await app.listen(config.http.port, config.http.host);
     const httpPort = (app.getHttpServer().address() as AddressInfo).port;
@@ -79,7 +83,7 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
       app,
       database,
       httpPort,
-      mqttPort: app.get(MqttListener).tcpPort,
+      mqttPort: mqtt.tcpPort,
       metricsPort: app.get(MetricsListener).port,
       close: async () => {
         await app.get(DeviceGateway).shutdown();

@@ -17,12 +17,12 @@ import { bearerToken } from '../admin-auth/bearer-token.js';
 import { AUTH_THROTTLED_DETAIL, AuthThrottle, retryAfterSeconds } from '../auth/auth-throttle.js';
 import { presentCommand } from '../commands/command.presenter.js';
 import { CommandService } from '../commands/command.service.js';
+import { ListeningPorts } from '../common/listening-ports.js';
 import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
 import { type HubEventOf, HubEvents } from '../events/hub-events.js';
 import { FleetSummaryService } from '../fleet/fleet-summary.service.js';
 import { LOGGER } from '../logging/logger.token.js';
 import { HubMetrics } from '../metrics/hub-metrics.js';
-import { MqttListener } from '../transports/mqtt/mqtt.listener.js';
 import { rejectUpgrade, UpgradeRouter } from '../transports/upgrade-router.js';
 import { originAllowed } from './admin-origin.js';
 import { AdminSession, type AdminSessionServices, type ChannelTokenCheck } from './admin-session.js';
@@ -54,7 +54,7 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
 
   constructor(
     upgrades: UpgradeRouter,
-    mqtt: MqttListener,
+    ports: ListeningPorts,
     private readonly adminTokens: AdminTokenService,
     private readonly adminTokenRecords: AdminTokenRepository,
     private readonly throttle: AuthThrottle,
@@ -75,10 +75,7 @@ export class AdminChannelService implements OnApplicationBootstrap, OnModuleDest
       config: config.adminChannel,
       maxJsonDepth: config.payloads.jsonMaxDepth,
       nodeId: config.nodeId,
-      mqttPorts: () => ({
-        ...(mqtt.tcpPort === undefined ? {} : { mqttPort: mqtt.tcpPort }),
-        ...(mqtt.tlsPort === undefined ? {} : { mqttTlsPort: mqtt.tlsPort }),
-      }),
+      mqttPorts: () => ports.mqtt,
       logger,
       snapshot: (request) => snapshots.snapshot(request),
       createCommand: (message) => this.createCommand(message),

@@ -13,6 +13,7 @@ import type { Logger } from 'pino';
 import { type RawData, WebSocket } from 'ws';
 import type { AdminIdentity, AdminTokenCheck, AdminTokenRefusal } from '../admin-auth/admin-identity.js';
 import { ApiError } from '../common/api-error.js';
+import type { MqttPorts } from '../common/listening-ports.js';
 import { rawText } from '../common/websocket-text.js';
 import type { HubConfig } from '../config/hub-config.js';
 import { LiveSubscription, type SnapshotMembership } from './live-subscription.js';
@@ -31,7 +32,7 @@ export interface AdminSessionServices {
   maxJsonDepth: number;
   nodeId: string;
   /** The MQTT listeners' ports, told to clients at auth (they are known once the hub listens). */
-  mqttPorts(): { mqttPort?: number; mqttTlsPort?: number };
+  mqttPorts(): MqttPorts;
   logger: Logger;
   /** Never rejects: a token that could not be checked is `unavailable`. */
   verifyToken(token: string): Promise<ChannelTokenCheck>;
