@@ -3,7 +3,8 @@ import type { AdminSubscribeMessage } from '@telehub/contracts';
 import { committedBefore } from '@telehub/db';
 import { TelemetryHistoryService } from '../telemetry/telemetry-history.service.js';
 import { parseTime } from '../telemetry/time-range.js';
-import { channelError, type SubscriptionSnapshot } from './admin-session.js';
+import { AdminMessageRefused } from './admin-channel.errors.js';
+import type { SubscriptionSnapshot } from './admin-session.js';
 
 /**
  * The snapshot ends a little in the future: a device whose clock runs ahead still has its newest points in
@@ -30,10 +31,13 @@ export class SubscriptionSnapshotService {
       };
     }
     if (request.devices === '*') {
-      throw channelError('history_needs_devices', 'history is for named devices; a "*" subscription is live only');
+      throw new AdminMessageRefused(
+        'history_needs_devices',
+        'history is for named devices; a "*" subscription is live only',
+      );
     }
     const from = parseTime(request.history, now);
-    if (!from.ok) throw channelError('invalid_time', `history: ${from.message}`);
+    if (!from.ok) throw new AdminMessageRefused('invalid_time', `history: ${from.message}`);
     const result = await this.history.query({
       deviceIds: request.devices,
       metrics: request.metrics,
