@@ -293,5 +293,8 @@ describe('admin WebSocket channel on the wire', () => {
       const answer = await websocketFrom(undefined, `${hub.baseUrl.replace(/^http/, 'ws')}${path}`, {});
       expect({ path, status: answer.status }).toEqual({ path, status: 404 });
     }
+    // One owner of the HTTP server's 'upgrade' event (UpgradeRouter): a second listener would answer the same
+    // handshake too (Node hands an upgrade request to every listener).
+    expect(hub.hub.app.getHttpServer().listenerCount('upgrade')).toBe(1);
   });
 });
