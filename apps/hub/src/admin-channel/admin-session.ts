@@ -20,7 +20,7 @@ export interface SubscriptionSnapshot {
   includedInSnapshot: SnapshotMembership;
 }
 
-/** What a session needs from the hub; the channel passes these in, so the session knows nothing of Nest. */
+/** What a session needs from the hub; the gateway passes these in, so a session is plain logic. */
 export interface AdminSessionServices {
   config: HubConfig['adminChannel'];
   nodeId: string;
