@@ -6,6 +6,8 @@ import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { findAdminAssets, serveAdminAssets } from './admin-assets.js';
 import { AdminTokenBootstrap, type TerminalOutput } from './admin-auth/admin-token-bootstrap.service.js';
+import { AdminWsAdapter } from './admin-channel/admin-ws.adapter.js';
+import { ListeningPorts } from './common/listening-ports.js';
 import { ProblemDetailsFilter, sendProblem } from './common/problem-details.filter.js';
 import { securityHeaders } from './common/security-headers.js';
 import { createValidationPipe } from './common/validation.js';
@@ -67,7 +69,16 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
     const adminAssets = findAdminAssets();
     if (adminAssets) serveAdminAssets(app, adminAssets);
     setupOpenApi(app, hubVersion());
+    app.useWebSocketAdapter(
+      new AdminWsAdapter(app, {
+        maxMessageBytes: config.adminChannel.maxMessageBytes,
+        maxJsonDepth: config.payloads.jsonMaxDepth,
+      }),
+    );
     await app.init();
+    // The listeners are bound now (ephemeral ports too), before the HTTP port takes connections.
+    const mqtt = app.get(MqttListener);
+    app.get(ListeningPorts).setMqtt(mqtt.tcpPort, mqtt.tlsPort);
     await app.get(AdminTokenBootstrap).ensureAdminToken(options.terminal);
     await app.listen(config.http.port, config.http.host);
     const httpPort = (app.getHttpServer().address() as AddressInfo).port;
@@ -82,7 +93,7 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
       app,
       database,
       httpPort,
-      mqttPort: app.get(MqttListener).tcpPort,
+      mqttPort: mqtt.tcpPort,
       metricsPort: app.get(MetricsListener).port,
       close: async () => {
         await app.get(DeviceShutdown).run();

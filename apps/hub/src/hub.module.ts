@@ -4,6 +4,7 @@ import { AdminAuthModule } from './admin-auth/admin-auth.module.js';
 import { AdminChannelModule } from './admin-channel/admin-channel.module.js';
 import { AdminTokensModule } from './admin-tokens/admin-tokens.module.js';
 import { CommandsModule } from './commands/commands.module.js';
+import { ListeningPorts } from './common/listening-ports.js';
 import { HUB_CONFIG, type HubConfig } from './config/hub-config.js';
 import { DatabaseModule } from './database/database.module.js';
 import type { HubDatabase } from './database/open-database.js';
@@ -37,8 +38,9 @@ export class HubModule {
             { provide: LOGGER, useValue: logger },
             HubEvents,
             HubMetrics,
+            ListeningPorts,
           ],
-          exports: [HUB_CONFIG, LOGGER, HubEvents, HubMetrics],
+          exports: [HUB_CONFIG, LOGGER, HubEvents, HubMetrics, ListeningPorts],
         },
         DatabaseModule.forDatabase(database),
         AdminAuthModule,

@@ -234,8 +234,14 @@ describe('admin WebSocket channel', () => {
   it('sends a fleet summary every second', async () => {
     const watcher = await admin();
     const first = await watcher.next('fleet', { timeoutMs: 3000 });
-    expect(first).toMatchObject({ devices: expect.any(Number), online: expect.any(Number) });
-    expect(first.messagesPerSecond).toBeGreaterThanOrEqual(0);
+    expect(first).toEqual({
+      type: 'fleet',
+      at: expect.any(Number),
+      devices: expect.any(Number),
+      online: expect.any(Number),
+      messagesPerSecond: expect.any(Number),
+      rowsPerSecond: expect.any(Number),
+    });
     await watcher.next('fleet', { where: (m) => m.at > first.at, timeoutMs: 3000 });
   });
 
@@ -252,6 +258,47 @@ describe('admin WebSocket channel', () => {
     await client.publishAsync('devices/me/telemetry', JSON.stringify({ a: 2 }), { qos: 1 });
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(watcher.livePoints('u', 'a').map(([, value]) => value)).toEqual([1]);
+  });
+});
+
+describe('admin WebSocket channel: the fleet summary', () => {
+  it("counts the fleet's devices, those online, and the messages and rows this hub committed per second", async () => {
+    const hub = await startTestHub();
+    try {
+      const [sender] = [await provisionDevice(hub, 'sender'), await provisionDevice(hub, 'never-connected')];
+      const client = await mqtt.connectAsync(hub.mqttUrl, {
+        reconnectPeriod: 0,
+        username: sender!.id,
+        password: sender!.token,
+      });
+      const watcher = await AdminClient.signedIn(hub.baseUrl, hub.adminToken!);
+      try {
+        // 4 messages of 3 points: 4 messages, 12 rows (each acknowledged once committed).
+        for (let n = 0; n < 4; n += 1) {
+          await client.publishAsync('devices/me/telemetry', JSON.stringify({ a: n, b: n, c: n }), { qos: 1 });
+        }
+        // Rates count complete seconds: a summary from after the second of the last commit has them all (the
+        // margin covers the moment between reading the rates and stamping `at`). Presence is written
+        // asynchronously.
+        const secondEnded = (Math.floor(Date.now() / 1000) + 1) * 1000 + 100;
+        const summary = await watcher.next('fleet', {
+          where: (m) => m.at >= secondEnded && m.online === 1,
+          timeoutMs: 5000,
+        });
+        expect(summary).toMatchObject({ devices: 2, online: 1 });
+        // Both rates divide by the same number of seconds (those since the hub started, at most 60).
+        const seconds = 4 / summary.messagesPerSecond;
+        expect(seconds).toBeGreaterThanOrEqual(1);
+        expect(seconds).toBeLessThanOrEqual(60);
+        expect(Math.abs(seconds - Math.round(seconds))).toBeLessThan(1e-9);
+        expect(summary.rowsPerSecond * seconds).toBeCloseTo(12, 9);
+      } finally {
+        watcher.close();
+        await client.endAsync();
+      }
+    } finally {
+      await hub.close();
+    }
   });
 });
 

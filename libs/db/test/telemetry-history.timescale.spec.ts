@@ -233,7 +233,7 @@ describe('telemetry history on TimescaleDB', () => {
 
   it('reads raw rows from the hypertable, and lists the metrics in a range', async () => {
     const range = { fromMs: base + HOUR, toMs: base + HOUR + 10 * MINUTE };
-    const series = await history.raw({ deviceIds: [devices[0]!], metrics: '*', ...range, rowsPerSeries: 10_000 });
+    const { series } = await history.raw({ deviceIds: [devices[0]!], metrics: '*', ...range, rowsPerSeries: 10_000 });
     const expected = (metric: string) =>
       samples
         .filter(
@@ -259,7 +259,9 @@ describe('telemetry history on TimescaleDB', () => {
       }
       return rows;
     };
-    const [raw] = await history.raw({
+    const {
+      series: [raw],
+    } = await history.raw({
       deviceIds: [key.deviceId],
       metrics: [key.metric],
       ...range,

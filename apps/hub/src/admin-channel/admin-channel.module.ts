@@ -5,12 +5,17 @@ import { CommandsModule } from '../commands/commands.module.js';
 import { FleetModule } from '../fleet/fleet.module.js';
 import { TelemetryModule } from '../telemetry/telemetry.module.js';
 import { TransportsModule } from '../transports/transports.module.js';
-import { AdminChannelService } from './admin-channel.service.js';
+import { AdminChannelGateway } from './admin-channel.gateway.js';
+import { AdminChannelAuth } from './admin-channel-auth.js';
+import { AdminFanoutService } from './admin-fanout.service.js';
 import { SubscriptionSnapshotService } from './subscription-snapshot.service.js';
 
-/** The admin WebSocket channel: live telemetry, presence, state, events and commands for the dashboard. */
+/**
+ * The admin WebSocket channel: live telemetry, presence, state, events and commands for the dashboard. From
+ * TransportsModule it needs only UpgradeRouter, the owner of the HTTP server's 'upgrade' event.
+ */
 @Module({
   imports: [AdminAuthModule, AuthThrottleModule, CommandsModule, FleetModule, TelemetryModule, TransportsModule],
-  providers: [AdminChannelService, SubscriptionSnapshotService],
+  providers: [AdminChannelGateway, AdminChannelAuth, AdminFanoutService, SubscriptionSnapshotService],
 })
 export class AdminChannelModule {}

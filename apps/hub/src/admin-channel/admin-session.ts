@@ -1,20 +1,16 @@
 import {
   ADMIN_CLOSE,
   type AdminClientMessage,
-  AdminClientMessageSchema,
-  type AdminCommandMessage,
+  type AdminPongMessage,
   type AdminServerMessage,
   type AdminSnapshotMessage,
   type AdminSubscribeMessage,
-  type Command,
-  parseJsonText,
 } from '@telehub/contracts';
 import type { Logger } from 'pino';
-import { type RawData, WebSocket } from 'ws';
 import type { AdminIdentity, AdminTokenCheck, AdminTokenRefusal } from '../admin-auth/admin-identity.js';
-import { ApiError } from '../common/api-error.js';
-import { rawText } from '../common/websocket-text.js';
+import type { MqttPorts } from '../common/listening-ports.js';
 import type { HubConfig } from '../config/hub-config.js';
+import { AdminAuthRequired, AdminMessageRefused } from './admin-channel.errors.js';
 import { LiveSubscription, type SnapshotMembership } from './live-subscription.js';
 import { messageRefusal } from './message-permission.js';
 
@@ -24,23 +20,35 @@ export interface SubscriptionSnapshot {
   includedInSnapshot: SnapshotMembership;
 }
 
-/** What a session needs from the hub; the channel passes these in, so the session knows nothing of Nest. */
+/** What a session needs from the hub; the gateway passes these in, so a session is plain logic. */
 export interface AdminSessionServices {
   config: HubConfig['adminChannel'];
-  /** TELEHUB_JSON_MAX_DEPTH */
-  maxJsonDepth: number;
   nodeId: string;
   /** The MQTT listeners' ports, told to clients at auth (they are known once the hub listens). */
-  mqttPorts(): { mqttPort?: number; mqttTlsPort?: number };
+  mqttPorts(): MqttPorts;
   logger: Logger;
   /** Never rejects: a token that could not be checked is `unavailable`. */
   verifyToken(token: string): Promise<ChannelTokenCheck>;
   snapshot(request: AdminSubscribeMessage): Promise<SubscriptionSnapshot>;
-  createCommand(message: AdminCommandMessage): Promise<Command>;
   /** Adds the subscription to the channel's index (live points start buffering) or removes it. */
   register(subscription: LiveSubscription, session: AdminSession): void;
   unregister(subscription: LiveSubscription): void;
 }
+
+/** The part of a `ws` WebSocket a session uses. */
+export interface AdminSocket {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(data: string): void;
+  close(code: number, reason: string): void;
+  ping(): void;
+  terminate(): void;
+  on(event: 'message' | 'pong', listener: () => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+/** WebSocket.OPEN (RFC 6455 §4.1: the connection is established). */
+const OPEN = 1;
 
 /**
  * A token checked for the channel: besides the token's own verdict, `throttled` (the connection's address is
@@ -55,12 +63,15 @@ const REFUSED: Record<AdminTokenRefusal, string> = {
   expired: 'admin token expired',
 };
 
+export const AUTHENTICATE_FIRST = 'authenticate first: {"type":"auth","token":"…"}';
+
 /** Node's timers take at most 2^31 - 1 ms (about 24.8 days); a later expiry is waited for in steps. */
 const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * One admin WebSocket connection: authentication, its subscriptions, flushing their live points at their
- * rate, and relaying events. Every message is one JSON object (libs/contracts/src/admin-protocol.ts).
+ * rate (newest-only while the client reads too slowly), and relaying events. The gateway hands it each
+ * validated message (libs/contracts/src/admin-protocol.ts); everything it sends goes through send().
  */
 export class AdminSession {
   private identity: AdminIdentity | undefined;
@@ -76,17 +87,18 @@ export class AdminSession {
   private backedUpSince: number | undefined;
 
   constructor(
-    private readonly websocket: WebSocket,
+    private readonly socket: AdminSocket,
     private readonly services: AdminSessionServices,
     /** The token of the upgrade request's Authorization header, when it was valid. */
     identityFromHeader: AdminIdentity | undefined,
   ) {
-    websocket.on('message', (data, isBinary) => void this.onMessage(data, isBinary));
-    websocket.on('pong', () => {
+    socket.on('message', () => {
       this.alive = true;
     });
-    websocket.on('error', (error) => services.logger.debug({ err: error }, 'admin WebSocket error'));
-    websocket.once('close', () => this.onClosed());
+    socket.on('pong', () => {
+      this.alive = true;
+    });
+    socket.on('error', (error) => services.logger.debug({ err: error }, 'admin WebSocket error'));
     if (identityFromHeader) {
       this.authenticate(identityFromHeader);
     } else {
@@ -120,13 +132,101 @@ export class AdminSession {
     return this.ownCommands.has(commandId);
   }
 
+  /** A command this connection created: its status is pushed here from now on. */
+  commandCreated(commandId: string): void {
+    this.ownCommands.add(commandId);
+  }
+
+  /**
+   * May this connection's token send a message of `type`? Throws AdminAuthRequired before authentication and
+   * the `forbidden` refusal when its role does not allow it (ADMIN_MESSAGE_ROLES).
+   */
+  authorize(type: AdminClientMessage['type']): void {
+    if (!this.identity) throw new AdminAuthRequired();
+    const refusal = messageRefusal(type, this.identity.role);
+    if (refusal) throw refusal;
+  }
+
+  /** The `auth` message: checks the token and answers auth_ok, or closes with the code that says why. */
+  async signIn(token: string): Promise<void> {
+    if (this.identity) return; // already authenticated: harmless
+    const check = await this.services.verifyToken(token);
+    if (check.ok) this.authenticate(check.identity);
+    else if (check.refusal === 'throttled') this.close(ADMIN_CLOSE.authThrottled, 'too many failed authentications');
+    // RFC 6455 §7.4.1: 1013 "try again later".
+    else if (check.refusal === 'unavailable') this.close(ADMIN_CLOSE.tryAgainLater, 'could not check the token; try again');
+    else this.close(ADMIN_CLOSE.authFailed, REFUSED[check.refusal]);
+  }
+
+  pong(ref: string | undefined, now = Date.now()): AdminPongMessage {
+    return { type: 'pong', ...(ref === undefined ? {} : { ref }), at: now };
+  }
+
+  /**
+   * A refused message: answered with an `error` frame naming `id` (the connection stays open), or, before
+   * authentication, the connection is closed, since nothing but `auth` is accepted then.
+   */
+  refuse(code: string, message: string, id?: string): void {
+    if (!this.identity) {
+      this.close(ADMIN_CLOSE.authRequired, AUTHENTICATE_FIRST);
+      return;
+    }
+    this.send({ type: 'error', ...(id === undefined ? {} : { id }), code, message });
+  }
+
   send(message: AdminServerMessage): void {
-    if (this.closed || this.websocket.readyState !== WebSocket.OPEN) return;
+    if (this.closed || this.socket.readyState !== OPEN) return;
     if (this.isStalled()) {
       this.close(ADMIN_CLOSE.tryAgainLater, 'client stopped reading');
       return;
     }
-    this.websocket.send(JSON.stringify(message));
+    this.socket.send(JSON.stringify(message));
+  }
+
+  /**
+   * A new subscription (replacing one of the same id): registered before its history is read, so nothing
+   * committed meanwhile is missed (see LiveSubscription); then the snapshot, then live points.
+   */
+  async subscribe(message: AdminSubscribeMessage): Promise<void> {
+    const { config } = this.services;
+    this.unsubscribe(message.id);
+    if (this.subscriptions.size >= config.maxSubscriptions) {
+      throw new AdminMessageRefused(
+        'too_many_subscriptions',
+        `at most ${config.maxSubscriptions} subscriptions per connection (TELEHUB_ADMIN_WS_MAX_SUBSCRIPTIONS)`,
+      );
+    }
+    const rate = Math.min(message.maxRate ?? config.defaultRate, config.maxRate);
+    const subscription = new LiveSubscription({
+      id: message.id,
+      devices: message.devices === '*' ? undefined : new Set(message.devices),
+      metrics: message.metrics === '*' ? undefined : new Set(message.metrics),
+      events: message.events ?? true,
+      intervalMs: 1000 / rate,
+      maxPendingPoints: config.maxPendingPoints,
+    });
+    this.subscriptions.set(message.id, subscription);
+    this.services.register(subscription, this);
+    let snapshot: SubscriptionSnapshot;
+    try {
+      snapshot = await this.services.snapshot(message);
+    } catch (error) {
+      this.unsubscribe(message.id);
+      throw error;
+    }
+    if (this.subscriptions.get(message.id) !== subscription) return; // replaced or unsubscribed meanwhile
+    this.send({ type: 'snapshot', id: message.id, ...snapshot.message });
+    subscription.goLive(snapshot.includedInSnapshot);
+    this.schedule(subscription);
+  }
+
+  unsubscribe(id: string): void {
+    const subscription = this.subscriptions.get(id);
+    if (!subscription) return;
+    this.subscriptions.delete(id);
+    clearTimeout(this.flushTimers.get(subscription));
+    this.flushTimers.delete(subscription);
+    this.services.unregister(subscription);
   }
 
   /** Points were added to `subscription`: send them now, or when its rate allows, or newest-only if lagging. */
@@ -150,17 +250,26 @@ export class AdminSession {
   heartbeat(): void {
     if (this.closed) return;
     if (!this.alive) {
-      this.websocket.terminate();
+      this.socket.terminate();
       return;
     }
     this.alive = false;
-    this.websocket.ping();
+    this.socket.ping();
   }
 
   close(code: number, reason: string): void {
     if (this.closed) return;
-    this.websocket.close(code, reason);
-    this.onClosed();
+    this.socket.close(code, reason);
+    this.disconnected();
+  }
+
+  /** The connection is gone (or going): timers stop and subscriptions leave the channel's index. */
+  disconnected(): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.authTimer);
+    clearTimeout(this.expiryTimer);
+    for (const id of [...this.subscriptions.keys()]) this.unsubscribe(id);
   }
 
   /**
@@ -168,7 +277,7 @@ export class AdminSession {
    * that stays behind for TELEHUB_ADMIN_WS_STALL_TIMEOUT_MS is not reading at all and would only hold memory.
    */
   private isStalled(now = Date.now()): boolean {
-    if (this.websocket.bufferedAmount <= this.services.config.maxBufferBytes) {
+    if (this.socket.bufferedAmount <= this.services.config.maxBufferBytes) {
       this.backedUpSince = undefined;
       return false;
     }
@@ -194,117 +303,6 @@ export class AdminSession {
     if (series.length > 0) this.send({ type: 'points', id: subscription.id, series });
   }
 
-  private async onMessage(data: RawData, isBinary: boolean): Promise<void> {
-    this.alive = true;
-    const message = this.parse(data, isBinary);
-    if (!message) return;
-    const identity = this.identity;
-    if (!identity) {
-      if (message.type !== 'auth') {
-        this.close(ADMIN_CLOSE.authRequired, 'authenticate first: {"type":"auth","token":"…"}');
-        return;
-      }
-      const check = await this.services.verifyToken(message.token);
-      if (check.ok) this.authenticate(check.identity);
-      else if (check.refusal === 'throttled') this.close(ADMIN_CLOSE.authThrottled, 'too many failed authentications');
-      // RFC 6455 §7.4.1: 1013 "try again later".
-      else if (check.refusal === 'unavailable')
-        this.close(ADMIN_CLOSE.tryAgainLater, 'could not check the token; try again');
-      else this.close(ADMIN_CLOSE.authFailed, REFUSED[check.refusal]);
-      return;
-    }
-    try {
-      const refusal = messageRefusal(message.type, identity.role);
-      if (refusal) throw refusal;
-      await this.handle(message);
-    } catch (error) {
-      const id = 'id' in message ? message.id : 'ref' in message ? message.ref : undefined;
-      // ApiErrors (the REST API's, and this channel's own) carry a stable code meant for the client; anything
-      // else is the hub's problem, logged here and not explained to the client.
-      const known = error instanceof ApiError;
-      this.services.logger[known ? 'debug' : 'warn'](
-        { err: error, type: message.type },
-        'admin channel request failed',
-      );
-      this.send({
-        type: 'error',
-        ...(id === undefined ? {} : { id }),
-        code: known ? error.code : 'internal_error',
-        message: known ? error.message : 'the hub could not do this; see its log',
-      });
-    }
-  }
-
-  private async handle(message: AdminClientMessage): Promise<void> {
-    switch (message.type) {
-      case 'auth':
-        return; // already authenticated: harmless
-      case 'ping':
-        this.send({ type: 'pong', ...(message.ref === undefined ? {} : { ref: message.ref }), at: Date.now() });
-        return;
-      case 'subscribe':
-        return this.subscribe(message);
-      case 'unsubscribe':
-        this.unsubscribe(message.id);
-        this.send({ type: 'unsubscribed', id: message.id });
-        return;
-      case 'command': {
-        const command = await this.services.createCommand(message);
-        this.ownCommands.add(command.id);
-        this.send({
-          type: 'command_created',
-          ...(message.ref === undefined ? {} : { ref: message.ref }),
-          command,
-        });
-        return;
-      }
-    }
-  }
-
-  private async subscribe(message: AdminSubscribeMessage): Promise<void> {
-    const { config } = this.services;
-    // Reusing an id replaces that subscription.
-    this.unsubscribe(message.id);
-    if (this.subscriptions.size >= config.maxSubscriptions) {
-      throw channelError(
-        'too_many_subscriptions',
-        `at most ${config.maxSubscriptions} subscriptions per connection (TELEHUB_ADMIN_WS_MAX_SUBSCRIPTIONS)`,
-      );
-    }
-    const rate = Math.min(message.maxRate ?? config.defaultRate, config.maxRate);
-    const subscription = new LiveSubscription({
-      id: message.id,
-      devices: message.devices === '*' ? undefined : new Set(message.devices),
-      metrics: message.metrics === '*' ? undefined : new Set(message.metrics),
-      events: message.events ?? true,
-      intervalMs: 1000 / rate,
-      maxPendingPoints: config.maxPendingPoints,
-    });
-    // Registered before the history is read, so nothing committed meanwhile is missed (see LiveSubscription).
-    this.subscriptions.set(message.id, subscription);
-    this.services.register(subscription, this);
-    let snapshot: SubscriptionSnapshot;
-    try {
-      snapshot = await this.services.snapshot(message);
-    } catch (error) {
-      this.unsubscribe(message.id);
-      throw error;
-    }
-    if (this.subscriptions.get(message.id) !== subscription) return; // replaced or unsubscribed meanwhile
-    this.send({ type: 'snapshot', id: message.id, ...snapshot.message });
-    subscription.goLive(snapshot.includedInSnapshot);
-    this.schedule(subscription);
-  }
-
-  private unsubscribe(id: string): void {
-    const subscription = this.subscriptions.get(id);
-    if (!subscription) return;
-    this.subscriptions.delete(id);
-    clearTimeout(this.flushTimers.get(subscription));
-    this.flushTimers.delete(subscription);
-    this.services.unregister(subscription);
-  }
-
   private authenticate(identity: AdminIdentity): void {
     clearTimeout(this.authTimer);
     this.identity = identity;
@@ -327,48 +325,4 @@ export class AdminSession {
       Math.max(0, Math.min(wait, MAX_TIMER_MS)),
     );
   }
-
-  private parse(data: RawData, isBinary: boolean): AdminClientMessage | undefined {
-    if (isBinary) {
-      this.close(ADMIN_CLOSE.protocolError, 'send JSON in text frames');
-      return undefined;
-    }
-    const text = parseJsonText(rawText(data), this.services.maxJsonDepth);
-    if (!text.ok) {
-      this.reject(
-        text.code,
-        text.code === 'invalid_json' ? 'a message is one JSON object' : `a message ${text.message}`,
-      );
-      return undefined;
-    }
-    const json = text.value;
-    const parsed = AdminClientMessageSchema.safeParse(json);
-    if (parsed.success) return parsed.data;
-    const id = (json as { id?: unknown; ref?: unknown } | null)?.id ?? (json as { ref?: unknown } | null)?.ref;
-    const detail = parsed.error.issues.map((issue) => `${issue.path.join('.') || 'message'}: ${issue.message}`);
-    this.reject('invalid_message', detail.join('; '), typeof id === 'string' ? id : undefined);
-    return undefined;
-  }
-
-  /** Before authentication a bad message closes the connection; after, it is answered with an error. */
-  private reject(code: string, message: string, id?: string): void {
-    if (!this.identity) {
-      this.close(ADMIN_CLOSE.authRequired, 'authenticate first: {"type":"auth","token":"…"}');
-      return;
-    }
-    this.send({ type: 'error', ...(id === undefined ? {} : { id }), code, message });
-  }
-
-  private onClosed(): void {
-    if (this.closed) return;
-    this.closed = true;
-    clearTimeout(this.authTimer);
-    clearTimeout(this.expiryTimer);
-    for (const id of [...this.subscriptions.keys()]) this.unsubscribe(id);
-  }
-}
-
-/** A request this channel refuses, with the stable code the client sees in its `error` message. */
-export function channelError(code: string, message: string): ApiError {
-  return new ApiError(400, code, 'Admin channel request refused', message);
 }

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import type { AdminSubscribeMessage } from '@telehub/contracts';
-import { committedBefore, parseSnapshot } from '@telehub/db';
+import { committedBefore } from '@telehub/db';
 import { TelemetryHistoryService } from '../telemetry/telemetry-history.service.js';
 import { parseTime } from '../telemetry/time-range.js';
-import { channelError, type SubscriptionSnapshot } from './admin-session.js';
+import { AdminMessageRefused } from './admin-channel.errors.js';
+import type { SubscriptionSnapshot } from './admin-session.js';
 
 /**
  * The snapshot ends a little in the future: a device whose clock runs ahead still has its newest points in
@@ -30,11 +31,13 @@ export class SubscriptionSnapshotService {
       };
     }
     if (request.devices === '*') {
-      throw channelError('history_needs_devices', 'history is for named devices; a "*" subscription is live only');
+      throw new AdminMessageRefused(
+        'history_needs_devices',
+        'history is for named devices; a "*" subscription is live only',
+      );
     }
     const from = parseTime(request.history, now);
-    if (!from.ok) throw channelError('invalid_time', `history: ${from.message}`);
-    let snapshotText: string | undefined;
+    if (!from.ok) throw new AdminMessageRefused('invalid_time', `history: ${from.message}`);
     const result = await this.history.query({
       deviceIds: request.devices,
       metrics: request.metrics,
@@ -42,11 +45,9 @@ export class SubscriptionSnapshotService {
       to: new Date(now + CLOCK_SKEW_MS),
       bucket: request.bucket,
       agg,
-      onSnapshot: (text) => {
-        snapshotText = text;
-      },
+      withSnapshot: true,
     });
-    const snapshot = parseSnapshot(snapshotText!);
+    const { snapshot } = result;
     let watermark: number | undefined;
     for (const series of result.series) {
       if (series.newest !== null) watermark = Math.max(watermark ?? series.newest, series.newest);
@@ -61,7 +62,8 @@ export class SubscriptionSnapshotService {
         agg: result.agg,
         series: result.series.map(({ deviceId, metric, times, values }) => ({ deviceId, metric, times, values })),
       },
-      includedInSnapshot: (xid) => committedBefore(BigInt(xid), snapshot),
+      // No snapshot: nothing was read (the range is older than the raw tier keeps), so no batch is in it.
+      includedInSnapshot: snapshot ? (xid) => committedBefore(BigInt(xid), snapshot) : () => false,
     };
   }
 }

@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { HISTORY_LIMITS, type TelemetryHistory, type TelemetryHistoryQuery } from '@telehub/contracts';
 import {
+  type DatabaseSnapshot,
   DeviceRepository,
   type HistoryAgg,
   type HistoryRow,
   type HistorySeries,
   type HistoryTier,
-  type SnapshotListener,
   TelemetryHistoryRepository,
   wholeBucketRange,
 } from '@telehub/db';
@@ -28,8 +28,8 @@ export interface HistoryRequest {
   bucket?: string;
   /** Default avg; ignored for raw. */
   agg?: HistoryAgg;
-  /** Told the database snapshot the figures were read in (see SnapshotListener). */
-  onSnapshot?: SnapshotListener;
+  /** Also answer with the database snapshot the figures were read in (the admin channel's gap-free join). */
+  withSnapshot?: boolean;
 }
 
 export interface HistoryResult {
@@ -49,6 +49,8 @@ export interface HistoryResult {
    * starts or sample times, oldest first; `newest` is the time of the newest raw row included.
    */
   series: HistorySeries[];
+  /** With `withSnapshot`: the snapshot the figures were read in; undefined when nothing was read. */
+  snapshot: DatabaseSnapshot | undefined;
 }
 
 /** Rows a CSV export asks the database for at a time: large enough for few round trips, small enough to hold. */
@@ -92,17 +94,20 @@ export class TelemetryHistoryService {
       request.bucket === undefined
         ? chooseBucket(rangeMs, this.autoBucketPoints)
         : this.parseBucket(request.bucket, { fromMs, toMs });
-    const range = { deviceIds: request.deviceIds, metrics: request.metrics, fromMs, toMs };
+    const range = {
+      deviceIds: request.deviceIds,
+      metrics: request.metrics,
+      fromMs,
+      toMs,
+      withSnapshot: request.withSnapshot,
+    };
 
     if (bucket === 'raw') {
       const covered = this.history.rawCoverage(fromMs);
-      const series =
+      const { series, snapshot } =
         covered.coveredFromMs < toMs
-          ? await this.history.raw(
-              { ...range, fromMs: covered.coveredFromMs, rowsPerSeries: this.maxPoints + 1 },
-              request.onSnapshot,
-            )
-          : [];
+          ? await this.history.raw({ ...range, fromMs: covered.coveredFromMs, rowsPerSeries: this.maxPoints + 1 })
+          : { series: [], snapshot: undefined };
       const overfull = series.find((item) => item.times.length > this.maxPoints);
       if (overfull) throw this.tooManyRawPoints(overfull.metric, rangeMs);
       return {
@@ -114,10 +119,11 @@ export class TelemetryHistoryService {
         tier: covered.tier,
         coveredFrom: Math.min(covered.coveredFromMs, toMs),
         series: this.inOrder(series, request),
+        snapshot,
       };
     }
     const whole = wholeBucketRange(fromMs, toMs, bucket.ms);
-    const answer = await this.history.bucketed({ ...range, bucketMs: bucket.ms, agg }, request.onSnapshot);
+    const answer = await this.history.bucketed({ ...range, bucketMs: bucket.ms, agg });
     return {
       from: whole.fromMs,
       to: whole.toMs,
@@ -127,6 +133,7 @@ export class TelemetryHistoryService {
       tier: answer.tier,
       coveredFrom: Math.min(answer.coveredFromMs, whole.toMs),
       series: this.inOrder(answer.series, request),
+      snapshot: answer.snapshot,
     };
   }
 

@@ -12,6 +12,7 @@ import {
   tierFor,
   tierHorizon,
 } from '../history-tiers.js';
+import { type DatabaseSnapshot, parseSnapshot } from '../snapshot-visibility.js';
 import { AggregateFreshnessReader } from './aggregate-freshness.js';
 import {
   AGGREGATE_EXPRESSIONS,
@@ -63,6 +64,8 @@ export interface HistoryRange {
   fromMs: number;
   /** Exclusive, epoch ms. */
   toMs: number;
+  /** Also report the database snapshot the rows were read in (one more statement): see RawHistory. */
+  withSnapshot?: boolean;
 }
 
 export interface BucketedHistoryQuery extends HistoryRange {
@@ -85,9 +88,16 @@ export interface TierCoverage {
   coveredFromMs: number;
 }
 
-export interface BucketedHistory extends TierCoverage {
+export interface RawHistory {
   series: HistorySeries[];
+  /**
+   * With `withSnapshot`, the snapshot the read saw: with the transaction id of a committed batch
+   * (TelemetryRepository.insertBatchWithLatest) it tells whether the read includes that batch.
+   */
+  snapshot: DatabaseSnapshot | undefined;
 }
+
+export interface BucketedHistory extends TierCoverage, RawHistory {}
 
 /** A bucketed query as it will run: its tier, the range it covers, and what to read from raw rows. */
 interface BucketedPlan extends HistoryRange {
@@ -125,15 +135,13 @@ export function wholeBucketRange(fromMs: number, toMs: number, bucketMs: number)
 }
 
 /**
- * Told the snapshot (`pg_current_snapshot()`, "xmin:xmax:xip,…") a history read saw: with the transaction id
- * of a committed batch (TelemetryRepository.insertBatchWithLatest) it tells whether the read includes it.
+ * The first statement of a repeatable-read transaction fixes its snapshot: this one reports it, when the query
+ * asks for it (`pg_current_snapshot()`, "xmin:xmax:xip,…").
  */
-export type SnapshotListener = (snapshot: string) => void;
-
-/** The first statement of a repeatable-read transaction fixes its snapshot: this one reports it. */
-async function currentSnapshot(tx: Sql | TransactionSql): Promise<string> {
+async function snapshotOf(tx: Sql | TransactionSql, range: HistoryRange): Promise<DatabaseSnapshot | undefined> {
+  if (!range.withSnapshot) return undefined;
   const [row] = await tx<{ snapshot: string }[]>`SELECT pg_current_snapshot()::text AS snapshot`;
-  return row!.snapshot;
+  return parseSnapshot(row!.snapshot);
 }
 
 interface SeriesRow extends Row {
@@ -176,13 +184,13 @@ export class TelemetryHistoryRepository {
    * range widened to whole buckets and cut to what the answering tier keeps. Read in one repeatable-read
    * snapshot with each series' newest row time, so that time names exactly what the figures include.
    */
-  async bucketed(query: BucketedHistoryQuery, onSnapshot?: SnapshotListener): Promise<BucketedHistory> {
+  async bucketed(query: BucketedHistoryQuery): Promise<BucketedHistory> {
     return this.client.sql.begin('ISOLATION LEVEL REPEATABLE READ READ ONLY', async (tx) => {
-      if (onSnapshot) onSnapshot(await currentSnapshot(tx));
+      const snapshot = await snapshotOf(tx, query);
       const plan = await this.plan(tx, query);
       const series = plan.fromMs < plan.toMs ? toSeries(await this.bucketedStatement(tx, plan)) : [];
       await this.fillNewest(tx, series, plan);
-      return { tier: plan.tier, coveredFromMs: plan.fromMs, series };
+      return { tier: plan.tier, coveredFromMs: plan.fromMs, series, snapshot };
     });
   }
 
@@ -214,14 +222,14 @@ export class TelemetryHistoryRepository {
    * Raw rows, oldest first, at most `rowsPerSeries` per series, one series per (device, metric): for the
    * metrics named (empty series included) or, for '*', those with rows in the range.
    */
-  async raw(query: RawHistoryQuery, onSnapshot?: SnapshotListener): Promise<HistorySeries[]> {
+  async raw(query: RawHistoryQuery): Promise<RawHistory> {
     return this.client.sql.begin('ISOLATION LEVEL REPEATABLE READ READ ONLY', async (tx) => {
-      if (onSnapshot) onSnapshot(await currentSnapshot(tx));
+      const snapshot = await snapshotOf(tx, query);
       const keys =
         query.metrics === '*'
           ? await this.seriesInRange(tx, query)
           : query.deviceIds.flatMap((deviceId) => (query.metrics as string[]).map((metric) => ({ deviceId, metric })));
-      if (keys.length === 0) return [];
+      if (keys.length === 0) return { series: [], snapshot };
       // A LATERAL per series: each reads its own index range in time order and stops at the limit.
       const rows = await tx<SeriesRow[]>`
         SELECT k.device_id, k.metric, (extract(epoch FROM r.time) * 1000)::float8 AS t, r.value AS v
@@ -234,10 +242,11 @@ export class TelemetryHistoryRepository {
         ) AS r
         ORDER BY k.ord, r.time`;
       const found = new Map(toSeries(rows).map((series) => [keyOf(series), series]));
-      return keys.map(
+      const series = keys.map(
         (key) =>
           found.get(keyOf(key)) ?? { deviceId: key.deviceId, metric: key.metric, times: [], values: [], newest: null },
       );
+      return { series, snapshot };
     });
   }
 
