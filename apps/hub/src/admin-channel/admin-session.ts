@@ -154,7 +154,8 @@ export class AdminSession {
     if (check.ok) this.authenticate(check.identity);
     else if (check.refusal === 'throttled') this.close(ADMIN_CLOSE.authThrottled, 'too many failed authentications');
     // RFC 6455 §7.4.1: 1013 "try again later".
-    else if (check.refusal === 'unavailable') this.close(ADMIN_CLOSE.tryAgainLater, 'could not check the token; try again');
+    else if (check.refusal === 'unavailable')
+      this.close(ADMIN_CLOSE.tryAgainLater, 'could not check the token; try again');
     else this.close(ADMIN_CLOSE.authFailed, REFUSED[check.refusal]);
   }
 
