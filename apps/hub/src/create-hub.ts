@@ -93,7 +93,7 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
       app,
       database,
       httpPort,
-      mqttPort: mqtt.tcpPort,
+      mqttPort: app.get(MqttListener).tcpPort,
       metricsPort: app.get(MetricsListener).port,
       close: async () => {
         await app.get(DeviceShutdown).run();
