@@ -2,6 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** How long a reader waits for Ctrl-C to take effect before pressing it again. */
+const CTRL_C_AGAIN_MS = 1000;
 
 /**
  * One bash, fed block after block, as a reader pastes them into one terminal: variables, the working directory
@@ -70,9 +74,18 @@ export class ShellSession {
     return Number(line.split(' ')[2]);
   }
 
-  /** Ctrl-C for a job `start` returned: SIGINT to its process group; waits until bash has reaped it. */
+  /**
+   * Ctrl-C for a job `start` returned: SIGINT to its process group, pressed again while it still runs, as a
+   * reader does. One is not always enough for a loop: when the signal reaches bash just after the command it
+   * waits for has exited by itself, bash takes it that the command handled the signal, and loops on.
+   */
   async interrupt(pid: number, timeoutMs: number): Promise<void> {
-    process.kill(-pid, 'SIGINT');
+    const deadline = Date.now() + timeoutMs;
+    while (this.running(pid)) {
+      if (Date.now() > deadline) throw new Error(`Ctrl-C did not stop job ${pid} in ${timeoutMs} ms`);
+      process.kill(-pid, 'SIGINT');
+      for (let waited = 0; waited < CTRL_C_AGAIN_MS && this.running(pid); waited += 50) await sleep(50);
+    }
     this.send(`wait ${pid} || true; echo "stopped ${pid}" >&3`);
     await this.until(`stopped ${pid}`, timeoutMs, `(stopping job ${pid})`);
   }
