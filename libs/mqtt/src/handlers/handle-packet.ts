@@ -18,11 +18,25 @@ export function handlePacket(conn: MqttConnection, packet: Packet): void {
   }
 }
 
+/** Packets that carry a Packet Identifier (PUBLISH only at QoS 1 and 2) must carry a valid one. */
+function hasValidPacketId(packet: Packet): boolean {
+  const carriesId = packet.cmd === 'publish' ? packet.qos > 0 : 'messageId' in packet;
+  if (!carriesId) return true;
+  const id = (packet as { messageId?: number }).messageId;
+  return Number.isInteger(id) && id! >= 1 && id! <= 0xffff;
+}
+
 function dispatch(conn: MqttConnection, packet: Packet): void {
   if (conn.state === 'awaiting_connect') {
     // The first packet from the client must be CONNECT [MQTT-3.1.0-1].
     if (packet.cmd === 'connect') handleConnect(conn, packet);
     else conn.close('protocol_error', `${packet.cmd} before CONNECT`);
+    return;
+  }
+  if (!hasValidPacketId(packet)) {
+    // A Packet Identifier is a non-zero two-byte integer [MQTT-2.3.1-1] (MQTT 5: [MQTT-2.2.1-3]). mqtt-packet
+    // reads one cut short by the Remaining Length as -1 instead of failing; answering it would write half an ack.
+    conn.close('malformed_packet', `${packet.cmd} with an invalid packet identifier`);
     return;
   }
   switch (packet.cmd) {

@@ -305,3 +305,23 @@ describe('PUBLISH', () => {
     });
   });
 });
+
+describe('PUBLISH with a packet identifier cut short', () => {
+  // QoS 1, topic "a/b", then one byte where the two-byte Packet Identifier belongs: mqtt-packet reads it as -1
+  // instead of failing. Found by the session fuzz spec (seed 1673814420): the server answered with half a PUBACK.
+  const truncated = [0x32, 0x06, 0x00, 0x03, 0x61, 0x2f, 0x62, 0x00];
+
+  for (const protocolVersion of [4, 5] as const) {
+    it(`MQTT ${protocolVersion === 5 ? '5' : '3.1.1'}: closes as malformed, calls no hook, writes no partial ack`, async () => {
+      const h = await connectSession({ protocolVersion });
+      h.client.sendRaw(truncated);
+      expect(await h.closed).toBe('malformed_packet');
+      await settle();
+      expect(h.published).toEqual([]);
+      // Whole packets only: a DISCONNECT 0x81 in MQTT 5 [MQTT-4.13.1-1], nothing at all in 3.1.1.
+      const after = h.client.pending();
+      expect(after.map((packet) => packet.cmd)).toEqual(protocolVersion === 5 ? ['disconnect'] : []);
+      if (protocolVersion === 5) expect(after[0]).toMatchObject({ reasonCode: 0x81 });
+    });
+  }
+});
