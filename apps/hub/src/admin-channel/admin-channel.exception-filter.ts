@@ -2,9 +2,11 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, Inject } from '@nestjs
 import { ADMIN_CLOSE } from '@telehub/contracts';
 import type { Logger } from 'pino';
 import { ApiError } from '../common/api-error.js';
+import { SchemaValidationError } from '../common/validation.js';
 import { LOGGER } from '../logging/logger.token.js';
 import { AdminAuthRequired, AdminMessageRefused } from './admin-channel.errors.js';
 import { AdminFanoutService } from './admin-fanout.service.js';
+import { invalidMessage } from './admin-message.pipe.js';
 import { type AdminSocket, AUTHENTICATE_FIRST } from './admin-session.js';
 
 /**
@@ -21,7 +23,8 @@ export class AdminChannelExceptionFilter implements ExceptionFilter {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  catch(exception: unknown, host: ArgumentsHost): void {
+  catch(thrown: unknown, host: ArgumentsHost): void {
+    const exception = thrown instanceof SchemaValidationError ? invalidMessage(thrown.issues) : thrown;
     const context = host.switchToWs();
     const session = this.fanout.sessionOf(context.getClient<AdminSocket>());
     if (!session) return; // closed meanwhile

@@ -20,6 +20,11 @@ export class AdminMessagePipe extends StandardSchemaValidationPipe {
 
 type Issues = Parameters<NonNullable<StandardSchemaValidationPipeOptions['exceptionFactory']>>[0];
 
+/** A message the global validation pipe refused, as the protocol refuses it (the same text as this pipe's). */
+export function invalidMessage(issues: Issues): AdminMessageRefused {
+  return new AdminMessageRefused('invalid_message', describeIssues(issues));
+}
+
 /** "devices.0: Invalid UUID; maxRate: Too small: …"; an issue about the message itself is `message: …`. */
 function describeIssues(issues: Issues): string {
   return issues

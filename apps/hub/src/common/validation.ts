@@ -10,7 +10,19 @@ type Issue = Parameters<NonNullable<StandardSchemaValidationPipeOptions['excepti
  * (`@Param({ schema: z.object({ deviceId }) })`), so a bad one is named by its key like a body field.
  */
 export function createValidationPipe(): StandardSchemaValidationPipe {
-  return new SchemaValidationPipe({ exceptionFactory: (issues) => ApiError.validation(fieldErrors(issues)) });
+  return new SchemaValidationPipe({ exceptionFactory: (issues) => new SchemaValidationError(issues) });
+}
+
+/**
+ * A value its schema refused. The pipe is global, so it also checks the admin channel's `@MessageBody({ schema })`
+ * (Nest applies global pipes to gateways): the REST filter answers 400 with the field errors, the channel's filter
+ * renders the same issues as its own `invalid_message` frame.
+ */
+export class SchemaValidationError extends ApiError {
+  constructor(readonly issues: readonly Issue[]) {
+    const validation = ApiError.validation(fieldErrors(issues));
+    super(validation.status, validation.code, validation.title, validation.detail, validation.errors);
+  }
 }
 
 /**
