@@ -4,6 +4,7 @@ export * from './admin-token.schemas.js';
 export * from './backoff.js';
 export * from './command.schemas.js';
 export * from './device.schemas.js';
+export * from './device-event-grouping.js';
 export * from './json-safety.js';
 export * from './problem.js';
 export * from './rfc3339.js';
