@@ -52,6 +52,9 @@ export interface LatestOfDevice {
   value: number;
 }
 
+/** Hex digits and dashes: what a piece of a UUID's text form (`0196a3c1-7f00-…`) can hold. */
+const UUID_PIECE = /^[0-9a-f-]+$/i;
+
 /** Never-seen devices sort as the earliest time, so the order and the keyset comparison agree. */
 const lastSeenKey = sql`coalesce(${devices.lastSeenAt}, '-infinity'::timestamptz)`;
 const lastSeenUs = sql<string | null>`(extract(epoch FROM ${devices.lastSeenAt}) * 1000000)::bigint::text`;
@@ -77,23 +80,24 @@ export class DeviceListRepository {
   async list(query: DeviceListQuery): Promise<DeviceListPage> {
     const conditions = [...filterConditions(query), ...statusConditions(query.statuses)];
     if (query.after) conditions.push(afterCondition(query.after, query.descending));
-    const direction = query.descending ? desc : asc;
-    const order =
-      query.sort === 'name'
-        ? [direction(devices.name), direction(devices.id)]
-        : query.sort === 'lastSeen'
-          ? [direction(lastSeenKey), direction(devices.id)]
-          : [direction(devices.id)];
-    const found = await this.db
-      .select({ row: devices, lastSeenUs })
+    // The page's ids first, sorting only (key, id): a sort without an index then moves narrow tuples, not whole
+    // device rows, and the rows are read for the page alone (a LIMIT subquery is never flattened).
+    const page = this.db
+      .select({ id: devices.id })
       .from(devices)
       .where(and(...conditions))
-      .orderBy(...order)
-      .limit(query.limit + 1);
-    const page = found.slice(0, query.limit);
-    const last = page.at(-1);
+      .orderBy(...orderOf(query))
+      .limit(query.limit + 1)
+      .as('page');
+    const found = await this.db
+      .select({ row: devices, lastSeenUs })
+      .from(page)
+      .innerJoin(devices, eq(devices.id, page.id))
+      .orderBy(...orderOf(query));
+    const rows = found.slice(0, query.limit);
+    const last = rows.at(-1);
     return {
-      rows: page.map((item) => item.row),
+      rows: rows.map((item) => item.row),
       hasMore: found.length > query.limit,
       last: last && positionOf(query.sort, last.row, last.lastSeenUs),
     };
@@ -130,14 +134,31 @@ export class DeviceListRepository {
   }
 }
 
+function orderOf(query: Pick<DeviceListQuery, 'sort' | 'descending'>): SQL[] {
+  const direction = query.descending ? desc : asc;
+  switch (query.sort) {
+    case 'name':
+      return [direction(devices.name), direction(devices.id)];
+    case 'lastSeen':
+      return [direction(lastSeenKey), direction(devices.id)];
+    case 'created':
+      return [direction(devices.id)];
+  }
+}
+
 function filterConditions(filter: DeviceListFilter): SQL[] {
   const conditions: SQL[] = [];
   if (filter.labels.length > 0) conditions.push(arrayContains(devices.labels, filter.labels));
   if (filter.namePrefix) conditions.push(like(devices.name, `${escapeLike(filter.namePrefix)}%`));
   if (filter.search) {
     const pattern = `%${escapeLike(filter.search)}%`;
-    // `id::text` exactly as the index expression of devices_id_trgm_idx, so the planner can use it.
-    conditions.push(or(ilike(devices.name, pattern), sql`${devices.id}::text ILIKE ${pattern}`)!);
+    // Only text that can be part of an id's text form is looked for in ids: for any other, converting and
+    // comparing every id would cost a search over every row for nothing. `id::text` is the index expression.
+    conditions.push(
+      UUID_PIECE.test(filter.search)
+        ? or(ilike(devices.name, pattern), sql`${devices.id}::text ILIKE ${pattern}`)!
+        : ilike(devices.name, pattern),
+    );
   }
   return conditions;
 }
