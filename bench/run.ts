@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { adminLiveBench } from './admin-live.bench.js';
 import { commandsBench } from './commands.bench.js';
 import { connectionsBench } from './connections.bench.js';
+import { deviceListBench } from './device-list.bench.js';
 import { ingestBench } from './ingest.bench.js';
 import { latencyBench } from './latency.bench.js';
 import { type BenchPostgres, startBenchPostgres } from './lib/bench-postgres.js';
@@ -23,7 +24,14 @@ import { renderTable } from './lib/table.js';
 const INTERRUPT_GRACE_MS = 10_000;
 
 /** In run order: the latency, commands and admin-live benches pace at half the rate the ingest bench measured. */
-const BENCHMARKS: Benchmark[] = [ingestBench, latencyBench, commandsBench, adminLiveBench, connectionsBench];
+const BENCHMARKS: Benchmark[] = [
+  ingestBench,
+  latencyBench,
+  commandsBench,
+  adminLiveBench,
+  connectionsBench,
+  deviceListBench,
+];
 
 const USAGE = `usage: npm run bench -- [${BENCHMARKS.map((bench) => bench.name).join('|')} …] [--quick] [--profile] [--hub-node-options="…"]
   --quick             a few seconds per phase: checks that everything runs; figures are not meaningful

@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { ActivityModule } from './activity/activity.module.js';
 import { AdminAuthModule } from './admin-auth/admin-auth.module.js';
 import { AdminChannelModule } from './admin-channel/admin-channel.module.js';
 import { AdminTokensModule } from './admin-tokens/admin-tokens.module.js';
@@ -47,6 +48,7 @@ export class HubModule {
         AdminTokensModule,
         HealthModule,
         DevicesModule,
+        ActivityModule,
         CommandsModule,
         TelemetryModule,
         TimescaleModule,

@@ -115,7 +115,7 @@ describe('GET /api/v1/devices', () => {
   it('accepts a limit of 1000, and a cursor that matches no device', async () => {
     expect((await list({ limit: 1000 })).status).toBe(200);
     const past = await list({ cursor: 'ffffffff-ffff-7fff-bfff-ffffffffffff' });
-    expect(past.body).toEqual({ items: [], nextCursor: null });
+    expect(past.body).toEqual({ items: [], nextCursor: null, totals: expect.any(Object) });
     expect((await list({ cursor: UNKNOWN_ID })).status).toBe(200);
   });
 
@@ -131,7 +131,7 @@ describe('GET /api/v1/devices', () => {
       ['an empty name prefix', { namePrefix: '' }, ['namePrefix']],
       ['a name prefix with a NUL character', { namePrefix: 'a\u0000' }, ['namePrefix']],
       ['two name prefixes', { namePrefix: ['a', 'b'] }, ['namePrefix']],
-      ['an unknown parameter', { sort: 'name' }, ['sort']],
+      ['an unknown parameter', { order: 'name' }, ['order']],
     ];
 
     it.each(cases)('%s', async (_title, query, fields) => {

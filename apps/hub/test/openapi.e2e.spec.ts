@@ -96,7 +96,13 @@ describe('OpenAPI document and docs UI', () => {
 
   it('describes the update and token requests', () => {
     const update = bodySchema('patch', '/api/v1/devices/{deviceId}');
-    expect(Object.keys(update.properties).sort()).toEqual(['disabled', 'labels', 'metadata', 'name']);
+    expect(Object.keys(update.properties).sort()).toEqual([
+      'disabled',
+      'inactivityTimeoutSeconds',
+      'labels',
+      'metadata',
+      'name',
+    ]);
     expect(update.required ?? []).toEqual([]);
     const issue = bodySchema('post', '/api/v1/devices/{deviceId}/tokens');
     expect(Object.keys(issue.properties).sort()).toEqual(['expireOthersInSeconds', 'expiresAt']);
@@ -179,7 +185,16 @@ describe('OpenAPI document and docs UI', () => {
   it('documents the revoke conflict (409) and the list query parameters', () => {
     expect(operation('delete', '/api/v1/devices/{deviceId}/tokens/{tokenId}').responses['409']).toBeDefined();
     const parameters = operation('get', '/api/v1/devices').parameters.map((p: Json) => `${p.in}:${p.name}`);
-    expect(parameters.sort()).toEqual(['query:cursor', 'query:label', 'query:limit', 'query:namePrefix']);
+    expect(parameters.sort()).toEqual([
+      'query:cursor',
+      'query:label',
+      'query:latest',
+      'query:limit',
+      'query:namePrefix',
+      'query:search',
+      'query:sort',
+      'query:status',
+    ]);
   });
 
   it('documents the 204 of DELETE /api/v1/devices/{deviceId}, without a body', () => {

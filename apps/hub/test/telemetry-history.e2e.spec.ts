@@ -306,6 +306,7 @@ describe('fleet summary after real ingest', () => {
     expect((await hub.api('GET', '/api/v1/fleet/summary')).body).toEqual({
       devices: 0,
       online: 0,
+      active: 0,
       messagesPerSecond: 0,
       rowsPerSecond: 0,
     });

@@ -210,6 +210,8 @@ export interface AdminFleetMessage {
   at: number;
   devices: number;
   online: number;
+  /** Devices without a live session heard from within their inactivity timeout: shown online too. */
+  active: number;
   messagesPerSecond: number;
   rowsPerSecond: number;
 }

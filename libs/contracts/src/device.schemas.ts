@@ -9,8 +9,30 @@ export const DEVICE_LIMITS = {
   metadataMaxBytes: 16 * 1024,
   bulkMaxDevices: 10_000,
   pageMaxLimit: 1000,
+  searchMaxLength: 200,
   eventsPageMaxLimit: 500,
+  /**
+   * Recorded events one events request reads at most while it groups short sessions: a burst longer than this
+   * is answered as several `short_sessions` entries, one per page.
+   */
+  eventsScanMax: 10_000,
+  /** A per-device inactivity timeout: 1 second to 30 days. */
+  inactivityTimeoutMaxSeconds: 30 * 24 * 3600,
+  /** Sessions shorter than this are grouped by the events API unless it is asked otherwise (`shortSessionMs`). */
+  shortSessionMs: 10_000,
+  shortSessionMaxMs: 3_600_000,
 } as const;
+
+/** What the dashboard shows: a live session (connected), else heard from within the inactivity timeout (active). */
+export const DEVICE_STATUSES = ['connected', 'active', 'offline'] as const;
+export type DeviceStatus = (typeof DEVICE_STATUSES)[number];
+
+/**
+ * Sort orders of the device list; `-` reverses. `created` is oldest first; `lastSeen` is least recently seen
+ * first, devices never seen before all others (so `-lastSeen` is most recently seen first, never seen last).
+ */
+export const DEVICE_SORTS = ['created', '-created', 'name', '-name', 'lastSeen', '-lastSeen'] as const;
+export type DeviceSort = (typeof DEVICE_SORTS)[number];
 
 const label = z
   .string()
@@ -28,6 +50,16 @@ const deviceName = z
   .min(1)
   .max(DEVICE_LIMITS.nameMaxLength)
   .refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
+
+const inactivityTimeoutSeconds = z
+  .number()
+  .int()
+  .min(1)
+  .max(DEVICE_LIMITS.inactivityTimeoutMaxSeconds)
+  .nullable()
+  .describe(
+    "Seconds without a message or a live session after which the device is inactive; null: the hub's TELEHUB_DEVICE_INACTIVITY_TIMEOUT_S",
+  );
 
 const metadata = z
   .record(z.string(), z.unknown())
@@ -53,6 +85,7 @@ export const UpdateDeviceRequestSchema = z
     labels: z.array(label).max(DEVICE_LIMITS.labelsMax).optional(),
     metadata: metadata.optional(),
     disabled: z.boolean().optional(),
+    inactivityTimeoutSeconds: inactivityTimeoutSeconds.optional(),
   })
   .strict()
   .meta({ id: 'UpdateDeviceRequest' });
@@ -64,10 +97,18 @@ export const BulkCreateDevicesRequestSchema = z
   .max(DEVICE_LIMITS.bulkMaxDevices)
   .meta({ id: 'BulkCreateDevicesRequest' });
 
+/** One value or a repeated query parameter, as a list. */
+const repeated = <T extends z.ZodType>(item: T) =>
+  z
+    .union([item, z.array(item)])
+    .optional()
+    .transform((value): z.output<T>[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]));
+
 export const ListDevicesQuerySchema = z
   .object({
     limit: z.coerce.number().int().min(1).max(DEVICE_LIMITS.pageMaxLimit).default(100),
-    cursor: z.string().uuid().optional(),
+    // Checked against `sort` by the hub: the id of the last device for `created`/`-created`, else an opaque token.
+    cursor: z.string().min(1).max(500).optional(),
     label: z
       .union([label, z.array(label)])
       .optional()
@@ -78,6 +119,19 @@ export const ListDevicesQuerySchema = z
       .max(DEVICE_LIMITS.nameMaxLength)
       .refine(isStorableText, UNSTORABLE_TEXT_MESSAGE)
       .optional(),
+    search: z
+      .string()
+      .trim()
+      .min(1)
+      .max(DEVICE_LIMITS.searchMaxLength)
+      .refine(isStorableText, UNSTORABLE_TEXT_MESSAGE)
+      .optional(),
+    status: repeated(z.enum(DEVICE_STATUSES)),
+    sort: z.enum(DEVICE_SORTS).default('created'),
+    latest: z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((value) => value === 'true'),
   })
   .strict();
 export type ListDevicesQuery = z.infer<typeof ListDevicesQuerySchema>;
@@ -85,6 +139,12 @@ export type ListDevicesQuery = z.infer<typeof ListDevicesQuerySchema>;
 export const ListDeviceEventsQuerySchema = z
   .object({
     limit: z.coerce.number().int().min(1).max(DEVICE_LIMITS.eventsPageMaxLimit).default(50),
+    shortSessionMs: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(DEVICE_LIMITS.shortSessionMaxMs)
+      .default(DEVICE_LIMITS.shortSessionMs),
     // Event ids are bigserial; 15 digits stay below Number.MAX_SAFE_INTEGER.
     cursor: z
       .string()
@@ -113,9 +173,28 @@ export const DeviceSchema = z
     disabled: z.boolean(),
     createdAt: z.string().describe('RFC 3339'),
     updatedAt: z.string(),
-    lastSeenAt: z.string().nullable(),
-    online: z.boolean().describe('A live session exists (as last recorded by the hub holding it)'),
-    transport: z.string().nullable().describe('mqtt, mqtt-ws, mqtt-tls or ws: of the current or last session'),
+    lastSeenAt: z
+      .string()
+      .nullable()
+      .describe('When the device was last heard from: a message (any transport), a connect or a disconnect'),
+    online: z
+      .boolean()
+      .describe('Connected: a live session exists now (as last recorded by the hub holding it), over `transport`'),
+    active: z
+      .boolean()
+      .describe(
+        'Heard from within its inactivity timeout (a message, a connect, or a live session), as the hub last checked (every TELEHUB_ACTIVITY_CHECK_INTERVAL_MS)',
+      ),
+    status: z
+      .enum(DEVICE_STATUSES)
+      .describe(
+        '`connected` (a live session), else `active` (heard from within its inactivity timeout, e.g. over HTTP or in short sessions), else `offline`. Connected and active devices are shown online',
+      ),
+    inactivityTimeoutSeconds,
+    transport: z
+      .string()
+      .nullable()
+      .describe('mqtt, mqtt-ws, mqtt-tls or ws: of the current or last session (HTTP holds no session)'),
     connectedAt: z.string().nullable(),
     disconnectedAt: z.string().nullable(),
     disconnectReason: z.string().nullable(),
@@ -123,10 +202,12 @@ export const DeviceSchema = z
   .meta({ id: 'Device' });
 export type Device = z.infer<typeof DeviceSchema>;
 
+const LatestValuesSchema = z
+  .record(z.string(), z.object({ value: z.number(), time: z.string() }))
+  .describe('The newest value of each metric');
+
 export const DeviceDetailSchema = DeviceSchema.extend({
-  latest: z
-    .record(z.string(), z.object({ value: z.number(), time: z.string() }))
-    .describe('The newest value of each metric'),
+  latest: LatestValuesSchema,
   state: z.record(z.string(), z.unknown()).describe("The device's reported state"),
   stateUpdatedAt: z.string().nullable(),
 }).meta({ id: 'DeviceDetail' });
@@ -139,7 +220,7 @@ export const DeviceEventSchema = z
     type: z
       .string()
       .describe(
-        'connected, disconnected, auth_failed, message_rejected, rate_limited, connect_rate_limited, command_*',
+        'connected, disconnected, active, inactive, short_sessions, auth_failed, message_rejected, rate_limited, connect_rate_limited, command_*. `short_sessions` stands for a burst of consecutive sessions each shorter than `shortSessionMs` (`detail`: count, from, to, transports, reasons: disconnect reasons counted); its `id` is that of its oldest event, so a page ending with it continues after it',
       ),
     detail: z.record(z.string(), z.unknown()),
   })
@@ -151,10 +232,27 @@ export const DeviceWithTokenSchema = DeviceSchema.extend({
 }).meta({ id: 'DeviceWithToken' });
 export type DeviceWithToken = z.infer<typeof DeviceWithTokenSchema>;
 
+export const DeviceListItemSchema = DeviceSchema.extend({
+  latest: LatestValuesSchema.optional().describe('The newest value of each metric, with `latest=true`'),
+}).meta({ id: 'DeviceListItem' });
+export type DeviceListItem = z.infer<typeof DeviceListItemSchema>;
+
+export const DeviceTotalsSchema = z
+  .object({
+    matching: z.number().int().describe('Devices that match every filter, `status` included'),
+    connected: z.number().int().describe('Of the devices matching the other filters (all but `status`): connected'),
+    active: z.number().int().describe('…active without a live session'),
+    offline: z.number().int().describe('…offline'),
+  })
+  .describe('Counted by the hub over all matching devices, not only this page')
+  .meta({ id: 'DeviceTotals' });
+export type DeviceTotals = z.infer<typeof DeviceTotalsSchema>;
+
 export const DevicePageSchema = z
   .object({
-    items: z.array(DeviceSchema),
+    items: z.array(DeviceListItemSchema),
     nextCursor: z.string().nullable().describe('Pass as `cursor` to get the next page; null on the last page.'),
+    totals: DeviceTotalsSchema,
   })
   .meta({ id: 'DevicePage' });
 export type DevicePage = z.infer<typeof DevicePageSchema>;

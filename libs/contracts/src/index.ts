@@ -5,6 +5,7 @@ export * from './backoff.js';
 export * from './command.schemas.js';
 export * from './command-message.js';
 export * from './device.schemas.js';
+export * from './device-event-grouping.js';
 export * from './device-topics.js';
 export * from './device-ws.close-codes.js';
 export * from './device-ws.frames.js';

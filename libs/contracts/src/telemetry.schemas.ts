@@ -115,6 +115,12 @@ export const FleetSummarySchema = z
   .object({
     devices: z.number().int().describe('Provisioned devices'),
     online: z.number().int().describe('Devices with a live session now'),
+    active: z
+      .number()
+      .int()
+      .describe(
+        'Devices without a live session heard from within their inactivity timeout (HTTP devices, short sessions); shown online with `online`',
+      ),
     messagesPerSecond: z.number().describe('Telemetry messages committed per second over the last minute'),
     rowsPerSecond: z.number().describe('Telemetry rows (samples) committed per second over the last minute'),
   })

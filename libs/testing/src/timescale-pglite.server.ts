@@ -10,6 +10,11 @@ export interface TimescalePgliteOptions {
   dataDir?: string;
   /** false: plain PostgreSQL, without the extension (as a server where TimescaleDB is not installed yet). */
   timescale?: boolean;
+  /**
+   * false: without pg_trgm (PostgreSQL's contrib), as a server without contrib: device search is not indexed.
+   * Default true: the extension can be created, as on the embedded PostgreSQL and the TimescaleDB image.
+   */
+  pgTrgm?: boolean;
 }
 
 /**
@@ -18,14 +23,18 @@ export interface TimescalePgliteOptions {
  * a single session: connect with a pool of one connection. Tests only; never used at run time.
  */
 export async function startTimescalePglite(options: TimescalePgliteOptions = {}): Promise<TimescalePglite> {
-  const [{ PGlite }, { timescaledb }, { PGLiteSocketServer }] = await Promise.all([
+  const [{ PGlite }, { timescaledb }, { pg_trgm }, { PGLiteSocketServer }] = await Promise.all([
     import('@electric-sql/pglite'),
     import('@electric-sql/pglite/timescaledb'),
+    import('@electric-sql/pglite/contrib/pg_trgm'),
     import('@electric-sql/pglite-socket'),
   ]);
   const db = await PGlite.create({
     dataDir: options.dataDir,
-    extensions: options.timescale === false ? {} : { timescaledb },
+    extensions: {
+      ...(options.timescale === false ? {} : { timescaledb }),
+      ...(options.pgTrgm === false ? {} : { pg_trgm }),
+    },
   });
   const port = await findFreePort();
   const server = new PGLiteSocketServer({ db, port, host: '127.0.0.1' });

@@ -10,6 +10,8 @@ import type {
   DeviceDetail,
   DeviceEvent,
   DevicePage,
+  DeviceSort,
+  DeviceStatus,
   DeviceTokenInfo,
   DeviceWithToken,
   IssuedAdminToken,
@@ -56,6 +58,12 @@ export interface ListDevicesParams {
   cursor?: string;
   labels?: string[];
   namePrefix?: string;
+  /** A piece of the name or the id, anywhere, ignoring case. */
+  search?: string;
+  statuses?: DeviceStatus[];
+  sort?: DeviceSort;
+  /** Each device's latest value per metric in the page. */
+  latest?: boolean;
 }
 
 /** The admin REST API, typed by the contracts the hub validates against. */
@@ -84,8 +92,10 @@ export class ApiClient {
   }
 
   listDevices(params: ListDevicesParams = {}): Promise<DevicePage> {
-    const { labels, ...rest } = params;
-    return this.json('GET', '/devices', { query: { ...rest, label: labels } });
+    const { labels, statuses, latest, ...rest } = params;
+    return this.json('GET', '/devices', {
+      query: { ...rest, label: labels, status: statuses, latest: latest ? 'true' : undefined },
+    });
   }
 
   getDevice(id: string): Promise<DeviceDetail> {

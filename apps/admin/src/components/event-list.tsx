@@ -1,15 +1,9 @@
 import { href } from '../state/router.js';
-import { describeEvent, humanize, TITLES, type Tone } from './event-text.js';
+import type { EventItem } from './event-item.js';
+import { describeEvent, eventTitle } from './event-text.js';
 import { RelativeTime } from './relative-time.js';
 
-export interface EventItem {
-  key: string | number;
-  deviceId?: string | null;
-  type: string;
-  detail: Record<string, unknown>;
-  /** Epoch ms. */
-  at: number;
-}
+export type { EventItem };
 
 export function EventList({
   events,
@@ -25,7 +19,7 @@ export function EventList({
   return (
     <ol class="event-list">
       {events.map((event) => {
-        const [title, tone] = TITLES[event.type] ?? [humanize(event.type), 'info' as Tone];
+        const [title, tone] = eventTitle(event.type, event.detail);
         const description = describeEvent(event.type, event.detail);
         return (
           <li key={event.key} class="event" data-event-type={event.type}>

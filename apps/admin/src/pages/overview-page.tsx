@@ -1,7 +1,7 @@
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { formatRate, formatTime } from '../charts/format.js';
 import { type ChartHover, TimeSeriesChart } from '../charts/time-series-chart.js';
-import { type EventItem, EventList } from '../components/event-list.js';
+import { EventList } from '../components/event-list.js';
 import { ActivityIcon, DevicesIcon, GaugeIcon } from '../components/icons.js';
 import { useHub } from '../state/hub-context.js';
 import { href } from '../state/router.js';
@@ -18,13 +18,10 @@ export function OverviewPage() {
   const status = useStore(socket.status);
   const [hover, setHover] = useState<ChartHover | null>(null);
 
-  useEffect(() => directory.want(events.map((event) => event.deviceId)), [events, directory]);
-  const items = useMemo<EventItem[]>(
-    () => events.map((event) => ({ ...event, key: event.key, type: event.eventType })),
-    [events],
-  );
+  useEffect(() => directory.want(events.map((event) => event.deviceId ?? null)), [events, directory]);
 
-  const online = summary?.online ?? 0;
+  // Shown online: connected, or heard from within the inactivity timeout without a connection (HTTP devices).
+  const online = (summary?.online ?? 0) + (summary?.active ?? 0);
   const total = summary?.devices ?? 0;
   const share = total > 0 ? Math.round((online / total) * 100) : 0;
   // Re-read every second with the summary that just arrived.
@@ -103,12 +100,12 @@ export function OverviewPage() {
           <header class="card-header">
             <div>
               <h2>Recent events</h2>
-              <p class="card-subtitle">Connects, disconnects and refusals, as they happen</p>
+              <p class="card-subtitle">Connects, disconnects, activity and refusals, as they happen</p>
             </div>
           </header>
           <div class="card-scroll" data-testid="recent-events">
             <EventList
-              events={items}
+              events={events}
               names={names}
               empty="Nothing yet. Device connects, disconnects, rejected messages and refused tokens show up here the moment they happen."
             />

@@ -1,30 +1,34 @@
 import type { AdminDeviceEventMessage, Device } from '@telehub/contracts';
 import type { AdminSocket, Subscription } from '../api/admin-socket.js';
 import type { ApiClient } from '../api/api-client.js';
+import type { EventItem } from '../components/event-item.js';
+import { groupEvents, inGroup } from './event-grouping.js';
 import { Store } from './store.js';
 
-/** Events the overview lists, newest first; older ones are in each device's own event log. */
+/** Entries the overview lists, newest first; older ones are in each device's own event log. */
 export const ACTIVITY_MAX_EVENTS = 200;
 /** At sign-in the feed starts from the event logs of this many most recently seen devices… */
 const SEED_DEVICES = 12;
-/** …taking this many events from each. */
+/** …taking this many entries from each. */
 const SEED_EVENTS_PER_DEVICE = 8;
-/** The device list page the seed picks them from. */
-const SEED_DEVICE_PAGE = 500;
 
 /** The subscription that asks for every device's events but no telemetry (an empty metrics list). */
 export const NO_METRICS: string[] = [];
 
-export interface ActivityEvent extends AdminDeviceEventMessage {
-  key: string;
+const keyOf = (event: Pick<EventItem, 'deviceId' | 'type' | 'at'>) => `${event.deviceId}|${event.type}|${event.at}`;
+
+function fromMessage(message: AdminDeviceEventMessage): EventItem {
+  const item = { deviceId: message.deviceId, type: message.eventType, detail: message.detail, at: message.at };
+  return { ...item, key: keyOf(item) };
 }
 
-const keyOf = (event: Pick<AdminDeviceEventMessage, 'deviceId' | 'eventType' | 'at'>) =>
-  `${event.deviceId}|${event.eventType}|${event.at}`;
-
-/** Device events from the whole fleet (connects, disconnects, rejected messages, refused tokens) as they happen. */
+/**
+ * Device events from the whole fleet (connects, disconnects, activity, rejected messages, refused tokens) as they
+ * happen. A device that connects for each message would push everything else out: its short sessions are kept
+ * as one entry per burst, as the events API groups them.
+ */
 export class ActivityFeed {
-  readonly events = new Store<ActivityEvent[]>([]);
+  readonly events = new Store<EventItem[]>([]);
   private readonly subscription: Subscription;
   private readonly stop: () => void;
 
@@ -33,7 +37,7 @@ export class ActivityFeed {
       { devices: '*', metrics: NO_METRICS, events: true },
       { onSnapshot: () => undefined },
     );
-    this.stop = socket.on('device_event', (message) => this.add([{ ...message, key: keyOf(message) }]));
+    this.stop = socket.on('device_event', (message) => this.add([fromMessage(message)]));
   }
 
   /**
@@ -42,29 +46,26 @@ export class ActivityFeed {
    * the feed are not added twice.
    */
   async seed(api: ApiClient, remember: (devices: Device[]) => void): Promise<void> {
-    const page = await api.listDevices({ limit: SEED_DEVICE_PAGE });
+    const page = await api.listDevices({ limit: SEED_DEVICES, sort: '-lastSeen' });
     remember(page.items);
-    const recent = page.items
-      .filter((device) => device.lastSeenAt)
-      .sort((a, b) => (b.lastSeenAt ?? '').localeCompare(a.lastSeenAt ?? ''))
-      .slice(0, SEED_DEVICES);
+    const recent = page.items.filter((device) => device.lastSeenAt);
     const logs = await Promise.all(
       recent.map((device) => api.deviceEvents(device.id, SEED_EVENTS_PER_DEVICE).catch(() => [])),
     );
-    this.add(
-      logs.flatMap((log, index) =>
-        log.map((event) => {
-          const message: AdminDeviceEventMessage = {
-            type: 'device_event',
-            deviceId: recent[index]!.id,
-            eventType: event.type,
-            detail: event.detail,
-            at: Date.parse(event.time),
-          };
-          return { ...message, key: keyOf(message) };
-        }),
-      ),
+    const entries = logs.flatMap((log, index) =>
+      log.map((event) => {
+        const item = {
+          deviceId: recent[index]!.id,
+          type: event.type,
+          detail: event.detail,
+          at: Date.parse(event.time),
+        };
+        return { ...item, key: keyOf(item) };
+      }),
     );
+    // Live connects and disconnects that an entry from the logs already counts go.
+    this.events.update((events) => events.filter((event) => !inGroup(event, entries)));
+    this.add(entries);
   }
 
   dispose(): void {
@@ -72,12 +73,12 @@ export class ActivityFeed {
     this.subscription.close();
   }
 
-  private add(incoming: ActivityEvent[]): void {
+  private add(incoming: EventItem[]): void {
     this.events.update((events) => {
       const seen = new Set(events.map((event) => event.key));
       const fresh = incoming.filter((event) => !seen.has(event.key));
       if (fresh.length === 0) return events;
-      return [...fresh, ...events].sort((a, b) => b.at - a.at).slice(0, ACTIVITY_MAX_EVENTS);
+      return groupEvents([...fresh, ...events].sort((a, b) => b.at - a.at)).slice(0, ACTIVITY_MAX_EVENTS);
     });
   }
 }

@@ -9,7 +9,8 @@ export type Route =
   | { page: 'not-found'; path: string };
 
 export function parseRoute(hash: string): Route {
-  const path = hash.replace(/^#/, '') || '/';
+  // A page's own state (the device list's filters) may follow the path as a query: `#/devices?status=offline`.
+  const path = hash.replace(/^#/, '').replace(/\?.*$/, '') || '/';
   if (path === '/' || path === '') return { page: 'overview' };
   if (path === '/devices') return { page: 'devices' };
   if (path === '/admin-tokens') return { page: 'admin-tokens' };

@@ -1,4 +1,4 @@
-import { parseRfc3339 } from '@telehub/contracts';
+import { DEVICE_LIMITS, parseRfc3339 } from '@telehub/contracts';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65_535);
@@ -89,6 +89,9 @@ export const ConfigSchema = z.object({
   TELEHUB_DEVICE_RATE_BURST: positiveInt.default(200),
   TELEHUB_RATE_LIMIT_DISCONNECT_MS: positiveInt.default(30_000),
   TELEHUB_LAST_SEEN_INTERVAL_MS: positiveInt.default(5_000),
+  // Presence: a device without a live session is active while heard from within its inactivity timeout.
+  TELEHUB_DEVICE_INACTIVITY_TIMEOUT_S: positiveInt.max(DEVICE_LIMITS.inactivityTimeoutMaxSeconds).default(600),
+  TELEHUB_ACTIVITY_CHECK_INTERVAL_MS: positiveInt.default(5_000),
 
   // What device and admin messages may hold
   TELEHUB_JSON_MAX_DEPTH: positiveInt.max(1000).default(32),

@@ -84,6 +84,12 @@ export interface HubConfig {
     rateLimitDisconnectMs: number;
     lastSeenIntervalMs: number;
   };
+  /** Active/inactive: heard from within the inactivity timeout (a device's own, or this default). */
+  activity: {
+    inactivityTimeoutSeconds: number;
+    /** How often the activity sweeper looks for devices whose activity began or lapsed. */
+    checkIntervalMs: number;
+  };
   /** What device and admin messages may hold. */
   payloads: {
     /** Nesting of any JSON the hub accepts (device messages, admin requests and channel messages). */
@@ -254,6 +260,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       rateBurst: c.TELEHUB_DEVICE_RATE_BURST,
       rateLimitDisconnectMs: c.TELEHUB_RATE_LIMIT_DISCONNECT_MS,
       lastSeenIntervalMs: c.TELEHUB_LAST_SEEN_INTERVAL_MS,
+    },
+    activity: {
+      inactivityTimeoutSeconds: c.TELEHUB_DEVICE_INACTIVITY_TIMEOUT_S,
+      checkIntervalMs: c.TELEHUB_ACTIVITY_CHECK_INTERVAL_MS,
     },
     payloads: {
       jsonMaxDepth: c.TELEHUB_JSON_MAX_DEPTH,

@@ -3,7 +3,9 @@ import {
   AdminTokenRepository,
   CommandRepository,
   type DatabaseClient,
+  DeviceActivityRepository,
   DeviceEventRepository,
+  DeviceListRepository,
   DevicePresenceRepository,
   DeviceRepository,
   DeviceTokenRepository,
@@ -21,6 +23,8 @@ const repositories = [
   { provide: DeviceEventRepository, make: (client: DatabaseClient) => new DeviceEventRepository(client) },
   { provide: DevicePresenceRepository, make: (client: DatabaseClient) => new DevicePresenceRepository(client) },
   { provide: CommandRepository, make: (client: DatabaseClient) => new CommandRepository(client) },
+  { provide: DeviceListRepository, make: (client: DatabaseClient) => new DeviceListRepository(client) },
+  { provide: DeviceActivityRepository, make: (client: DatabaseClient) => new DeviceActivityRepository(client) },
 ];
 
 /** Hands the opened database and its repositories to the features. Opening and closing happen in create-hub. */

@@ -1,4 +1,4 @@
-import type { Device, DeviceDetail, DeviceEvent, DeviceTokenInfo } from '@telehub/contracts';
+import type { Device, DeviceDetail, DeviceEvent, DeviceStatus, DeviceTokenInfo } from '@telehub/contracts';
 import type { DeviceEvent as DeviceEventRecord, DeviceRow, DeviceTokenRow, LatestValue } from '@telehub/db';
 
 export function presentDevice(row: DeviceRow): Device {
@@ -12,6 +12,9 @@ export function presentDevice(row: DeviceRow): Device {
     updatedAt: row.updatedAt.toISOString(),
     lastSeenAt: row.lastSeenAt?.toISOString() ?? null,
     online: row.online,
+    active: row.active,
+    status: statusOf(row),
+    inactivityTimeoutSeconds: row.inactivityTimeoutSeconds,
     transport: row.transport,
     connectedAt: row.connectedAt?.toISOString() ?? null,
     disconnectedAt: row.disconnectedAt?.toISOString() ?? null,
@@ -19,10 +22,19 @@ export function presentDevice(row: DeviceRow): Device {
   };
 }
 
+/** A live session first (connected), else heard from within the inactivity timeout (active). */
+export function statusOf(row: Pick<DeviceRow, 'online' | 'active'>): DeviceStatus {
+  return row.online ? 'connected' : row.active ? 'active' : 'offline';
+}
+
+export function presentLatest(latest: Pick<LatestValue, 'metric' | 'value' | 'time'>[]): DeviceDetail['latest'] {
+  return Object.fromEntries(latest.map((v) => [v.metric, { value: v.value, time: new Date(v.time).toISOString() }]));
+}
+
 export function presentDeviceDetail(row: DeviceRow, latest: LatestValue[]): DeviceDetail {
   return {
     ...presentDevice(row),
-    latest: Object.fromEntries(latest.map((v) => [v.metric, { value: v.value, time: new Date(v.time).toISOString() }])),
+    latest: presentLatest(latest),
     state: row.reportedState,
     stateUpdatedAt: row.stateUpdatedAt?.toISOString() ?? null,
   };

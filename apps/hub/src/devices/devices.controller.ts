@@ -27,6 +27,8 @@ import {
   BulkCreateDevicesRequestSchema,
   CreateDeviceRequestSchema,
   DEVICE_LIMITS,
+  DEVICE_SORTS,
+  DEVICE_STATUSES,
   DeleteDeviceQuerySchema,
   DeviceDetailSchema,
   DeviceEventSchema,
@@ -44,6 +46,7 @@ import { RequiresRole } from '../admin-auth/requires-role.decorator.js';
 import { BulkBody } from '../http-server/body-limit.decorator.js';
 import { ProblemResponses } from '../openapi/problem-responses.decorator.js';
 import { BulkDevicesBodyInterceptor } from './bulk-devices-body.interceptor.js';
+import { DeviceListService } from './device-list.service.js';
 import { DevicesService } from './devices.service.js';
 import { formatDevicesCsv } from './devices-csv.js';
 
@@ -53,7 +56,10 @@ type DeviceParams = z.output<typeof DeviceParamsSchema>;
 @ApiBearerAuth()
 @Controller('api/v1/devices')
 export class DevicesController {
-  constructor(private readonly devices: DevicesService) {}
+  constructor(
+    private readonly devices: DevicesService,
+    private readonly deviceList: DeviceListService,
+  ) {}
 
   @Post()
   @RequiresRole('admin')
@@ -97,18 +103,53 @@ export class DevicesController {
 
   @Get()
   @RequiresRole('viewer')
-  @ApiOperation({ summary: 'List devices, oldest first, with cursor pagination and filters' })
-  @ApiQuery({ name: 'cursor', required: false, description: '`nextCursor` of the previous page' })
+  @ApiOperation({
+    summary: 'List devices: filters, sort, cursor pagination, totals per status, optionally latest values',
+    description:
+      'Totals count every matching device, not only the page. A page with `latest=true` holds everything a dashboard row shows, in one request.',
+  })
+  @ApiQuery({
+    name: 'cursor',
+    required: false,
+    description: '`nextCursor` of the previous page, unchanged, with the same `sort` (and filters)',
+  })
   @ApiQuery({
     name: 'label',
     required: false,
     description: 'Only devices with this label; repeat for several (all must match)',
   })
   @ApiQuery({ name: 'namePrefix', required: false, description: 'Only devices whose name starts with this' })
+  @ApiQuery({
+    name: 'search',
+    required: false,
+    schema: { type: 'string', maxLength: DEVICE_LIMITS.searchMaxLength },
+    description:
+      'Only devices whose name or id contains this, ignoring case (`-04`, a piece of an id). Indexed with pg_trgm where the database has it; from 3 characters on the index narrows the search',
+  })
+  @ApiQuery({
+    name: 'status',
+    required: false,
+    schema: { type: 'string', enum: [...DEVICE_STATUSES] },
+    description:
+      'Only devices with this status; repeat for several (any may match): `status=connected&status=active` is every device shown online',
+  })
+  @ApiQuery({
+    name: 'sort',
+    required: false,
+    schema: { type: 'string', enum: [...DEVICE_SORTS], default: 'created' },
+    description:
+      '`created` (oldest first), `name`, `lastSeen` (least recently seen first, never seen before all); `-` reverses: `-lastSeen` is most recently seen first',
+  })
+  @ApiQuery({
+    name: 'latest',
+    required: false,
+    schema: { type: 'boolean', default: false },
+    description: "Include each device's latest value per metric (`latest`)",
+  })
   @ApiOkResponse({ standardSchema: DevicePageSchema })
   @ProblemResponses(400, 401)
   list(@Query({ schema: ListDevicesQuerySchema }) query: z.output<typeof ListDevicesQuerySchema>) {
-    return this.devices.list(query);
+    return this.deviceList.page(query);
   }
 
   @Get(':deviceId')
@@ -124,13 +165,27 @@ export class DevicesController {
   @RequiresRole('viewer')
   @ApiOperation({
     summary:
-      'Recent events of a device, newest first: connects, disconnects with reasons, auth failures, rejected messages',
+      'Recent events of a device, newest first: connects, disconnects with reasons, active/inactive, auth failures, rejected messages',
+    description:
+      'A burst of consecutive sessions each shorter than `shortSessionMs` (a device that connects for each message) is one `short_sessions` entry.',
   })
   @ApiQuery({
     name: 'cursor',
     required: false,
     description:
       'The `id` of the last event of the previous page: the page continues with older events. A page shorter than `limit` is the last.',
+  })
+  @ApiQuery({
+    name: 'shortSessionMs',
+    required: false,
+    schema: {
+      type: 'integer',
+      default: DEVICE_LIMITS.shortSessionMs,
+      minimum: 0,
+      maximum: DEVICE_LIMITS.shortSessionMaxMs,
+    },
+    description:
+      'Sessions at most this long are grouped when two or more follow one another; `0`: every event as recorded',
   })
   @ApiOkResponse({ standardSchema: z.array(DeviceEventSchema) })
   @ProblemResponses(400, 401, 404)
@@ -143,7 +198,7 @@ export class DevicesController {
 
   @Patch(':deviceId')
   @RequiresRole('admin')
-  @ApiOperation({ summary: 'Update name, labels, metadata or disabled' })
+  @ApiOperation({ summary: 'Update name, labels, metadata, disabled or the inactivity timeout' })
   @ApiOkResponse({ standardSchema: DeviceSchema })
   @ProblemResponses(400, 401, 404)
   update(

@@ -4,10 +4,8 @@ import type {
   Device,
   DeviceDetail,
   DeviceEvent,
-  DevicePage,
   DeviceWithToken,
   ListDeviceEventsQuery,
-  ListDevicesQuery,
   UpdateDeviceRequest,
 } from '@telehub/contracts';
 import { DeviceEventRepository, DeviceRepository, TelemetryRepository } from '@telehub/db';
@@ -15,7 +13,8 @@ import { generateToken } from '../auth/token-codec.js';
 import { ApiError } from '../common/api-error.js';
 import { DeviceAuthService } from '../device-auth/device-auth.service.js';
 import { SessionTable } from '../sessions/session-table.js';
-import { presentDevice, presentDeviceDetail, presentEvent } from './device.presenter.js';
+import { presentDevice, presentDeviceDetail } from './device.presenter.js';
+import { DeviceEventLog } from './device-event-log.service.js';
 
 @Injectable()
 export class DevicesService {
@@ -25,6 +24,7 @@ export class DevicesService {
     private readonly events: DeviceEventRepository,
     private readonly deviceAuth: DeviceAuthService,
     private readonly sessions: SessionTable,
+    private readonly eventLog: DeviceEventLog,
   ) {}
 
   /** Creates devices with one token each, all or none; the tokens are returned this once. */
@@ -36,16 +36,6 @@ export class DevicesService {
     return rows.map((row, index) => ({ ...presentDevice(row), token: entries[index]!.token.token }));
   }
 
-  async list(query: ListDevicesQuery): Promise<DevicePage> {
-    const { rows, hasMore } = await this.devices.list({
-      limit: query.limit,
-      afterId: query.cursor,
-      labels: query.label,
-      namePrefix: query.namePrefix,
-    });
-    return { items: rows.map(presentDevice), nextCursor: hasMore ? rows.at(-1)!.id : null };
-  }
-
   /** The device with its latest values and reported state. */
   async get(id: string): Promise<DeviceDetail> {
     const row = await this.devices.findById(id);
@@ -53,13 +43,13 @@ export class DevicesService {
     return presentDeviceDetail(row, await this.telemetry.latestForDevice(id));
   }
 
-  /** Newest first; `cursor` is the id of the last event of the previous page. */
+  /** Newest first, short sessions grouped; `cursor` is the id of the last entry of the previous page. */
   async recentEvents(id: string, query: ListDeviceEventsQuery): Promise<DeviceEvent[]> {
     await this.assertExists(id);
     if (query.cursor !== undefined && !(await this.events.belongsTo(query.cursor, id))) {
       throw ApiError.validation([{ field: 'cursor', message: `device ${id} has no event ${query.cursor}` }]);
     }
-    return (await this.events.recentForDevice(id, query.limit, query.cursor)).map(presentEvent);
+    return this.eventLog.page(id, query);
   }
 
   async update(id: string, patch: UpdateDeviceRequest): Promise<Device> {

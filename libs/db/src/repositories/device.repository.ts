@@ -1,4 +1,4 @@
-import { and, arrayContains, asc, eq, gt, like, type SQL, sql } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
 import { type DeviceRow, devices, deviceTokens } from '../schema/index.js';
 import { uuidV7 } from '../uuid-v7.js';
@@ -14,18 +14,13 @@ export interface NewToken {
   hint: string;
 }
 
-export interface DeviceListFilter {
-  limit: number;
-  afterId?: string;
-  labels: string[];
-  namePrefix?: string;
-}
-
 export interface DevicePatch {
   name?: string;
   labels?: string[];
   metadata?: Record<string, unknown>;
   disabled?: boolean;
+  /** null: the hub's default. */
+  inactivityTimeoutSeconds?: number | null;
 }
 
 // Postgres allows 65,535 bind parameters per statement; 4 columns × 5,000 rows stays well below.
@@ -57,21 +52,6 @@ export class DeviceRepository {
     return row;
   }
 
-  /** Keyset pagination by id (UUIDv7, so creation order). Fetches one extra row to know if more follow. */
-  async list(filter: DeviceListFilter): Promise<{ rows: DeviceRow[]; hasMore: boolean }> {
-    const conditions: SQL[] = [];
-    if (filter.afterId) conditions.push(gt(devices.id, filter.afterId));
-    if (filter.labels.length > 0) conditions.push(arrayContains(devices.labels, filter.labels));
-    if (filter.namePrefix) conditions.push(like(devices.name, `${escapeLike(filter.namePrefix)}%`));
-    const rows = await this.db
-      .select()
-      .from(devices)
-      .where(and(...conditions))
-      .orderBy(asc(devices.id))
-      .limit(filter.limit + 1);
-    return { rows: rows.slice(0, filter.limit), hasMore: rows.length > filter.limit };
-  }
-
   async update(id: string, patch: DevicePatch): Promise<DeviceRow | undefined> {
     const [row] = await this.db
       .update(devices)
@@ -91,8 +71,4 @@ export class DeviceRepository {
     const [row] = await this.db.select({ count: sql<number>`count(*)::int` }).from(devices);
     return row?.count ?? 0;
   }
-}
-
-function escapeLike(value: string): string {
-  return value.replace(/[\\%_]/g, (char) => `\\${char}`);
 }

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { boolean, index, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { boolean, check, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 export const devices = pgTable(
   'devices',
@@ -22,12 +22,26 @@ export const devices = pgTable(
     disconnectedAt: timestamp('disconnected_at', { withTimezone: true }),
     disconnectReason: text('disconnect_reason'),
     transport: text('transport'),
+    /**
+     * Heard from within its inactivity timeout (a message, a connect, or a live session), as the activity
+     * sweeper last found it. Flipped only by the sweeper's conditional UPDATE, which records the transition
+     * as an `active`/`inactive` event in the same statement: several hubs never record one transition twice.
+     */
+    active: boolean('active').notNull().default(false),
+    /** This device's inactivity timeout; null: the hub's TELEHUB_DEVICE_INACTIVITY_TIMEOUT_S. */
+    inactivityTimeoutSeconds: integer('inactivity_timeout_seconds'),
   },
+  // Nothing that presence or last-seen writes (online, active, last_seen_at, …) is indexed: those updates rewrite
+  // device rows every few seconds, and stay HOT (no index entries) only while no indexed column changes. The
+  // pg_trgm indexes for substring search are made by migration 0007's custom part, where the extension exists.
   (table) => [
     index('devices_labels_idx').using('gin', table.labels),
-    // Serves "name starts with" filters and keyset pagination by (created_at, id).
+    // Serves "name starts with" filters.
     index('devices_name_idx').on(table.name.op('text_pattern_ops')),
+    // Keyset pagination sorted by name (the database's collation, as ORDER BY name sorts).
+    index('devices_name_id_idx').on(table.name, table.id),
     index('devices_created_id_idx').on(table.createdAt, table.id),
+    check('devices_inactivity_timeout_check', sql`${table.inactivityTimeoutSeconds} > 0`),
   ],
 );
 

@@ -3,8 +3,8 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, errorMessage } from '../../api/api-client.js';
 import { CopyButton } from '../../components/copy-button.js';
 import { Dialog } from '../../components/dialog.js';
-import { humanize } from '../../components/event-text.js';
-import { BackIcon, TrashIcon } from '../../components/icons.js';
+import { formatSpan, humanize } from '../../components/event-text.js';
+import { BackIcon, EditIcon, TrashIcon } from '../../components/icons.js';
 import { Labels } from '../../components/labels.js';
 import { RelativeTime } from '../../components/relative-time.js';
 import { StatusDot } from '../../components/status-dot.js';
@@ -17,6 +17,8 @@ import { href, navigate } from '../../state/router.js';
 import { useStore } from '../../state/store.js';
 import { DEFAULT_RANGE, type TimeRange } from '../../state/time-ranges.js';
 import { CommandsPanel } from './commands-panel.js';
+import { DetailsPanel } from './details-panel.js';
+import { EditDeviceDialog } from './edit-device-dialog.js';
 import { EventsPanel } from './events-panel.js';
 import { MetricsPanel } from './metrics-panel.js';
 import { StatePanel } from './state-panel.js';
@@ -35,6 +37,7 @@ export function DevicePage({ id }: { id: string }) {
   const [load, setLoad] = useState<Load>({ kind: 'loading' });
   const [range, setRange] = useState<TimeRange>(DEFAULT_RANGE);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const [editing, setEditing] = useState(false);
   const admin = useCan('admin');
   const telemetry = useMemo(() => new DeviceTelemetry(socket, id, DEFAULT_RANGE), [socket, id]);
   useEffect(() => () => telemetry.dispose(), [telemetry]);
@@ -122,10 +125,15 @@ export function DevicePage({ id }: { id: string }) {
       <header class="page-header device-header">
         <div>
           <h1 class="device-title">
-            <StatusDot online={device.online} disabled={device.disabled} />
+            <StatusDot status={device.status} disabled={device.disabled} />
             <span data-testid="device-name">{device.name}</span>
           </h1>
-          <p class="page-subtitle device-presence" data-testid="device-presence" data-online={String(device.online)}>
+          <p
+            class="page-subtitle device-presence"
+            data-testid="device-presence"
+            data-online={String(device.online)}
+            data-status={device.status}
+          >
             <Presence device={device} />
           </p>
           <div class="device-meta">
@@ -136,6 +144,9 @@ export function DevicePage({ id }: { id: string }) {
         </div>
         {admin ? (
           <div class="page-actions">
+            <button type="button" class="button" onClick={() => setEditing(true)}>
+              <EditIcon size={14} /> Edit
+            </button>
             <button type="button" class="button" onClick={() => void setDisabled(!device.disabled)}>
               {device.disabled ? 'Enable' : 'Disable'}
             </button>
@@ -149,11 +160,32 @@ export function DevicePage({ id }: { id: string }) {
       <MetricsPanel telemetry={telemetry} range={range} onRange={setRange} />
 
       <div class="grid grid-device">
-        <CommandsPanel deviceId={device.id} online={device.online} />
-        <StatePanel state={device.state} updatedAt={device.stateUpdatedAt ? Date.parse(device.stateUpdatedAt) : null} />
-        <EventsPanel deviceId={device.id} />
-        <TokensPanel deviceId={device.id} />
+        <div class="column">
+          <CommandsPanel deviceId={device.id} online={device.online} />
+          <EventsPanel deviceId={device.id} />
+        </div>
+        <div class="column">
+          <DetailsPanel device={device} />
+          <StatePanel
+            state={device.state}
+            updatedAt={device.stateUpdatedAt ? Date.parse(device.stateUpdatedAt) : null}
+          />
+          <TokensPanel deviceId={device.id} />
+        </div>
       </div>
+
+      {editing ? (
+        <EditDeviceDialog
+          device={device}
+          onClose={() => setEditing(false)}
+          onSaved={(updated) => {
+            setEditing(false);
+            directory.remember([updated]);
+            setLoad({ kind: 'ready', device: { ...device, ...updated } });
+            notify(`${updated.name} was saved.`);
+          }}
+        />
+      ) : null}
 
       {confirmDelete ? (
         <Dialog title={`Delete ${device.name}?`} onClose={() => setConfirmDelete(false)}>
@@ -177,24 +209,37 @@ export function DevicePage({ id }: { id: string }) {
 
 function Presence({ device }: { device: DeviceDetail }) {
   if (device.disabled) return <span>Disabled: its tokens are refused</span>;
-  if (device.online) {
-    return (
-      <span>
-        <span class="online-text">Online</span>
-        {device.transport ? ` over ${device.transport}` : ''}
-        {device.connectedAt ? (
-          <>
-            {' '}
-            · connected <RelativeTime time={device.connectedAt} />
-          </>
-        ) : null}
-      </span>
-    );
+  const timeout =
+    device.inactivityTimeoutSeconds === null
+      ? 'its inactivity timeout'
+      : `its ${formatSpan(device.inactivityTimeoutSeconds * 1000)} inactivity timeout`;
+  switch (device.status) {
+    case 'connected':
+      return (
+        <span>
+          <span class="online-text">Connected</span>
+          {device.transport ? ` over ${device.transport}` : ''}
+          {device.connectedAt ? (
+            <>
+              {' '}
+              · since <RelativeTime time={device.connectedAt} />
+            </>
+          ) : null}
+        </span>
+      );
+    case 'active':
+      return (
+        <span>
+          <span class="online-text">Active</span> · last seen <RelativeTime time={device.lastSeenAt} fallback="never" />
+          , within {timeout}; no connection open
+        </span>
+      );
+    case 'offline':
+      return (
+        <span>
+          Offline · last seen <RelativeTime time={device.lastSeenAt} fallback="never" />
+          {device.disconnectReason ? ` · ${humanize(device.disconnectReason).toLowerCase()}` : ''}
+        </span>
+      );
   }
-  return (
-    <span>
-      Offline · last seen <RelativeTime time={device.lastSeenAt} fallback="never" />
-      {device.disconnectReason ? ` · ${humanize(device.disconnectReason).toLowerCase()}` : ''}
-    </span>
-  );
 }

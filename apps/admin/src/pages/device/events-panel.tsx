@@ -1,16 +1,15 @@
 import type { DeviceEvent } from '@telehub/contracts';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { type EventItem, EventList } from '../../components/event-list.js';
 import { ActivityIcon } from '../../components/icons.js';
+import { groupEvents, inGroup } from '../../state/event-grouping.js';
 import { useHub } from '../../state/hub-context.js';
 import { useStore } from '../../state/store.js';
 
-/** Events listed on the device page, newest first. */
+/** Entries listed on the device page, newest first (a burst of short sessions is one). */
 const EVENTS_SHOWN = 50;
-
-function fromRest(event: DeviceEvent): EventItem {
-  return { key: `r${event.id}`, type: event.type, detail: event.detail, at: Date.parse(event.time) };
-}
+/** Live events kept beside the API's page: a device connecting every second fills this in a quarter hour. */
+const LIVE_KEPT = 2000;
 
 /** The same event seen through REST and live: same type, time and detail. */
 function sameEvent(a: EventItem, b: EventItem): boolean {
@@ -20,7 +19,8 @@ function sameEvent(a: EventItem, b: EventItem): boolean {
 export function EventsPanel({ deviceId }: { deviceId: string }) {
   const { api, socket } = useHub();
   const connections = useStore(socket.connections);
-  const [events, setEvents] = useState<EventItem[]>([]);
+  const [loaded, setLoaded] = useState<EventItem[]>([]);
+  const [live, setLive] = useState<EventItem[]>([]);
 
   // Again after a reconnect (`connections`): events that happened meanwhile were not sent.
   useEffect(() => {
@@ -29,12 +29,19 @@ export function EventsPanel({ deviceId }: { deviceId: string }) {
       .deviceEvents(deviceId, EVENTS_SHOWN)
       .then((list) => {
         if (cancelled) return;
-        const loaded = list.map(fromRest);
-        // Live events that arrived while the list loaded stay, once.
-        setEvents((live) =>
-          [...live.filter((item) => !loaded.some((other) => sameEvent(item, other))), ...loaded]
-            .sort((a, b) => b.at - a.at)
-            .slice(0, EVENTS_SHOWN),
+        const entries = list.map(
+          (event: DeviceEvent): EventItem => ({
+            key: `r${event.id}`,
+            deviceId,
+            type: event.type,
+            detail: event.detail,
+            at: Date.parse(event.time),
+          }),
+        );
+        setLoaded(entries);
+        // Live events the page already holds (itself, or counted in one of its groups) go.
+        setLive((items) =>
+          items.filter((item) => !entries.some((entry) => sameEvent(item, entry)) && !inGroup(item, entries)),
         );
       })
       .catch(() => undefined);
@@ -49,15 +56,24 @@ export function EventsPanel({ deviceId }: { deviceId: string }) {
       if (message.deviceId !== deviceId) return;
       const item: EventItem = {
         key: `l${Date.now()}-${counter++}`,
+        deviceId,
         type: message.eventType,
         detail: message.detail,
         at: message.at,
       };
-      setEvents((list) =>
-        list.some((other) => sameEvent(other, item)) ? list : [item, ...list].slice(0, EVENTS_SHOWN),
-      );
+      setLive((list) => (list.some((other) => sameEvent(other, item)) ? list : [item, ...list].slice(0, LIVE_KEPT)));
     });
   }, [socket, deviceId]);
+
+  const events = useMemo(
+    () =>
+      groupEvents(
+        [...live.filter((item) => !loaded.some((entry) => sameEvent(item, entry))), ...loaded].sort(
+          (a, b) => b.at - a.at,
+        ),
+      ).slice(0, EVENTS_SHOWN),
+    [live, loaded],
+  );
 
   return (
     <section class="card">
@@ -66,11 +82,11 @@ export function EventsPanel({ deviceId }: { deviceId: string }) {
           <h2>
             <ActivityIcon size={16} /> Recent events
           </h2>
-          <p class="card-subtitle">Connects, disconnects and refusals, with the reason</p>
+          <p class="card-subtitle">Connects, disconnects, activity and refusals, with the reason</p>
         </div>
       </header>
       <div class="card-scroll" data-testid="device-events">
-        <EventList events={events} empty="No events yet: they appear when the device connects." />
+        <EventList events={events} empty="No events yet: they appear when the device connects or sends." />
       </div>
     </section>
   );

@@ -1,50 +1,53 @@
-import type { Device } from '@telehub/contracts';
+import type { DeviceSort, DeviceTotals } from '@telehub/contracts';
 import { useEffect, useState } from 'preact/hooks';
-import { formatValue } from '../../charts/format.js';
 import { DevicesIcon, PlusIcon, SearchIcon, UploadIcon } from '../../components/icons.js';
-import { Labels } from '../../components/labels.js';
-import { RelativeTime } from '../../components/relative-time.js';
-import { StatusDot } from '../../components/status-dot.js';
 import { useCan } from '../../state/permissions.js';
-import { href, navigate } from '../../state/router.js';
+import { navigate } from '../../state/router.js';
 import { BulkImportDialog } from './bulk-import-dialog.js';
 import { CreateDeviceDialog } from './create-device-dialog.js';
+import { DeviceTable } from './device-table.js';
 import { LabelFilter } from './label-filter.js';
-import { type LatestByDevice, useDeviceList } from './use-device-list.js';
+import { DEFAULT_VIEW, useListView } from './list-view.js';
+import { StatusFilter } from './status-filter.js';
+import { useDeviceList } from './use-device-list.js';
 
 /** Typing in the search box asks the hub after this pause. */
 const SEARCH_DEBOUNCE_MS = 250;
-/** Latest values shown per row; the device page has them all. */
-const VALUES_PER_ROW = 3;
+
+const SORTS: [DeviceSort, string][] = [
+  ['name', 'Name, A to Z'],
+  ['-name', 'Name, Z to A'],
+  ['-lastSeen', 'Last seen, most recent first'],
+  ['lastSeen', 'Last seen, longest ago first'],
+  ['-created', 'Newest first'],
+  ['created', 'Oldest first'],
+];
 
 export function DevicesPage() {
-  const [search, setSearch] = useState('');
-  const [namePrefix, setNamePrefix] = useState('');
-  const [labels, setLabels] = useState<string[]>([]);
+  const [view, setView] = useListView();
+  const [search, setSearch] = useState(view.search);
   const [dialog, setDialog] = useState<'create' | 'import' | null>(null);
-  const list = useDeviceList({ namePrefix, labels });
+  const list = useDeviceList(view);
   // Provisioning is the admin role's; the others see the list only.
   const admin = useCan('admin');
 
   useEffect(() => {
-    const timer = setTimeout(() => setNamePrefix(search.trim()), SEARCH_DEBOUNCE_MS);
+    const timer = setTimeout(() => setView({ search: search.trim() }), SEARCH_DEBOUNCE_MS);
     return () => clearTimeout(timer);
-  }, [search]);
+  }, [search, setView]);
 
-  const addLabel = (label: string) => setLabels((current) => (current.includes(label) ? current : [...current, label]));
+  const addLabel = (label: string) =>
+    setView({ labels: view.labels.includes(label) ? view.labels : [...view.labels, label] });
   const knownLabels = [...new Set(list.items.flatMap((device) => device.labels))].sort();
-  const online = list.items.filter((device) => device.online).length;
-  const filtered = namePrefix !== '' || labels.length > 0;
+  const filtered = view.search !== '' || view.labels.length > 0 || view.status !== 'all';
 
   return (
     <>
       <header class="page-header">
         <div>
           <h1>Devices</h1>
-          <p class="page-subtitle">
-            {list.items.length === 0 && list.loading
-              ? 'Loading…'
-              : `${list.items.length.toLocaleString()}${list.hasMore ? '+' : ''} ${filtered ? 'matching' : 'devices'} · ${online} online`}
+          <p class="page-subtitle" data-testid="device-totals">
+            {list.totals ? summary(list.totals, filtered, view.status === 'all') : 'Loading…'}
           </p>
         </div>
         {admin ? (
@@ -65,18 +68,32 @@ export function DevicesPage() {
           <input
             class="input"
             type="search"
-            placeholder="Search by name…"
-            aria-label="Search devices by name"
+            placeholder="Search name or id…"
+            aria-label="Search devices by name or id"
             value={search}
             onInput={(event) => setSearch(event.currentTarget.value)}
           />
         </label>
         <LabelFilter
-          selected={labels}
+          selected={view.labels}
           suggestions={knownLabels}
           onAdd={addLabel}
-          onRemove={(label) => setLabels((current) => current.filter((item) => item !== label))}
+          onRemove={(label) => setView({ labels: view.labels.filter((item) => item !== label) })}
         />
+        <div class="toolbar-end">
+          <select
+            class="input input-small sort-select"
+            aria-label="Sort devices"
+            value={view.sort}
+            onChange={(event) => setView({ sort: event.currentTarget.value as DeviceSort })}
+          >
+            {SORTS.map(([value, label]) => (
+              <option key={value} value={value}>
+                {label}
+              </option>
+            ))}
+          </select>
+        </div>
       </div>
 
       {list.error ? (
@@ -89,8 +106,25 @@ export function DevicesPage() {
       ) : null}
 
       <section class="card card-flush">
+        <div class="card-toolbar">
+          <StatusFilter value={view.status} totals={list.totals} onChange={(status) => setView({ status })} />
+          {list.totals && list.items.length > 0 ? (
+            <span class="muted table-count">
+              {list.items.length < list.totals.matching
+                ? `${list.items.length.toLocaleString()} of ${list.totals.matching.toLocaleString()} shown`
+                : `${list.totals.matching.toLocaleString()} shown`}
+            </span>
+          ) : null}
+        </div>
         {list.items.length === 0 && !list.loading ? (
-          <EmptyDevices filtered={filtered} onCreate={admin ? () => setDialog('create') : undefined} />
+          <EmptyDevices
+            filtered={filtered}
+            onClear={() => {
+              setSearch('');
+              setView({ ...DEFAULT_VIEW, sort: view.sort });
+            }}
+            onCreate={admin ? () => setDialog('create') : undefined}
+          />
         ) : (
           <DeviceTable devices={list.items} latest={list.latest} onLabel={addLabel} />
         )}
@@ -120,91 +154,28 @@ export function DevicesPage() {
   );
 }
 
-function DeviceTable({
-  devices,
-  latest,
-  onLabel,
-}: {
-  devices: Device[];
-  latest: LatestByDevice;
-  onLabel: (label: string) => void;
-}) {
-  return (
-    <table class="table device-table">
-      <thead>
-        <tr>
-          <th>Device</th>
-          <th class="hide-narrow">Labels</th>
-          <th>Latest values</th>
-          <th class="hide-narrow">Transport</th>
-          <th class="align-right">Last seen</th>
-        </tr>
-      </thead>
-      <tbody>
-        {devices.map((device) => {
-          const values = Object.entries(latest[device.id] ?? {}).sort(([a], [b]) => a.localeCompare(b));
-          const newest = Math.max(0, ...values.map(([, item]) => item.time));
-          const lastSeen = Math.max(device.lastSeenAt ? Date.parse(device.lastSeenAt) : 0, newest);
-          const target = href({ page: 'device', id: device.id });
-          return (
-            <tr
-              key={device.id}
-              class="row-link"
-              data-device-id={device.id}
-              onClick={(event) => {
-                if ((event.target as HTMLElement).closest('a, button')) return;
-                location.hash = target;
-              }}
-            >
-              <td>
-                <div class="device-cell">
-                  <StatusDot online={device.online} disabled={device.disabled} />
-                  <div>
-                    <a class="device-name" href={target}>
-                      {device.name}
-                    </a>
-                    <div class="device-id mono">{device.id.slice(0, 8)}</div>
-                  </div>
-                </div>
-              </td>
-              <td class="hide-narrow">
-                <Labels labels={device.labels} onPick={onLabel} max={4} />
-              </td>
-              <td>
-                {values.length === 0 ? (
-                  <span class="muted">–</span>
-                ) : (
-                  <span class="latest-values">
-                    {values.slice(0, VALUES_PER_ROW).map(([metric, item]) => (
-                      <span key={metric} class="latest-value">
-                        <span class="latest-metric">{metric}</span> {formatValue(item.value)}
-                      </span>
-                    ))}
-                    {values.length > VALUES_PER_ROW ? (
-                      <span class="muted">+{values.length - VALUES_PER_ROW}</span>
-                    ) : null}
-                  </span>
-                )}
-              </td>
-              <td class="hide-narrow">
-                {device.transport ? <span class="badge">{device.transport}</span> : <span class="muted">–</span>}
-              </td>
-              <td class="align-right nowrap">
-                {device.online ? (
-                  <span class="online-text">online</span>
-                ) : (
-                  <RelativeTime time={lastSeen || null} fallback="never" />
-                )}
-              </td>
-            </tr>
-          );
-        })}
-      </tbody>
-    </table>
-  );
+/**
+ * "1,204 devices · 812 online (700 connected, 112 active)", counted by the hub over every matching device, not
+ * only the rows loaded.
+ */
+function summary(totals: DeviceTotals, filtered: boolean, allStatuses: boolean): string {
+  const count = (value: number) => value.toLocaleString();
+  const devices = `${count(totals.matching)} ${totals.matching === 1 ? 'device' : 'devices'}${filtered ? ' match' : ''}`;
+  if (!allStatuses) return devices;
+  const online = totals.connected + totals.active;
+  const split = totals.active > 0 ? ` (${count(totals.connected)} connected, ${count(totals.active)} active)` : '';
+  return `${devices} · ${count(online)} online${split}`;
 }
 
-function EmptyDevices({ filtered, onCreate }: { filtered: boolean; onCreate: (() => void) | undefined }) {
+function EmptyDevices({
+  filtered,
+  onClear,
+  onCreate,
+}: {
+  filtered: boolean;
+  onClear: () => void;
+  onCreate: (() => void) | undefined;
+}) {
   return (
     <div class="empty-state">
       <div class="empty-icon">
@@ -213,7 +184,10 @@ function EmptyDevices({ filtered, onCreate }: { filtered: boolean; onCreate: (()
       {filtered ? (
         <>
           <h3>No devices match</h3>
-          <p>Try another name or remove a label filter.</p>
+          <p>Try another search, status or label.</p>
+          <button type="button" class="button" onClick={onClear}>
+            Clear filters
+          </button>
         </>
       ) : (
         <>

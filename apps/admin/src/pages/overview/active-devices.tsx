@@ -12,12 +12,6 @@ import { useStore } from '../../state/store.js';
 
 /** Devices the overview lists: the most recently seen ones. */
 const SHOWN = 6;
-/** The device page they are picked from. */
-const PAGE = 500;
-
-function bySeen(a: Device, b: Device): number {
-  return Number(b.online) - Number(a.online) || (b.lastSeenAt ?? '').localeCompare(a.lastSeenAt ?? '');
-}
 
 /** The devices seen most recently, with their online dot moving live. */
 export function ActiveDevices() {
@@ -32,12 +26,12 @@ export function ActiveDevices() {
   useEffect(() => {
     let cancelled = false;
     api
-      .listDevices({ limit: PAGE })
+      .listDevices({ limit: SHOWN, sort: '-lastSeen' })
       .then((page) => {
         if (cancelled) return;
         directory.remember(page.items);
-        setTotal(page.items.length);
-        setDevices(page.items.sort(bySeen).slice(0, SHOWN));
+        setTotal(page.totals.matching);
+        setDevices(page.items);
       })
       .catch(() => undefined);
     return () => {
@@ -55,7 +49,7 @@ export function ActiveDevices() {
           <p class="card-subtitle">The devices seen last</p>
         </div>
         <a class="button button-small" href={href({ page: 'devices' })}>
-          All devices{total > 0 ? ` (${total}${total === PAGE ? '+' : ''})` : ''}
+          All devices{total > 0 ? ` (${total.toLocaleString()})` : ''}
         </a>
       </header>
       {devices === null ? null : devices.length === 0 ? (
@@ -76,12 +70,12 @@ export function ActiveDevices() {
             .map((device) => (
               <li key={device.id}>
                 <a class="active-device" href={href({ page: 'device', id: device.id })}>
-                  <StatusDot online={device.online} disabled={device.disabled} />
+                  <StatusDot status={device.status} disabled={device.disabled} />
                   <span class="active-device-name">{device.name}</span>
                   <Labels labels={device.labels} max={2} />
                   <span class="active-device-seen">
-                    {device.online ? (
-                      <span class="online-text">online</span>
+                    {device.status === 'connected' ? (
+                      <span class="online-text">connected</span>
                     ) : (
                       <RelativeTime time={device.lastSeenAt} fallback="never seen" />
                     )}
