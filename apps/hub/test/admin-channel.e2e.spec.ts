@@ -239,6 +239,7 @@ describe('admin WebSocket channel', () => {
       at: expect.any(Number),
       devices: expect.any(Number),
       online: expect.any(Number),
+      active: expect.any(Number),
       messagesPerSecond: expect.any(Number),
       rowsPerSecond: expect.any(Number),
     });
