@@ -46,8 +46,7 @@ export class DeviceActivitySweeper implements OnApplicationBootstrap, OnModuleDe
   private async sweepAll(): Promise<void> {
     const timeout = this.config.activity.inactivityTimeoutSeconds;
     try {
-      await this.drain(() => this.activity.markInactive(timeout, SWEEP_BATCH));
-      await this.drain(() => this.activity.markActive(timeout, SWEEP_BATCH));
+      await this.drain(() => this.activity.sweep(timeout, SWEEP_BATCH));
       if (this.failing) this.logger.info('device activity is checked again');
       this.failing = false;
     } catch (error) {

@@ -107,13 +107,16 @@ export class DeviceListRepository {
   async countByStatus(filter: DeviceListFilter): Promise<DeviceStatusCounts> {
     const [row] = await this.db
       .select({
+        all: sql<number>`count(*)::int`,
         connected: sql<number>`count(*) FILTER (WHERE ${devices.online})::int`,
-        active: sql<number>`count(*) FILTER (WHERE NOT ${devices.online} AND ${devices.active})::int`,
-        offline: sql<number>`count(*) FILTER (WHERE NOT ${devices.online} AND NOT ${devices.active})::int`,
+        active: sql<number>`count(*) FILTER (WHERE ${devices.active} AND NOT ${devices.online})::int`,
       })
       .from(devices)
       .where(and(...filterConditions(filter)));
-    return { connected: row?.connected ?? 0, active: row?.active ?? 0, offline: row?.offline ?? 0 };
+    const all = row?.all ?? 0;
+    const connected = row?.connected ?? 0;
+    const active = row?.active ?? 0;
+    return { connected, active, offline: all - connected - active };
   }
 
   /** The newest value of every metric of these devices, by (device, metric) primary key lookups. */
