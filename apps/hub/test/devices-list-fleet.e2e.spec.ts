@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDevice, DEVICES, validationFields } from './support/api-assertions.js';
+import { eventually } from './support/devices.js';
 import { startTestHub, type TestHub } from './support/test-hub.js';
 
 interface Listed {
@@ -101,6 +102,26 @@ describe('GET /api/v1/devices for a fleet', () => {
     expect(online.body.totals).toEqual({ matching: 2, connected: 1, active: 1, offline: 2 });
     const searched = await list({ label: 'status-mix', search: 'offline', status: 'offline' });
     expect(searched.body.totals).toEqual({ matching: 2, connected: 0, active: 0, offline: 2 });
+  });
+
+  it('counts the whole fleet without filters as the fleet summary does, new devices included', async () => {
+    const fleetTotals = async () => {
+      const [page, summary] = await Promise.all([list({ limit: 1 }), hub.api('GET', '/api/v1/fleet/summary')]);
+      return { list: page.body.totals, summary: summary.body };
+    };
+    const before = await fleetTotals();
+    await createDevice(hub, { name: 'one-more' });
+    // Unfiltered counts read every device: they are shared for up to a second, then counted again.
+    const after = await eventually(async () => {
+      const totals = await fleetTotals();
+      return totals.list.matching === before.list.matching + 1 ? totals : undefined;
+    });
+    expect(after!.list).toEqual({
+      matching: after!.summary.devices,
+      connected: after!.summary.online,
+      active: after!.summary.active,
+      offline: after!.summary.devices - after!.summary.online - after!.summary.active,
+    });
   });
 
   it('pages through every sort order without a repeat or a gap, ties broken by id', async () => {

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { DeviceListItem, DevicePage, DeviceStatus, ListDevicesQuery } from '@telehub/contracts';
-import { DeviceListRepository, type LatestOfDevice } from '@telehub/db';
+import { type DeviceListFilter, DeviceListRepository, type DeviceStatusCounts, type LatestOfDevice } from '@telehub/db';
 import { ApiError } from '../common/api-error.js';
+import { FleetSummaryService } from '../fleet/fleet-summary.service.js';
 import { presentDevice, presentLatest } from './device.presenter.js';
 import { decodeDeviceCursor, deviceOrder, encodeDeviceCursor } from './device-list-cursor.js';
 
@@ -11,7 +12,10 @@ import { decodeDeviceCursor, deviceOrder, encodeDeviceCursor } from './device-li
  */
 @Injectable()
 export class DeviceListService {
-  constructor(private readonly list: DeviceListRepository) {}
+  constructor(
+    private readonly list: DeviceListRepository,
+    private readonly fleet: FleetSummaryService,
+  ) {}
 
   async page(query: ListDevicesQuery): Promise<DevicePage> {
     const order = deviceOrder(query.sort);
@@ -30,7 +34,7 @@ export class DeviceListService {
     // The page and the totals are independent reads: two pool connections, one round trip of waiting.
     const [page, counts] = await Promise.all([
       this.list.list({ ...filter, sort: order.key, descending: order.descending, limit: query.limit, after }),
-      this.list.countByStatus(filter),
+      this.totals(filter),
     ]);
     const latest = query.latest ? groupByDevice(await this.list.latestOf(page.rows.map((row) => row.id))) : undefined;
     const items: DeviceListItem[] = page.rows.map((row) =>
@@ -47,6 +51,20 @@ export class DeviceListService {
       },
     };
   }
+
+  private async totals(filter: DeviceListFilter): Promise<DeviceStatusCounts> {
+    if (!unfiltered(filter)) return this.list.countByStatus(filter);
+    const fleet = await this.fleet.counts();
+    return { connected: fleet.online, active: fleet.active, offline: fleet.devices - fleet.online - fleet.active };
+  }
+}
+
+/**
+ * Counted over every device: without filters (the status filter aside, which the per-status counts ignore)
+ * these are the fleet's counts, which the overview also shows, shared for up to a second.
+ */
+function unfiltered(filter: { labels: string[]; namePrefix?: string; search?: string }): boolean {
+  return filter.labels.length === 0 && !filter.namePrefix && !filter.search;
 }
 
 function groupByDevice(values: LatestOfDevice[]): Map<string, LatestOfDevice[]> {

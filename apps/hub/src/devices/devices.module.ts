@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DeviceAuthModule } from '../device-auth/device-auth.module.js';
+import { FleetModule } from '../fleet/fleet.module.js';
 import { DeviceSessionsModule } from '../sessions/device-sessions.module.js';
 import { DeviceEventLog } from './device-event-log.service.js';
 import { DeviceListService } from './device-list.service.js';
@@ -10,7 +11,7 @@ import { DevicesController } from './devices.controller.js';
 import { DevicesService } from './devices.service.js';
 
 @Module({
-  imports: [DeviceAuthModule, DeviceSessionsModule],
+  imports: [DeviceAuthModule, DeviceSessionsModule, FleetModule],
   controllers: [DevicesController, DeviceTokensController],
   providers: [DevicesService, DeviceTokensService, DeviceListService, DeviceEventLog, DeviceSearchIndexCheck],
   exports: [DevicesService],
