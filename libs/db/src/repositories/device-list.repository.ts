@@ -66,7 +66,8 @@ const lastSeenUs = sql<string | null>`(extract(epoch FROM ${devices.lastSeenAt})
  * Status is `online` (a live session) first, then `active` (heard from within the inactivity timeout), as the
  * activity sweeper keeps it. Neither column is indexed: presence and last-seen rewrite device rows every few
  * seconds, and an index on a column they change would make every such update touch every index. Sorting by
- * last seen therefore reads the matching rows (100,000 devices in well under 100 ms: bench `device-list`).
+ * last seen and counting per status therefore read every matching row (bench `device-list` says what that costs
+ * at 100,000 devices); what would index them is presence kept in a narrow table of its own.
  * Substring search uses the pg_trgm indexes of migration 0007 where the server has the extension; without
  * them the same query scans the table.
  */
