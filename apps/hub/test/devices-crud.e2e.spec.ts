@@ -171,9 +171,13 @@ describe('one device: get, update, delete', () => {
     /** Events at the given ages (seconds before now); equal ages share one time, told apart by id. */
     async function insertEvents(deviceId: string, ages: number[]): Promise<void> {
       const sql = hub.database.client.sql;
+      // One base time for every row: each statement's own now() may fall in the next second, and then events
+      // meant to share a time would not.
+      const [row] = await sql<{ base: Date }[]>`SELECT date_trunc('second', now()) AS base`;
+      const base = row!.base;
       for (const [index, age] of ages.entries()) {
         await sql`INSERT INTO device_events (device_id, time, type, detail)
-          VALUES (${deviceId}, date_trunc('second', now()) - make_interval(secs => ${age}), 'test', ${JSON.stringify({ index })}::jsonb)`;
+          VALUES (${deviceId}, ${base}::timestamptz - make_interval(secs => ${age}), 'test', ${JSON.stringify({ index })}::jsonb)`;
       }
     }
 
