@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { findFreePort } from '@telehub/db';
 import { createTestDatabase, type TestDatabase } from '@telehub/testing';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildAdminIfNeeded } from '../../../scripts/build-admin-if-needed.mjs';
 import { generateToken } from '../../hub/src/auth/token-codec.js';
 import { startTestHub, type TestHub } from '../../hub/test/support/test-hub.js';
@@ -92,6 +92,15 @@ describe('dashboard (Chromium, real hub, MQTT.js device)', () => {
     page = await context.newPage();
     page.setDefaultTimeout(UI_TIMEOUT_MS);
     consoleWatch = await watchConsole(page);
+  });
+
+  // A failure in CI leaves only its log: say where the page was and what it showed.
+  beforeEach(({ task, onTestFailed }) => {
+    onTestFailed(async () => {
+      const shown = await page.locator('body').innerText({ timeout: 2000 }).catch(() => '(unreadable)');
+      console.error(`[${task.name}] the page was at ${page.url()} and showed:\n${shown.slice(0, 2000)}`);
+      await shoot(`failed-${task.name.replace(/\W+/g, '-')}`).catch(() => undefined);
+    });
   });
 
   afterAll(async () => {

@@ -32,9 +32,10 @@ export function DevicesPage() {
   const admin = useCan('admin');
 
   useEffect(() => {
+    if (search.trim() === view.search) return;
     const timer = setTimeout(() => setView({ search: search.trim() }), SEARCH_DEBOUNCE_MS);
     return () => clearTimeout(timer);
-  }, [search, setView]);
+  }, [search, view.search, setView]);
 
   const addLabel = (label: string) =>
     setView({ labels: view.labels.includes(label) ? view.labels : [...view.labels, label] });

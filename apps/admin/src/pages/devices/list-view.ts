@@ -1,5 +1,6 @@
 import { DEVICE_SORTS, type DeviceSort, type DeviceStatus } from '@telehub/contracts';
 import { useCallback, useEffect, useState } from 'preact/hooks';
+import { parseRoute } from '../../state/router.js';
 
 /** The status choices the list offers; `online` is connected or active, as the dot shows. */
 export const STATUS_VIEWS = ['all', 'online', 'connected', 'active', 'offline'] as const;
@@ -47,6 +48,22 @@ export function viewHash(view: ListView): string {
 }
 
 /**
+ * The list's view after `change`, and the address to write for it (null when it is already there); null
+ * altogether when the address no longer shows the list. A change that lands after the user has moved on (a
+ * debounced search firing while the next page's `hashchange` is still queued) must not put `#/devices` back
+ * under another page: the Devices link would then no longer navigate.
+ */
+export function viewChange(
+  currentHash: string,
+  change: Partial<ListView>,
+): { view: ListView; address: string | null } | null {
+  if (parseRoute(currentHash).page !== 'devices') return null;
+  const view = { ...parseView(currentHash), ...change };
+  const address = viewHash(view);
+  return { view, address: address === currentHash ? null : address };
+}
+
+/**
  * The list's view, read from the address and written back to it as it changes (replacing the entry, so typing
  * in the search box does not fill the history), so a filtered list can be reloaded, bookmarked and shared.
  */
@@ -58,11 +75,10 @@ export function useListView(): [ListView, (change: Partial<ListView>) => void] {
     return () => window.removeEventListener('hashchange', onChange);
   }, []);
   const update = useCallback((change: Partial<ListView>) => {
-    setView((current) => {
-      const next = { ...current, ...change };
-      history.replaceState(history.state, '', viewHash(next));
-      return next;
-    });
+    const next = viewChange(location.hash, change);
+    if (!next) return;
+    if (next.address !== null) history.replaceState(history.state, '', next.address);
+    setView(next.view);
   }, []);
   return [view, update];
 }
