@@ -97,7 +97,11 @@ describe('dashboard (Chromium, real hub, MQTT.js device)', () => {
   // A failure in CI leaves only its log: say where the page was and what it showed.
   beforeEach(({ task, onTestFailed }) => {
     onTestFailed(async () => {
-      const shown = await page.locator('body').innerText({ timeout: 2000 }).catch(() => '(unreadable)');
+      const shown =
+        (await page
+          .locator('body')
+          .textContent({ timeout: 2000 })
+          .catch(() => null)) ?? '(unreadable)';
       console.error(`[${task.name}] the page was at ${page.url()} and showed:\n${shown.slice(0, 2000)}`);
       await shoot(`failed-${task.name.replace(/\W+/g, '-')}`).catch(() => undefined);
     });
