@@ -29,6 +29,11 @@ export interface HubConfig {
     keepAliveTimeoutMs: number;
   };
   mqtt: { port: number };
+  /**
+   * Every connection on the HTTP and MQTT ports begins with a PROXY protocol header (v1 or v2) from a load
+   * balancer, which names the client's address; a connection without one in `headerTimeoutMs` is closed.
+   */
+  proxyProtocol: { enabled: boolean; headerTimeoutMs: number };
   database: {
     url: string | undefined;
     poolSize: number;
@@ -208,6 +213,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const fileLimit = openFilesLimit(readProcessLimits());
   const httpMaxConnections = c.TELEHUB_HTTP_MAX_CONNECTIONS ?? defaultHttpMaxConnections(256, fileLimit);
   return {
+    proxyProtocol: { enabled: c.TELEHUB_PROXY_PROTOCOL, headerTimeoutMs: c.TELEHUB_PROXY_HEADER_TIMEOUT_MS },
     http: {
       host: c.TELEHUB_HTTP_HOST,
       port: c.TELEHUB_HTTP_PORT,
