@@ -113,7 +113,7 @@ describe('CONNECT', () => {
     expect(v4.session.keepAliveSeconds).toBe(600);
   });
 
-  it('tells authenticate the keep-alive the session will hold to: the client\'s, or the MQTT 5 cap', async () => {
+  it("tells authenticate the keep-alive the session will hold to: the client's, or the MQTT 5 cap", async () => {
     const options = { serverKeepAliveMaxSeconds: 120 };
     const requests: AuthenticateRequest[] = [];
     const authenticate = async (request: AuthenticateRequest): Promise<AuthenticateResult> => {
