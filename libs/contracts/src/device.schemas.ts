@@ -214,7 +214,7 @@ export const SessionDetailsSchema = z.object({
   clientId: z
     .string()
     .nullable()
-    .describe("MQTT: the client identifier (the hub's `auto-…` when it assigned one); null for the JSON WebSocket"),
+    .describe("MQTT: the client identifier (the hub's `telehub-…` when it assigned one); null for the JSON WebSocket"),
   keepAliveSeconds: z
     .number()
     .int()
