@@ -105,7 +105,10 @@ export interface HubConfig {
     telemetryMinTimeMs: number;
     /** Telemetry `ts` further ahead of the hub's clock than this is refused. */
     telemetryMaxFutureMs: number;
-    /** Untrusted strings (client ids, topics, messages) recorded in device events are cut to this. */
+    /**
+     * Untrusted strings (client ids, topics, messages) recorded in device events, and a session's client id,
+     * are cut to this.
+     */
     eventStringMaxBytes: number;
   };
   ingest: IngestSettings;

@@ -72,8 +72,9 @@ export function handleConnect(conn: MqttConnection, packet: IConnectPacket): voi
   conn.will = toWillMessage(packet.will);
   // Nothing sent after the CONNECT is processed until the client is accepted [MQTT-3.1.4-5].
   conn.state = 'authenticating';
-  callAuthenticate(conn, version, packet).then(
-    (result) => onAuthenticated(conn, packet, result, assignedClientId),
+  const keepAlive = negotiateKeepAlive(conn, packet.keepalive ?? 0);
+  callAuthenticate(conn, version, packet, keepAlive.seconds).then(
+    (result) => onAuthenticated(conn, result, assignedClientId, keepAlive),
     (error: unknown) => {
       if (conn.state !== 'authenticating') return;
       refuse(conn, { ...AUTH_REFUSALS.server_unavailable, reason: 'internal_error', detail: errorMessage(error) });
@@ -110,10 +111,12 @@ function callAuthenticate(
   conn: MqttConnection,
   protocolVersion: ProtocolVersion,
   packet: IConnectPacket,
+  keepAliveSeconds: number,
 ): Promise<AuthenticateResult> {
   try {
     const { clientId, username, password } = packet;
-    const request = { clientId, username, password, protocolVersion, ...(conn.will ? { will: conn.will } : {}) };
+    const will = conn.will ? { will: conn.will } : {};
+    const request = { clientId, username, password, protocolVersion, keepAliveSeconds, ...will };
     return Promise.resolve(conn.hooks.authenticate(request, conn.session));
   } catch (error) {
     return Promise.reject(error);
@@ -122,9 +125,9 @@ function callAuthenticate(
 
 function onAuthenticated(
   conn: MqttConnection,
-  packet: IConnectPacket,
   result: AuthenticateResult,
   assignedClientId: string | undefined,
+  keepAlive: NegotiatedKeepAlive,
 ): void {
   // Closed meanwhile (connect timeout, server shutdown, socket gone before the answer): nothing to send.
   if (conn.state !== 'authenticating') return;
@@ -133,7 +136,6 @@ function onAuthenticated(
     refuse(conn, result.detail === undefined ? refusal : { ...refusal, detail: result.detail });
     return;
   }
-  const keepAlive = negotiateKeepAlive(conn, packet.keepalive ?? 0);
   const connack: IConnackPacket = { cmd: 'connack', returnCode: 0, reasonCode: 0, sessionPresent: false };
   if (conn.protocolVersion === 5) {
     connack.properties = {
@@ -156,11 +158,17 @@ function onAuthenticated(
   conn.markConnected(result.deviceId, keepAlive.seconds);
 }
 
+interface NegotiatedKeepAlive {
+  seconds: number;
+  /** Sent in the CONNACK when the server overrides the client's value (MQTT 5 only). */
+  serverKeepAlive?: number;
+}
+
 /**
  * The server may cap the keep-alive only in MQTT 5, through Server Keep Alive [MQTT-3.2.2-21]; a 3.1.1 client
  * cannot be told, so its own value stands [MQTT-3.2.2-22]. A requested 0 (no keep-alive) counts as above the cap.
  */
-function negotiateKeepAlive(conn: MqttConnection, requested: number): { seconds: number; serverKeepAlive?: number } {
+function negotiateKeepAlive(conn: MqttConnection, requested: number): NegotiatedKeepAlive {
   const max = conn.options.serverKeepAliveMaxSeconds;
   if (conn.protocolVersion !== 5 || max === undefined) return { seconds: requested };
   if (requested !== 0 && requested <= max) return { seconds: requested };

@@ -1,4 +1,4 @@
-import { type CommandMessage, classifyDeviceTopic, deviceTopics } from '@telehub/contracts';
+import { type CommandMessage, classifyDeviceTopic, deviceTopics, type SessionDetails } from '@telehub/contracts';
 import { type MqttSession, MqttSessionError } from '@telehub/mqtt';
 import type { CloseReason, DeviceConnection, DeviceTransport } from '../../sessions/device-connection.js';
 
@@ -15,6 +15,7 @@ export class MqttDeviceConnection implements DeviceConnection {
     readonly session: MqttSession,
     readonly deviceId: string,
     readonly transport: DeviceTransport,
+    readonly details: SessionDetails,
   ) {}
 
   pause(): void {
