@@ -84,6 +84,9 @@ describe('TELEHUB_PROXY_PROTOCOL: a hub behind a load balancer learns each clien
     await mqttEvent(good, 'connect');
     await good.publishAsync('devices/me/telemetry', JSON.stringify({ temp: 21.5 }), { qos: 1 });
     expect(await countRows(plain, device.id, 'temp')).toBe(1);
+    // The device's session details name the client, read through the other hub (from the database).
+    const session = await eventually(async () => (await plain.api('GET', `/api/v1/devices/${device.id}`)).body.session);
+    expect(session).toMatchObject({ live: true, remoteAddress: '203.0.113.7', transport: 'mqtt' });
     await good.endAsync();
 
     for (const [address, header] of [
