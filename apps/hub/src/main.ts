@@ -1,7 +1,9 @@
 import 'reflect-metadata';
+import cluster from 'node:cluster';
 import { ConfigError, loadConfig } from './config/hub-config.js';
 import { createHub, type Hub } from './create-hub.js';
 import { createLogger } from './logging/create-logger.js';
+import { reportWorkerReady, runHubWorkers } from './workers/hub-workers.js';
 
 /** Bootstrap only: read the config, start the hub, stop it cleanly on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -15,8 +17,22 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.log);
+  // A worker of TELEHUB_WORKERS says which one it is on every line (they share the primary's output).
+  const logger = cluster.isWorker
+    ? createLogger(config.log).child({ node: config.nodeId, pid: process.pid })
+    : createLogger(config.log);
   const startedAt = performance.now();
+  if (cluster.isPrimary && config.workers > 1) {
+    try {
+      await runHubWorkers(config, logger);
+    } catch (error) {
+      logger.fatal({ err: error }, 'telehub failed to start');
+      logger.flush();
+      process.exit(1);
+    }
+    logger.info({ ms: Math.round(performance.now() - startedAt), workers: config.workers }, 'telehub is ready');
+    return;
+  }
   let hub: Hub;
   try {
     hub = await createHub(config, logger);
@@ -26,6 +42,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   logger.info({ ms: Math.round(performance.now() - startedAt) }, 'telehub is ready');
+  reportWorkerReady();
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -1,5 +1,6 @@
 import { DEVICE_LIMITS, parseRfc3339 } from '@telehub/contracts';
 import { z } from 'zod';
+import { MAX_WORKERS } from './worker-count.js';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const positiveInt = z.coerce.number().int().positive();
@@ -70,6 +71,8 @@ export const ConfigSchema = z.object({
   TELEHUB_HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(5_000),
   TELEHUB_SHUTDOWN_TIMEOUT_MS: positiveInt.default(15_000),
   TELEHUB_NODE_ID: optionalString,
+  // Hub processes on this machine sharing its ports (node:cluster): a number, or `auto` (one per core).
+  TELEHUB_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(MAX_WORKERS)]).default(1),
 
   // Device connections
   TELEHUB_MQTT_TLS_PORT: port.default(8883),

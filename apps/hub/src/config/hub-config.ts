@@ -9,6 +9,7 @@ import {
   readProcessLimits,
 } from './open-files-limit.js';
 import { loadTlsSettings, type TlsSettings } from './tls-settings.js';
+import { workerCount } from './worker-count.js';
 
 /** The hub's validated settings, grouped by concern. The only thing in the app that read process.env. */
 export interface HubConfig {
@@ -34,6 +35,8 @@ export interface HubConfig {
    * balancer, which names the client's address; a connection without one in `headerTimeoutMs` is closed.
    */
   proxyProtocol: { enabled: boolean; headerTimeoutMs: number };
+  /** Hub processes on this machine sharing its ports (TELEHUB_WORKERS, `auto` resolved); 1: this process only. */
+  workers: number;
   database: {
     url: string | undefined;
     poolSize: number;
@@ -217,6 +220,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const httpMaxConnections = c.TELEHUB_HTTP_MAX_CONNECTIONS ?? defaultHttpMaxConnections(256, fileLimit);
   return {
     proxyProtocol: { enabled: c.TELEHUB_PROXY_PROTOCOL, headerTimeoutMs: c.TELEHUB_PROXY_HEADER_TIMEOUT_MS },
+    workers: workerCount(c.TELEHUB_WORKERS),
     http: {
       host: c.TELEHUB_HTTP_HOST,
       port: c.TELEHUB_HTTP_PORT,
