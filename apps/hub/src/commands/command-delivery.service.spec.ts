@@ -148,6 +148,7 @@ function setup() {
   const registry = {
     get: (deviceId: string) => connections.get(deviceId),
     deviceIds: () => [...connections.keys()],
+    sessionIdOf: (connection: FakeConnection) => `session of ${connection.deviceId}`,
   };
   const hubEvents = new HubEvents();
   const emitted: HubEvent[] = [];

@@ -70,6 +70,9 @@ export const ConfigSchema = z.object({
   TELEHUB_HTTP_KEEP_ALIVE_TIMEOUT_MS: positiveInt.default(5_000),
   TELEHUB_SHUTDOWN_TIMEOUT_MS: positiveInt.default(15_000),
   TELEHUB_NODE_ID: optionalString,
+  // Hub processes on one database: each renews a lease; one whose lease lapses is declared lost by the others.
+  TELEHUB_NODE_LEASE_RENEW_MS: positiveInt.min(100).default(2_000),
+  TELEHUB_NODE_LEASE_TTL_MS: positiveInt.min(300).default(10_000),
 
   // Device connections
   TELEHUB_MQTT_TLS_PORT: port.default(8883),

@@ -136,6 +136,11 @@ export class DeviceAuthService implements OnModuleDestroy {
     }
   }
 
+  /** Forget every cached credential (notices of changes may have been missed). */
+  invalidateAll(): void {
+    this.cache.clear();
+  }
+
   async flushLastUsed(): Promise<void> {
     if (this.usedTokenIds.size === 0) return;
     const ids = [...this.usedTokenIds];

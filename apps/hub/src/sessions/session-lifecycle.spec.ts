@@ -44,7 +44,7 @@ function makeLifecycle() {
   const presence = {
     online: async (connection: DeviceConnection) => void log.push(`${connection.deviceId} online`),
     ended: (connection: DeviceConnection, reason: string) => void log.push(`${connection.deviceId} ended ${reason}`),
-    offline: (connection: DeviceConnection, reason: string) =>
+    offline: (connection: DeviceConnection, _sessionId: string, reason: string) =>
       void log.push(`${connection.deviceId} offline ${reason}`),
   };
   const lifecycle = new SessionLifecycle(table, flow, presence as unknown as DevicePresence, config);
