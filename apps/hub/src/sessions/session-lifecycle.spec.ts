@@ -76,6 +76,20 @@ describe('SessionLifecycle', () => {
     expect(table.size).toBe(0);
   });
 
+  it('ends a session taken over on record (another hub process) only while it is current, without marking offline', async () => {
+    const { lifecycle, table, log } = makeLifecycle();
+    const first = fakeConnection('a', log);
+    await lifecycle.open(first);
+    const sessionId = table.sessionIdOf(first);
+    expect(lifecycle.takenOver('a', 'another-session')).toBe(false);
+    expect(lifecycle.takenOver('b', sessionId)).toBe(false);
+    expect(lifecycle.takenOver('a', sessionId)).toBe(true);
+    expect(table.get('a')).toBeUndefined();
+    lifecycle.closed(first, 'taken_over');
+    expect(lifecycle.takenOver('a', sessionId)).toBe(false);
+    expect(log).toEqual(['a online', 'a close taken_over', 'a ended taken_over']);
+  });
+
   it('meters a session from the moment it opens and stops when it closes', async () => {
     const { lifecycle, flow, log } = makeLifecycle();
     const device = fakeConnection('a', log);
