@@ -4,8 +4,10 @@ import { ActivityModule } from './activity/activity.module.js';
 import { AdminAuthModule } from './admin-auth/admin-auth.module.js';
 import { AdminChannelModule } from './admin-channel/admin-channel.module.js';
 import { AdminTokensModule } from './admin-tokens/admin-tokens.module.js';
+import { ClusterModule } from './cluster/cluster.module.js';
 import { CommandsModule } from './commands/commands.module.js';
 import { ListeningPorts } from './common/listening-ports.js';
+import { NodeIdentity } from './common/node-identity.js';
 import { HUB_CONFIG, type HubConfig } from './config/hub-config.js';
 import { DatabaseModule } from './database/database.module.js';
 import type { HubDatabase } from './database/open-database.js';
@@ -37,16 +39,18 @@ export class HubModule {
           providers: [
             { provide: HUB_CONFIG, useValue: config },
             { provide: LOGGER, useValue: logger },
+            { provide: NodeIdentity, useValue: new NodeIdentity(config.nodeId) },
             HubEvents,
             HubMetrics,
             ListeningPorts,
           ],
-          exports: [HUB_CONFIG, LOGGER, HubEvents, HubMetrics, ListeningPorts],
+          exports: [HUB_CONFIG, LOGGER, NodeIdentity, HubEvents, HubMetrics, ListeningPorts],
         },
         DatabaseModule.forDatabase(database),
         AdminAuthModule,
         AdminTokensModule,
         HealthModule,
+        ClusterModule,
         DevicesModule,
         ActivityModule,
         CommandsModule,

@@ -75,7 +75,10 @@ describe('TELEHUB_WORKERS=2: one command, all cores, one hub', () => {
       }
     });
     await eventually(async () => logs.some((line) => line.msg === 'telehub is ready' && line.workers === 2), 90_000);
-    expect(logs.some((line) => line.msg === 'telehub is ready' && line.workers === 2), JSON.stringify(logs)).toBe(true);
+    expect(
+      logs.some((line) => line.msg === 'telehub is ready' && line.workers === 2),
+      JSON.stringify(logs),
+    ).toBe(true);
   }, 120_000);
 
   afterAll(async () => {

@@ -149,6 +149,7 @@ function setup() {
   const registry = {
     get: (deviceId: string) => connections.get(deviceId),
     deviceIds: () => [...connections.keys()],
+    sessionIdOf: (connection: FakeConnection) => `session of ${connection.deviceId}`,
   };
   const hubEvents = new HubEvents();
   const emitted: HubEvent[] = [];

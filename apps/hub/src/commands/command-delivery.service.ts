@@ -191,7 +191,9 @@ export class CommandDeliveryService implements OnApplicationBootstrap, OnModuleD
           this.windowFull.add(deviceId);
           return;
         }
-        const claimed = await this.commands.claimForDelivery(deviceId, [...this.sentTo(connection)], room);
+        // Only while this session is the device's session on record: one another hub process took over claims nothing.
+        const sessionId = this.registry.sessionIdOf(connection);
+        const claimed = await this.commands.claimForDelivery(deviceId, [...this.sentTo(connection)], room, sessionId);
         if (this.registry.get(deviceId) !== connection) return;
         if (!this.write(connection, claimed)) {
           this.windowFull.add(deviceId);

@@ -73,6 +73,9 @@ export const ConfigSchema = z.object({
   TELEHUB_NODE_ID: optionalString,
   // Hub processes on this machine sharing its ports (node:cluster): a number, or `auto` (one per core).
   TELEHUB_WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(MAX_WORKERS)]).default(1),
+  // Hub processes on one database: each renews a lease; one whose lease lapses is declared lost by the others.
+  TELEHUB_NODE_LEASE_RENEW_MS: positiveInt.min(100).default(2_000),
+  TELEHUB_NODE_LEASE_TTL_MS: positiveInt.min(300).default(10_000),
 
   // Device connections
   TELEHUB_MQTT_TLS_PORT: port.default(8883),

@@ -96,6 +96,18 @@ describe('loadConfig', () => {
   it('refuses metrics settings that are wrong or contradict each other, never echoing the token', () => {
     expect(() => loadConfig({ TELEHUB_METRICS_AUTH: 'basic' })).toThrowError(/TELEHUB_METRICS_AUTH="basic"/);
     expect(() => loadConfig({ TELEHUB_METRICS_PORT: 'x' })).toThrowError(/TELEHUB_METRICS_PORT="x"/);
+  });
+
+  it('reads the lease settings, and refuses a lease that does not outlast three renewals', () => {
+    expect(loadConfig({}).cluster).toEqual({ leaseRenewMs: 2000, leaseTtlMs: 10_000 });
+    expect(loadConfig({ TELEHUB_NODE_LEASE_RENEW_MS: '500', TELEHUB_NODE_LEASE_TTL_MS: '1500' }).cluster).toEqual({
+      leaseRenewMs: 500,
+      leaseTtlMs: 1500,
+    });
+    expect(() => loadConfig({ TELEHUB_NODE_LEASE_RENEW_MS: '5000' })).toThrowError(
+      /TELEHUB_NODE_LEASE_TTL_MS=10000: must be at least 3 × TELEHUB_NODE_LEASE_RENEW_MS \(15000\)/,
+    );
+    expect(() => loadConfig({ TELEHUB_NODE_LEASE_RENEW_MS: '50' })).toThrowError(/TELEHUB_NODE_LEASE_RENEW_MS="50"/);
     expect(() => loadConfig({ TELEHUB_METRICS_TOKEN: 'short-secret' })).toThrowError(
       /TELEHUB_METRICS_TOKEN: must be at least 32/,
     );

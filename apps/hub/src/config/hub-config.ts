@@ -73,6 +73,13 @@ export interface HubConfig {
   };
   /** Names this hub process in presence records; several hubs may share one database. */
   nodeId: string;
+  /** Hub processes sharing one database (TELEHUB_NODE_LEASE_*). */
+  cluster: {
+    /** How often this process renews its lease, and looks for processes whose lease lapsed. */
+    leaseRenewMs: number;
+    /** A process that has not renewed its lease for this long is lost: its devices go offline (`node_lost`). */
+    leaseTtlMs: number;
+  };
   devices: {
     mqttTlsPort: number;
     tls: TlsSettings | undefined;
@@ -213,8 +220,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     plainListeners: c.TELEHUB_PLAIN_LISTENERS,
   });
   if (problems.length > 0) throw new ConfigError(problems);
-  const metricsProblems = checkMetricsSettings(c);
-  if (metricsProblems.length > 0) throw new ConfigError(metricsProblems);
+  const settingProblems = [...checkMetricsSettings(c), ...checkLeaseSettings(c)];
+  if (settingProblems.length > 0) throw new ConfigError(settingProblems);
   const retention = retentionTiers(c.TELEHUB_RETENTION_DAYS, c.TELEHUB_RETENTION_1M_DAYS, c.TELEHUB_RETENTION_1H_DAYS);
   const fileLimit = openFilesLimit(readProcessLimits());
   const httpMaxConnections = c.TELEHUB_HTTP_MAX_CONNECTIONS ?? defaultHttpMaxConnections(256, fileLimit);
@@ -257,6 +264,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       throttleMaxAddresses: c.TELEHUB_AUTH_THROTTLE_MAX_ADDRESSES,
     },
     nodeId: c.TELEHUB_NODE_ID ?? hostname(),
+    cluster: { leaseRenewMs: c.TELEHUB_NODE_LEASE_RENEW_MS, leaseTtlMs: c.TELEHUB_NODE_LEASE_TTL_MS },
     devices: {
       mqttTlsPort: c.TELEHUB_MQTT_TLS_PORT,
       tls,
@@ -329,6 +337,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     shutdownTimeoutMs: c.TELEHUB_SHUTDOWN_TIMEOUT_MS,
   };
+}
+
+/** A lease must outlast a few renewals, or a process that misses one (a pause, a slow commit) is declared lost. */
+function checkLeaseSettings(c: RawConfig): string[] {
+  if (c.TELEHUB_NODE_LEASE_TTL_MS >= 3 * c.TELEHUB_NODE_LEASE_RENEW_MS) return [];
+  return [
+    `TELEHUB_NODE_LEASE_TTL_MS=${c.TELEHUB_NODE_LEASE_TTL_MS}: must be at least 3 × TELEHUB_NODE_LEASE_RENEW_MS (${3 * c.TELEHUB_NODE_LEASE_RENEW_MS})`,
+  ];
 }
 
 /** Settings that are each valid but contradict one another. */

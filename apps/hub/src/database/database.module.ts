@@ -1,6 +1,7 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import {
   AdminTokenRepository,
+  ClusterBusRepository,
   CommandRepository,
   type DatabaseClient,
   DeviceActivityRepository,
@@ -9,6 +10,7 @@ import {
   DevicePresenceRepository,
   DeviceRepository,
   DeviceTokenRepository,
+  NodeLeaseRepository,
   ReadinessProbe,
   TelemetryRepository,
 } from '@telehub/db';
@@ -25,6 +27,7 @@ const repositories = [
   { provide: CommandRepository, make: (client: DatabaseClient) => new CommandRepository(client) },
   { provide: DeviceListRepository, make: (client: DatabaseClient) => new DeviceListRepository(client) },
   { provide: DeviceActivityRepository, make: (client: DatabaseClient) => new DeviceActivityRepository(client) },
+  { provide: NodeLeaseRepository, make: (client: DatabaseClient) => new NodeLeaseRepository(client) },
 ];
 
 /** Hands the opened database and its repositories to the features. Opening and closing happen in create-hub. */
@@ -44,6 +47,7 @@ export class DatabaseModule {
           useFactory: make,
           inject: [DATABASE_CLIENT],
         })),
+        { provide: ClusterBusRepository, useValue: new ClusterBusRepository(database.client, database.notifier) },
       ],
       exports: [
         DATABASE_CLIENT,
@@ -51,6 +55,7 @@ export class DatabaseModule {
         LATE_ROWS,
         ReadinessProbe,
         ...repositories.map(({ provide }) => provide),
+        ClusterBusRepository,
       ],
     };
   }

@@ -19,6 +19,11 @@ import type { HubConfig } from '../config/hub-config.js';
 
 export interface HubDatabase {
   readonly client: DatabaseClient;
+  /**
+   * One connection of its own that sends the notices between hub processes (ClusterBusRepository): a notifying
+   * commit waits for a database-wide lock, and must never hold a pool connection while it does.
+   */
+  readonly notifier: DatabaseClient;
   readonly mode: DatabaseMode;
   /** /readyz's own connection, apart from the pool. */
   readonly readiness: ReadinessProbe;
@@ -81,17 +86,24 @@ export async function openDatabase(config: HubConfig, logger: Logger): Promise<H
         'plain PostgreSQL mode: telemetry is a regular table (no TimescaleDB extension)',
       );
     }
+    const notifier = createDatabaseClient(url, {
+      maxConnections: 1,
+      applicationName: 'telehub-notifier',
+      connectTimeoutMs: config.database.connectTimeoutMs,
+    });
     const readiness = new ReadinessProbe(url, {
       timeoutMs: config.database.readyTimeoutMs,
       timescaleJobs: mode === 'timescaledb',
     });
     return {
       client,
+      notifier,
       mode,
       readiness,
       compressionAgeMs: mode === 'timescaledb' ? await compressionAgeMs(client) : undefined,
       close: async () => {
         await readiness.close();
+        await notifier.close();
         await client.close();
         await embedded?.stop();
       },

@@ -37,6 +37,8 @@ interface CacheEntry {
 }
 
 const LAST_USED_FLUSH_MS = 30_000;
+/** Lookups of one token in a row, when invalidations keep arriving while each runs. */
+const MAX_LOOKUPS = 3;
 
 /**
  * The one path from a device token to a device, for every transport. Lookups are cached (revocation,
@@ -51,6 +53,8 @@ export class DeviceAuthService implements OnModuleDestroy {
   private readonly unknown: ExpiringCache<string, true>;
   private readonly loader: BatchedLoader<string, DeviceCredential>;
   private readonly usedTokenIds = new Set<string>();
+  /** Counts invalidations: a lookup under way when one happened may have read the credential before the change. */
+  private invalidations = 0;
   private readonly flushTimer: NodeJS.Timeout;
 
   constructor(
@@ -108,7 +112,12 @@ export class DeviceAuthService implements OnModuleDestroy {
     if (this.unknown.get(key, now)) return { ok: false, reason: 'unknown_token' };
     let entry = this.cache.get(key);
     if (!entry || entry.expiresAtMs <= now) {
-      const credential = await this.loader.load(key);
+      let credential: DeviceCredential | undefined;
+      for (let lookups = 1; ; lookups += 1) {
+        const before = this.invalidations;
+        credential = await this.loader.load(key);
+        if (this.invalidations === before || lookups === MAX_LOOKUPS) break;
+      }
       if (!credential) {
         this.cache.delete(key);
         this.unknown.set(key, true, now);
@@ -131,9 +140,16 @@ export class DeviceAuthService implements OnModuleDestroy {
 
   /** Forget everything cached for a device: called on revoke, rotation, disable and delete. */
   invalidateDevice(deviceId: string): void {
+    this.invalidations += 1;
     for (const [key, entry] of this.cache) {
       if (entry.credential.deviceId === deviceId) this.cache.delete(key);
     }
+  }
+
+  /** Forget every cached credential (notices of changes may have been missed). */
+  invalidateAll(): void {
+    this.invalidations += 1;
+    this.cache.clear();
   }
 
   async flushLastUsed(): Promise<void> {

@@ -2,9 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { DeviceTokenInfo, IssuedDeviceToken, IssueTokenRequest } from '@telehub/contracts';
 import { DeviceTokenRepository } from '@telehub/db';
 import { generateToken } from '../auth/token-codec.js';
+import { DeviceAccess } from '../cluster/device-access.js';
 import { ApiError } from '../common/api-error.js';
-import { DeviceAuthService } from '../device-auth/device-auth.service.js';
-import { SessionTable } from '../sessions/session-table.js';
 import { presentToken } from './device.presenter.js';
 import { DevicesService } from './devices.service.js';
 
@@ -13,8 +12,7 @@ export class DeviceTokensService {
   constructor(
     private readonly tokens: DeviceTokenRepository,
     private readonly devices: DevicesService,
-    private readonly deviceAuth: DeviceAuthService,
-    private readonly sessions: SessionTable,
+    private readonly access: DeviceAccess,
   ) {}
 
   /** Issues a new token; with `expireOthersInSeconds` the old ones keep working until then (rotation). */
@@ -28,7 +26,8 @@ export class DeviceTokensService {
     const row = await this.tokens.create(deviceId, hash, hint, expiresAt);
     if (request.expireOthersInSeconds !== undefined) {
       await this.tokens.expireOthers(deviceId, row.id, new Date(Date.now() + request.expireOthersInSeconds * 1000));
-      this.deviceAuth.invalidateDevice(deviceId);
+      // Every hub process must see the old tokens' new expiry, not a cached credential without one.
+      await this.access.changed(deviceId);
     }
     return { ...presentToken(row), token };
   }
@@ -51,9 +50,9 @@ export class DeviceTokensService {
         `token ${tokenId} was revoked at ${row!.revokedAt!.toISOString()}`,
       );
     }
-    this.deviceAuth.invalidateDevice(deviceId);
-    // The session may be using this token: end it; the device reconnects with another valid token, if any.
-    this.sessions.revoke(deviceId, 'token_revoked');
+    // The session (on whichever hub process) may be using this token: end it; the device reconnects with another
+    // valid token, if any.
+    await this.access.changed(deviceId, 'token_revoked');
     return presentToken(row!);
   }
 }

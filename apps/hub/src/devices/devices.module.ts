@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ClusterModule } from '../cluster/cluster.module.js';
 import { DeviceAuthModule } from '../device-auth/device-auth.module.js';
 import { FleetModule } from '../fleet/fleet.module.js';
 import { DeviceSessionsModule } from '../sessions/device-sessions.module.js';
@@ -11,7 +12,7 @@ import { DevicesController } from './devices.controller.js';
 import { DevicesService } from './devices.service.js';
 
 @Module({
-  imports: [DeviceAuthModule, DeviceSessionsModule, FleetModule],
+  imports: [DeviceAuthModule, DeviceSessionsModule, FleetModule, ClusterModule],
   controllers: [DevicesController, DeviceTokensController],
   providers: [DevicesService, DeviceTokensService, DeviceListService, DeviceEventLog, DeviceSearchIndexCheck],
   exports: [DevicesService],

@@ -10,9 +10,8 @@ import type {
 } from '@telehub/contracts';
 import { DeviceEventRepository, DeviceRepository, TelemetryRepository } from '@telehub/db';
 import { generateToken } from '../auth/token-codec.js';
+import { DeviceAccess } from '../cluster/device-access.js';
 import { ApiError } from '../common/api-error.js';
-import { DeviceAuthService } from '../device-auth/device-auth.service.js';
-import { SessionTable } from '../sessions/session-table.js';
 import { presentDevice, presentDeviceDetail } from './device.presenter.js';
 import { DeviceEventLog } from './device-event-log.service.js';
 
@@ -22,8 +21,7 @@ export class DevicesService {
     private readonly devices: DeviceRepository,
     private readonly telemetry: TelemetryRepository,
     private readonly events: DeviceEventRepository,
-    private readonly deviceAuth: DeviceAuthService,
-    private readonly sessions: SessionTable,
+    private readonly access: DeviceAccess,
     private readonly eventLog: DeviceEventLog,
   ) {}
 
@@ -55,16 +53,15 @@ export class DevicesService {
   async update(id: string, patch: UpdateDeviceRequest): Promise<Device> {
     const row = await this.devices.update(id, patch);
     if (!row) throw deviceNotFound(id);
-    if (patch.disabled !== undefined) this.deviceAuth.invalidateDevice(id);
-    if (patch.disabled) this.sessions.revoke(id, 'not_authorized');
+    // On every hub process: a disabled device's sessions end, and an enabled one may connect at once.
+    if (patch.disabled !== undefined) await this.access.changed(id, patch.disabled ? 'not_authorized' : undefined);
     return presentDevice(row);
   }
 
   /** Deleting removes the device's tokens with it; telemetry stays unless `purgeTelemetry`. */
   async delete(id: string, purgeTelemetry: boolean): Promise<void> {
     if (!(await this.devices.delete(id))) throw deviceNotFound(id);
-    this.deviceAuth.invalidateDevice(id);
-    this.sessions.revoke(id, 'not_authorized');
+    await this.access.changed(id, 'not_authorized');
     if (purgeTelemetry) await this.telemetry.deleteForDevice(id);
   }
 

@@ -27,6 +27,11 @@ export type HubEvent =
       /** With `online`: how the session connected, and the hub process that holds it. */
       session?: SessionDetails & { node: string };
     }
+  /**
+   * A session was written online over a live one on record: session `sessionId`, held by the hub process
+   * `instance` (this one or another), was taken over and must end.
+   */
+  | { type: 'session_displaced'; deviceId: string; sessionId: string; instance: string }
   | { type: 'state'; deviceId: string; state: Record<string, unknown>; updatedAt: number }
   | { type: 'device_event'; deviceId: string | null; eventType: string; detail: Record<string, unknown>; at: number }
   /** A command's status changed, in any hub process on this database (it arrives through NOTIFY). */

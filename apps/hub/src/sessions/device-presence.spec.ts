@@ -1,6 +1,7 @@
-import type { DevicePresenceRepository, PresenceChange } from '@telehub/db';
+import type { DevicePresenceRepository, DisplacedSession, PresenceChange } from '@telehub/db';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { NodeIdentity } from '../common/node-identity.js';
 import { loadConfig } from '../config/hub-config.js';
 import type { DeviceEventRecorder } from '../events/device-event.recorder.js';
 import { type HubEventOf, HubEvents } from '../events/hub-events.js';
@@ -12,19 +13,17 @@ import { DevicePresence } from './device-presence.js';
 class FakePresenceRepository {
   readonly changes: PresenceChange[][] = [];
   readonly touched: string[][] = [];
-  readonly markedOffline: [string, string][] = [];
+  /** What the next applyPresence answers: sessions its changes replaced on record. */
+  displaced: DisplacedSession[] = [];
   failTouch = false;
 
-  async applyPresence(changes: PresenceChange[]): Promise<void> {
+  async applyPresence(changes: PresenceChange[]): Promise<DisplacedSession[]> {
     this.changes.push(changes);
+    return this.displaced.splice(0);
   }
   async touchLastSeen(deviceIds: string[]): Promise<void> {
     if (this.failTouch) throw new Error('database unavailable');
     this.touched.push(deviceIds);
-  }
-  async markNodeOffline(node: string, reason: string): Promise<number> {
-    this.markedOffline.push([node, reason]);
-    return 2;
   }
 }
 
@@ -54,6 +53,8 @@ function makePresence() {
   const hubEvents = new HubEvents();
   const presenceEvents: HubEventOf<'presence'>[] = [];
   hubEvents.on('presence', (event) => presenceEvents.push(event));
+  const displacedEvents: HubEventOf<'session_displaced'>[] = [];
+  hubEvents.on('session_displaced', (event) => displacedEvents.push(event));
   const metrics = new HubMetrics();
   const config = loadConfig({ TELEHUB_NODE_ID: 'node-1' });
   const presence = new DevicePresence(
@@ -61,11 +62,12 @@ function makePresence() {
     recorder as DeviceEventRecorder,
     hubEvents,
     metrics,
+    new NodeIdentity('node-1', 'instance-1'),
     config,
     pino({ level: 'silent' }),
   );
   instances.push(presence);
-  return { presence, repository, events, presenceEvents, metrics };
+  return { presence, repository, events, presenceEvents, displacedEvents, metrics };
 }
 
 async function connectionsGauge(metrics: HubMetrics): Promise<number> {
@@ -80,10 +82,22 @@ describe('DevicePresence', () => {
 
   it('records a session opening: presence row, event, live presence, metrics', async () => {
     const { presence, repository, events, presenceEvents, metrics } = makePresence();
-    await presence.online(connection('a', 1000));
+    await presence.online(connection('a', 1000), 'session-a');
     const session = { mqttProtocolLevel: 4, clientId: 'client-1', keepAliveSeconds: 60, remoteAddress: '127.0.0.1' };
     expect(repository.changes).toEqual([
-      [{ deviceId: 'a', online: true, node: 'node-1', transport: 'mqtt', connectedAt: 1000, session, at: 1000 }],
+      [
+        {
+          deviceId: 'a',
+          online: true,
+          node: 'node-1',
+          instance: 'instance-1',
+          sessionId: 'session-a',
+          transport: 'mqtt',
+          connectedAt: 1000,
+          session,
+          at: 1000,
+        },
+      ],
     ]);
     expect(events).toEqual([
       { deviceId: 'a', type: 'connected', detail: { transport: 'mqtt', node: 'node-1' }, at: 1000 },
@@ -105,7 +119,7 @@ describe('DevicePresence', () => {
     const { presence, repository, presenceEvents } = makePresence();
     const hostile = { ...connection('a', 1000) };
     const details = { mqttProtocolLevel: 5 as const, clientId: `x\u0000${'é'.repeat(5000)}`, keepAliveSeconds: 0 };
-    await presence.online({ ...hostile, details: { ...details, remoteAddress: null } });
+    await presence.online({ ...hostile, details: { ...details, remoteAddress: null } }, 'session-a');
     const stored = repository.changes[0]![0]!.session!;
     expect(stored.clientId).toMatch(/^x\ufffdé+… \(10004 bytes\)$/);
     expect(new TextEncoder().encode(stored.clientId!).length).toBeLessThanOrEqual(256);
@@ -117,12 +131,12 @@ describe('DevicePresence', () => {
     const { presence, repository, events, presenceEvents, metrics } = makePresence();
     const taken = connection('a', 1000);
     const current = connection('a', 2000);
-    await presence.online(taken);
-    await presence.online(current);
+    await presence.online(taken, 'session-1');
+    await presence.online(current, 'session-2');
     presence.ended(taken, 'taken_over', 2001);
     expect(repository.changes).toHaveLength(2);
     presence.ended(current, 'client_disconnect', 3000);
-    presence.offline(current, 'client_disconnect', 3000);
+    presence.offline(current, 'session-2', 'client_disconnect', 3000);
     await presence.onModuleDestroy();
     expect(events.filter((event) => event.type === 'disconnected')).toEqual([
       { deviceId: 'a', type: 'disconnected', detail: { transport: 'mqtt', reason: 'taken_over' }, at: 2001 },
@@ -133,6 +147,8 @@ describe('DevicePresence', () => {
         deviceId: 'a',
         online: false,
         node: 'node-1',
+        instance: 'instance-1',
+        sessionId: 'session-2',
         transport: 'mqtt',
         connectedAt: 2000,
         reason: 'client_disconnect',
@@ -156,7 +172,7 @@ describe('DevicePresence', () => {
     presence.markSeen('b');
     presence.markSeen('a');
     presence.markSeen('c');
-    presence.offline(connection('c'), 'client_disconnect', 5000);
+    presence.offline(connection('c'), 'session-c', 'client_disconnect', 5000);
     await presence.flushLastSeen();
     await presence.flushLastSeen();
     expect(repository.touched).toEqual([['a', 'b']]);
@@ -169,11 +185,18 @@ describe('DevicePresence', () => {
     await expect(presence.flushLastSeen()).resolves.toBeUndefined();
   });
 
-  it('marks devices this node left online offline at start, and writes what is pending when it stops', async () => {
+  it('announces a live session on record that a new one replaced (taken over, here or on another process)', async () => {
+    const { presence, repository, displacedEvents } = makePresence();
+    repository.displaced = [{ deviceId: 'a', sessionId: 'elsewhere', instance: 'instance-2' }];
+    await presence.online(connection('a'), 'session-a');
+    expect(displacedEvents).toEqual([
+      { type: 'session_displaced', deviceId: 'a', sessionId: 'elsewhere', instance: 'instance-2' },
+    ]);
+  });
+
+  it('writes what is pending when it stops', async () => {
     const { presence, repository } = makePresence();
-    await presence.onApplicationBootstrap();
-    expect(repository.markedOffline).toEqual([['node-1', 'hub_restart']]);
-    void presence.online(connection('a'));
+    void presence.online(connection('a'), 'session-a');
     presence.markSeen('a');
     await presence.onModuleDestroy();
     expect(repository.changes).toHaveLength(1);

@@ -1,7 +1,8 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { cleanText, type SessionDetails } from '@telehub/contracts';
 import { DevicePresenceRepository } from '@telehub/db';
 import type { Logger } from 'pino';
+import { NodeIdentity } from '../common/node-identity.js';
 import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
 import { DeviceEventRecorder } from '../events/device-event.recorder.js';
 import { HubEvents } from '../events/hub-events.js';
@@ -12,11 +13,14 @@ import { PresenceWriter } from './presence-writer.js';
 
 /**
  * What the rest of the hub and the database learn about device sessions: the presence rows (online, on which
- * node, since when; written in batches), `connected`/`disconnected` device events, the connection metrics, the
- * live presence events, and last-seen times (coalesced, written every TELEHUB_LAST_SEEN_INTERVAL_MS).
+ * node, which session, since when; written in batches), `connected`/`disconnected` device events, the connection
+ * metrics, the live presence events, and last-seen times (coalesced, written every TELEHUB_LAST_SEEN_INTERVAL_MS).
+ * A session written online that replaces a live one on record is announced as `session_displaced`: that one was
+ * taken over, on this process or another. Devices left online by a process that is gone are the reaper's
+ * (cluster/), not this process's: at start it cannot tell a previous run of itself from a live namesake.
  */
 @Injectable()
-export class DevicePresence implements OnApplicationBootstrap, OnModuleDestroy {
+export class DevicePresence implements OnModuleDestroy {
   private readonly seen = new Set<string>();
   private readonly seenTimer: NodeJS.Timeout;
   private readonly writer: PresenceWriter;
@@ -26,27 +30,25 @@ export class DevicePresence implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly recorder: DeviceEventRecorder,
     private readonly hubEvents: HubEvents,
     private readonly metrics: HubMetrics,
+    private readonly identity: NodeIdentity,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.writer = new PresenceWriter({
-      write: (changes) => presence.applyPresence(changes),
+      write: async (changes) => {
+        for (const displaced of await presence.applyPresence(changes)) {
+          hubEvents.emit({ type: 'session_displaced', ...displaced });
+        }
+      },
       onError: (error, changes) => logger.warn({ err: error, changes }, 'could not record presence'),
     });
     this.seenTimer = setInterval(() => void this.flushLastSeen(), config.devices.lastSeenIntervalMs).unref();
   }
 
-  /** Sessions this node held before a crash or kill are gone: do not leave their devices shown online. */
-  async onApplicationBootstrap(): Promise<void> {
-    const stale = await this.presence.markNodeOffline(this.config.nodeId, 'hub_restart');
-    if (stale > 0)
-      this.logger.info({ devices: stale }, 'devices left online by an earlier run of this node marked offline');
-  }
-
   /** A session opened: the device is online here. Resolves once that is written (or failed and was logged). */
-  online(connection: DeviceConnection): Promise<void> {
+  online(connection: DeviceConnection, sessionId: string): Promise<void> {
     const { deviceId, transport, connectedAt } = connection;
-    const node = this.config.nodeId;
+    const { name: node, instanceId: instance } = this.identity;
     const session = storableDetails(connection.details, this.config.payloads.eventStringMaxBytes);
     this.metrics.connects.inc({ transport });
     this.metrics.connections.inc({ transport });
@@ -59,7 +61,18 @@ export class DevicePresence implements OnApplicationBootstrap, OnModuleDestroy {
       at: connectedAt,
       session: { ...session, node },
     });
-    return this.writer.apply({ deviceId, online: true, node, transport, connectedAt, session, at: connectedAt });
+    const change = {
+      deviceId,
+      online: true,
+      node,
+      instance,
+      sessionId,
+      transport,
+      connectedAt,
+      session,
+      at: connectedAt,
+    };
+    return this.writer.apply(change);
   }
 
   /** A session ended, whether or not it was the device's current one (one taken over ends too). */
@@ -69,13 +82,18 @@ export class DevicePresence implements OnApplicationBootstrap, OnModuleDestroy {
     this.recorder.record(deviceId, 'disconnected', { transport, reason }, at);
   }
 
-  /** The device's current session ended: the device is offline. */
-  offline(connection: DeviceConnection, reason: string, at: number): void {
+  /** The device's current session ended: the device is offline (unless a newer session is on record). */
+  offline(connection: DeviceConnection, sessionId: string, reason: string, at: number): void {
     const { deviceId, transport, connectedAt } = connection;
     this.seen.delete(deviceId);
     this.hubEvents.emit({ type: 'presence', deviceId, online: false, transport, reason, at });
-    const node = this.config.nodeId;
-    void this.writer.apply({ deviceId, online: false, node, transport, connectedAt, reason, at });
+    const { name: node, instanceId: instance } = this.identity;
+    void this.writer.apply({ deviceId, online: false, node, instance, sessionId, transport, connectedAt, reason, at });
+  }
+
+  /** Resolves when every presence change made so far is written (or failed and was logged). */
+  flushWrites(): Promise<void> {
+    return this.writer.flush();
   }
 
   /** The device was heard from (accepted telemetry, any transport). Written with the next coalesced update. */

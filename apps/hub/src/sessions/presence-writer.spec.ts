@@ -6,6 +6,8 @@ const change = (deviceId: string, online: boolean, at = 1): PresenceChange => ({
   deviceId,
   online,
   node: 'n',
+  instance: 'i',
+  sessionId: `${deviceId}-session`,
   transport: 'mqtt',
   connectedAt: 1,
   at,

@@ -1,7 +1,7 @@
 import type { PresenceChange } from '@telehub/db';
 
 export interface PresenceWriterHooks {
-  /** The hub passes DevicePresenceRepository.applyPresence. */
+  /** The hub passes DevicePresenceRepository.applyPresence (and announces the sessions it displaced). */
   write(changes: PresenceChange[]): Promise<void>;
   onError(error: unknown, changes: number): void;
 }

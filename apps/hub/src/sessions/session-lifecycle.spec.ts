@@ -45,7 +45,7 @@ function makeLifecycle() {
   const presence = {
     online: async (connection: DeviceConnection) => void log.push(`${connection.deviceId} online`),
     ended: (connection: DeviceConnection, reason: string) => void log.push(`${connection.deviceId} ended ${reason}`),
-    offline: (connection: DeviceConnection, reason: string) =>
+    offline: (connection: DeviceConnection, _sessionId: string, reason: string) =>
       void log.push(`${connection.deviceId} offline ${reason}`),
   };
   const lifecycle = new SessionLifecycle(table, flow, presence as unknown as DevicePresence, config);
@@ -75,6 +75,20 @@ describe('SessionLifecycle', () => {
       'a offline client_disconnect',
     ]);
     expect(table.size).toBe(0);
+  });
+
+  it('ends a session taken over on record (another hub process) only while it is current, without marking offline', async () => {
+    const { lifecycle, table, log } = makeLifecycle();
+    const first = fakeConnection('a', log);
+    await lifecycle.open(first);
+    const sessionId = table.sessionIdOf(first);
+    expect(lifecycle.takenOver('a', 'another-session')).toBe(false);
+    expect(lifecycle.takenOver('b', sessionId)).toBe(false);
+    expect(lifecycle.takenOver('a', sessionId)).toBe(true);
+    expect(table.get('a')).toBeUndefined();
+    lifecycle.closed(first, 'taken_over');
+    expect(lifecycle.takenOver('a', sessionId)).toBe(false);
+    expect(log).toEqual(['a online', 'a close taken_over', 'a ended taken_over']);
   });
 
   it('meters a session from the moment it opens and stops when it closes', async () => {

@@ -26,11 +26,21 @@ export class SessionLifecycle {
   async open(connection: DeviceConnection): Promise<void> {
     const previous = this.table.add(connection);
     this.flow.track(connection);
-    if (previous) {
-      this.flow.forget(previous);
-      previous.close('taken_over');
-    }
-    await this.presence.online(connection);
+    if (previous) this.endTakenOver(previous);
+    await this.presence.online(connection, this.table.sessionIdOf(connection));
+  }
+
+  /**
+   * The database recorded a newer session of the device (opened on this hub process or another): if session
+   * `sessionId` is still the device's current one here, it ends (MQTT 5 DISCONNECT 0x8E, WebSocket 4000) without
+   * marking the device offline. False when there is no such session here (it ended already).
+   */
+  takenOver(deviceId: string, sessionId: string): boolean {
+    const connection = this.table.get(deviceId);
+    if (!connection || this.table.sessionIdOf(connection) !== sessionId) return false;
+    this.table.remove(connection);
+    this.endTakenOver(connection);
+    return true;
   }
 
   /** A session ended. Only the current session of a device marks it offline (not one taken over). */
@@ -39,7 +49,13 @@ export class SessionLifecycle {
     this.presence.ended(connection, reason, now);
     if (!this.table.remove(connection)) return;
     this.flow.forget(connection);
-    this.presence.offline(connection, reason, now);
+    this.presence.offline(connection, this.table.sessionIdOf(connection), reason, now);
+  }
+
+  /** Ends a session that is no longer its device's current one (the table has forgotten it already). */
+  private endTakenOver(connection: DeviceConnection): void {
+    this.flow.forget(connection);
+    connection.close('taken_over');
   }
 
   /**

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
 import type { DeviceConnection } from './device-connection.js';
@@ -9,6 +10,8 @@ import type { DeviceConnection } from './device-connection.js';
 @Injectable()
 export class SessionTable {
   private readonly current = new Map<string, DeviceConnection>();
+  /** Each session's id: what the devices row records as the device's session, across hub processes. */
+  private readonly sessionIds = new WeakMap<DeviceConnection, string>();
   private handshakes = 0;
 
   constructor(@Inject(HUB_CONFIG) private readonly config: HubConfig) {}
@@ -50,7 +53,18 @@ export class SessionTable {
   add(connection: DeviceConnection): DeviceConnection | undefined {
     const previous = this.current.get(connection.deviceId);
     this.current.set(connection.deviceId, connection);
+    this.sessionIdOf(connection);
     return previous;
+  }
+
+  /** The session's id, made (random) the first time it is asked for. */
+  sessionIdOf(connection: DeviceConnection): string {
+    let id = this.sessionIds.get(connection);
+    if (id === undefined) {
+      id = randomUUID();
+      this.sessionIds.set(connection, id);
+    }
+    return id;
   }
 
   /** Forgets `connection` if it is still its device's current session; false for one that was taken over. */

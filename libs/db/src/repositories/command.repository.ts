@@ -167,15 +167,41 @@ export class CommandRepository {
   /**
    * Takes what a device must receive (queued, or sent but never acknowledged; unexpired; oldest first, except
    * `exclude`, already on this connection) and marks it sent, in one statement: one round trip per delivery.
+   * With `sessionId`, only while that session is the device's live session on record (devices.session_id): a
+   * session another hub process has taken over claims nothing, so commands go to the owner only.
    */
-  async claimForDelivery(deviceId: string, exclude: readonly string[], limit: number): Promise<CommandRecord[]> {
+  async claimForDelivery(
+    deviceId: string,
+    exclude: readonly string[],
+    limit: number,
+    sessionId?: string,
+  ): Promise<CommandRecord[]> {
     const from: CommandStatus[] = ['queued', 'sent'];
+    const owner = sessionId ?? null;
     return this.move(
       this.client.sql`SELECT id FROM commands
         WHERE device_id = ${deviceId} AND status = ANY(${from}::text[]) AND expires_at > now()
           AND NOT (id = ANY(${exclude as string[]}::uuid[]))
+          AND (${owner}::uuid IS NULL OR EXISTS (
+            SELECT 1 FROM devices WHERE devices.id = ${deviceId} AND devices.online AND devices.session_id = ${owner}::uuid))
         ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
       { to: 'sent', from },
+    );
+  }
+
+  /**
+   * A hub process was lost (its lease lapsed): what it had sent to these devices before `sentBefore` (epoch ms)
+   * and never saw acknowledged goes back to the queue, to be delivered wherever the device reconnects. Commands
+   * sent later were sent by the device's new session, and stay as they are.
+   */
+  async requeueUnacknowledged(deviceIds: readonly string[], sentBefore: number): Promise<CommandRecord[]> {
+    if (deviceIds.length === 0) return [];
+    return this.move(
+      this.client.sql`SELECT id FROM commands
+        WHERE device_id = ANY(${deviceIds as string[]}::uuid[]) AND status = 'sent'
+          AND sent_at <= to_timestamp(${sentBefore} / 1000.0)
+        ORDER BY id FOR UPDATE SKIP LOCKED`,
+      { to: 'queued', from: ['sent'] },
     );
   }
 

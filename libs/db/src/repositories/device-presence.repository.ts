@@ -5,7 +5,12 @@ import type { SessionRecord } from '../schema/devices.table.js';
 export interface PresenceChange {
   deviceId: string;
   online: boolean;
+  /** The hub process's name (TELEHUB_NODE_ID), for people. */
   node: string;
+  /** The hub process's instance id (hub_nodes), which holds the session. */
+  instance: string;
+  /** The session that began or ended. */
+  sessionId: string;
   transport: string;
   /** When the session (that began or ended) was opened. */
   connectedAt: number;
@@ -15,6 +20,20 @@ export interface PresenceChange {
   at: number;
 }
 
+/** A live session that a newer one replaced on record: the hub process `instance` must close it. */
+export interface DisplacedSession {
+  deviceId: string;
+  sessionId: string;
+  instance: string;
+}
+
+/** A device's live session on record. */
+export interface SessionOwner {
+  deviceId: string;
+  online: boolean;
+  sessionId: string | null;
+}
+
 /** Online/offline, last-seen and reported state: the parts of a device row that devices change. */
 export class DevicePresenceRepository {
   constructor(private readonly client: DatabaseClient) {}
@@ -22,43 +41,62 @@ export class DevicePresenceRepository {
   /**
    * Sessions that began or ended, many devices in one statement (one commit for a burst of connects). Each
    * device at most once, its latest change. Sessions' details travel as JSON text (drizzle, sharing this
-   * postgres.js client, turns off its jsonb serializer). Going offline applies only while the session that ended is still
-   * the one on record (its connected_at): a newer session (a takeover, possibly on another hub) is left alone.
+   * postgres.js client, turns off its jsonb serializer). A session that begins becomes the device's session on record, and
+   * the live one it replaces (on this hub process or another) is returned: it was taken over and must close.
+   * Going offline applies only while the session that ended is still the one on record (its session id): a newer
+   * session (a takeover, possibly on another hub) is left alone. The rows are locked before they are read, so of
+   * two sessions written at once, the second sees the first and displaces it: the database decides the owner.
    */
-  async applyPresence(changes: PresenceChange[]): Promise<void> {
-    if (changes.length === 0) return;
+  async applyPresence(changes: PresenceChange[]): Promise<DisplacedSession[]> {
+    if (changes.length === 0) return [];
     // Sorted so concurrent batches (several hubs) lock device rows in the same order.
     const sorted = [...changes].sort((a, b) => (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0));
     // Booleans travel as 0/1: postgres.js does not serialize boolean arrays.
-    await this.client.sql`
-      UPDATE devices AS d SET
-        online = c.online_flag = 1,
-        connected_node = CASE WHEN c.online_flag = 1 THEN c.node ELSE d.connected_node END,
-        transport = CASE WHEN c.online_flag = 1 THEN c.transport ELSE d.transport END,
-        session = CASE WHEN c.online_flag = 1 THEN c.session::jsonb ELSE d.session END,
-        connected_at = CASE WHEN c.online_flag = 1 THEN to_timestamp(c.connected_at / 1000.0) ELSE d.connected_at END,
-        disconnected_at = CASE WHEN c.online_flag = 1 THEN d.disconnected_at ELSE to_timestamp(c.at / 1000.0) END,
-        disconnect_reason = CASE WHEN c.online_flag = 1 THEN d.disconnect_reason ELSE c.reason END,
-        last_seen_at = greatest(d.last_seen_at, to_timestamp(c.at / 1000.0))
-      FROM unnest(
-        ${sorted.map((change) => change.deviceId)}::uuid[],
-        ${sorted.map((change) => (change.online ? 1 : 0))}::int[],
-        ${sorted.map((change) => change.node)}::text[],
-        ${sorted.map((change) => change.transport)}::text[],
-        ${sorted.map((change) => change.connectedAt)}::float8[],
-        ${sorted.map((change) => (change.session ? JSON.stringify(change.session) : null))}::text[],
-        ${sorted.map((change) => change.reason ?? null)}::text[],
-        ${sorted.map((change) => change.at)}::float8[]
-      ) AS c (device_id, online_flag, node, transport, connected_at, session, reason, at)
-      WHERE d.id = c.device_id AND (c.online_flag = 1 OR d.connected_at = to_timestamp(c.connected_at / 1000.0))`;
+    return this.client.sql<DisplacedSession[]>`
+      WITH c AS (
+        SELECT * FROM unnest(
+          ${sorted.map((change) => change.deviceId)}::uuid[],
+          ${sorted.map((change) => (change.online ? 1 : 0))}::int[],
+          ${sorted.map((change) => change.node)}::text[],
+          ${sorted.map((change) => change.instance)}::uuid[],
+          ${sorted.map((change) => change.sessionId)}::uuid[],
+          ${sorted.map((change) => change.transport)}::text[],
+          ${sorted.map((change) => change.connectedAt)}::float8[],
+          ${sorted.map((change) => (change.session ? JSON.stringify(change.session) : null))}::text[],
+          ${sorted.map((change) => change.reason ?? null)}::text[],
+          ${sorted.map((change) => change.at)}::float8[]
+        ) AS c (device_id, online_flag, node, instance, session_id, transport, connected_at, session, reason, at)
+      ), previous AS (
+        SELECT d.id, d.online, d.session_id, d.connected_instance FROM devices AS d JOIN c ON c.device_id = d.id
+        ORDER BY d.id FOR UPDATE OF d
+      ), updated AS (
+        UPDATE devices AS d SET
+          online = c.online_flag = 1,
+          connected_node = CASE WHEN c.online_flag = 1 THEN c.node ELSE d.connected_node END,
+          connected_instance = CASE WHEN c.online_flag = 1 THEN c.instance ELSE d.connected_instance END,
+          session_id = CASE WHEN c.online_flag = 1 THEN c.session_id ELSE d.session_id END,
+          transport = CASE WHEN c.online_flag = 1 THEN c.transport ELSE d.transport END,
+          session = CASE WHEN c.online_flag = 1 THEN c.session::jsonb ELSE d.session END,
+          connected_at = CASE WHEN c.online_flag = 1 THEN to_timestamp(c.connected_at / 1000.0) ELSE d.connected_at END,
+          disconnected_at = CASE WHEN c.online_flag = 1 THEN d.disconnected_at ELSE to_timestamp(c.at / 1000.0) END,
+          disconnect_reason = CASE WHEN c.online_flag = 1 THEN d.disconnect_reason ELSE c.reason END,
+          last_seen_at = greatest(d.last_seen_at, to_timestamp(c.at / 1000.0))
+        FROM c JOIN previous AS p ON p.id = c.device_id
+        WHERE d.id = c.device_id AND (c.online_flag = 1 OR p.session_id = c.session_id)
+        RETURNING d.id, c.online_flag
+      )
+      SELECT p.id AS "deviceId", p.session_id AS "sessionId", p.connected_instance AS instance
+      FROM updated AS u JOIN previous AS p ON p.id = u.id JOIN c ON c.device_id = u.id
+      WHERE u.online_flag = 1 AND p.online AND p.session_id IS NOT NULL AND p.session_id <> c.session_id
+        AND p.connected_instance IS NOT NULL`;
   }
 
-  /** After a crash, sessions this node held are gone: mark those devices offline. */
-  async markNodeOffline(node: string, reason: string): Promise<number> {
-    const result = await this.client.sql`
-      UPDATE devices SET online = false, disconnected_at = now(), disconnect_reason = ${reason}
-      WHERE online AND connected_node = ${node}`;
-    return result.count;
+  /** The live session on record of each of these devices (a device that no longer exists is left out). */
+  async sessionOwners(deviceIds: readonly string[]): Promise<SessionOwner[]> {
+    if (deviceIds.length === 0) return [];
+    return this.client.sql<SessionOwner[]>`
+      SELECT id AS "deviceId", online, session_id AS "sessionId" FROM devices
+      WHERE id = ANY(${deviceIds as string[]}::uuid[])`;
   }
 
   /** Coalesced last-seen: one statement for every device heard from since the previous call. */

@@ -36,6 +36,13 @@ export const devices = pgTable(
      */
     session: jsonb('session').$type<SessionRecord>(),
     /**
+     * The device's live session, as the database decides it across hub processes: the session that wrote itself
+     * here last owns the device (takes over the one before, on whichever process), and only it receives commands
+     * and may mark the device offline. `connected_instance` is the hub process (hub_nodes) that holds it.
+     */
+    sessionId: uuid('session_id'),
+    connectedInstance: uuid('connected_instance'),
+    /**
      * Heard from within its inactivity timeout (a message, a connect, or a live session), as the activity
      * sweeper last found it. Flipped only by the sweeper's conditional UPDATE, which records the transition
      * as an `active`/`inactive` event in the same statement: several hubs never record one transition twice.

@@ -156,11 +156,12 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
     this.sessions.add(session);
     void session.ended.then((reason) => this.ended(session, reason));
     // open() registers the session synchronously (closing a previous one: takeover) before it awaits the
-    // presence write, so frames arriving meanwhile are already admitted against this session.
-    void port.openSession(session).catch((error: unknown) => {
-      logger.warn({ err: error, deviceId }, 'could not register the device session');
-    });
-    port.commandsReady(session);
+    // presence write, so frames arriving meanwhile are already admitted against this session. Commands wait for
+    // that write: only the session on record may claim them.
+    void port.openSession(session).then(
+      () => port.commandsReady(session),
+      (error: unknown) => logger.warn({ err: error, deviceId }, 'could not register the device session'),
+    );
     logger.debug({ deviceId }, 'device connected over WebSocket');
   }
 

@@ -1,0 +1,144 @@
+import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { CLUSTER_PAYLOAD_MAX_BYTES, ClusterBusRepository } from '@telehub/db';
+import type { Logger } from 'pino';
+import { NodeIdentity } from '../common/node-identity.js';
+import { LOGGER } from '../logging/logger.token.js';
+import {
+  type ClusterMessage,
+  type ClusterMessageKind,
+  type ClusterMessageOf,
+  packMessages,
+  unpackPayload,
+} from './cluster-message.js';
+
+/** Messages kept for sending while the database is unreachable; older ones are dropped beyond this. */
+const MAX_UNSENT = 10_000;
+/** Wait before sending again after a failed send. */
+const RETRY_MS = 500;
+
+type Handler = (message: ClusterMessage) => void;
+
+interface Pending {
+  message: ClusterMessage;
+  /** Called once the notice carrying the message was sent, or given up. */
+  settle: () => void;
+}
+
+/**
+ * The bus between the hub processes on one database. Messages published in one turn of the event loop (and
+ * while the previous send runs) go out together, packed into as few notices as fit, from the notifier's own
+ * connection after whatever transaction caused them has committed. Received messages are handed to the handlers
+ * of their kind; this process's own notices are ignored (it acted before publishing).
+ */
+@Injectable()
+export class ClusterBus implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly handlers = new Map<ClusterMessageKind, Handler[]>();
+  private readonly reconnectHandlers: (() => void)[] = [];
+  private pending: Pending[] = [];
+  private sending: Promise<void> | undefined;
+  private unlisten: (() => Promise<void>) | undefined;
+  private listening = false;
+  private stopped = false;
+
+  constructor(
+    private readonly bus: ClusterBusRepository,
+    private readonly identity: NodeIdentity,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.unlisten = await this.bus.listen(
+      (payload) => this.receive(payload),
+      () => this.onListen(),
+    );
+  }
+
+  /** Sends what is pending once more (a failure is not retried now), then stops listening. */
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    await this.flush();
+    await this.unlisten?.().catch(() => undefined);
+  }
+
+  /**
+   * Sends `message` to the other processes, batched with the others of this turn. Resolves once the notice is sent
+   * (PostgreSQL delivers it to the listening processes as it commits), or was given up; never rejects.
+   */
+  publish(message: ClusterMessage): Promise<void> {
+    return new Promise((settle) => {
+      if (this.pending.length >= MAX_UNSENT) {
+        this.pending.shift()?.settle();
+        this.logger.warn('cluster bus: too many unsent messages, dropped the oldest');
+      }
+      this.pending.push({ message, settle });
+      this.sending ??= this.sendAll();
+    });
+  }
+
+  /** Resolves once everything published so far was sent (or given up at shutdown). */
+  async flush(): Promise<void> {
+    while (this.sending) await this.sending;
+  }
+
+  on<K extends ClusterMessageKind>(kind: K, handler: (message: ClusterMessageOf<K>) => void): void {
+    const list = this.handlers.get(kind) ?? [];
+    list.push(handler as Handler);
+    this.handlers.set(kind, list);
+  }
+
+  /** `handler` runs when the listening connection came back after a drop: notices sent meanwhile were lost. */
+  onReconnect(handler: () => void): void {
+    this.reconnectHandlers.push(handler);
+  }
+
+  private async sendAll(): Promise<void> {
+    // Start on the next turn, so messages published in the same turn share the first notice.
+    await Promise.resolve();
+    while (this.pending.length > 0) {
+      const batch = this.pending;
+      this.pending = [];
+      const messages = batch.map((entry) => entry.message);
+      const { payloads, oversized } = packMessages(this.identity.instanceId, messages, CLUSTER_PAYLOAD_MAX_BYTES);
+      if (oversized.length > 0) this.logger.error({ oversized }, 'cluster bus: messages too large to send');
+      try {
+        await this.bus.publish(payloads);
+      } catch (error) {
+        if (!this.stopped) {
+          this.logger.warn({ err: error, messages: batch.length }, 'cluster bus: could not send; retrying');
+          this.pending = batch.filter((entry) => !oversized.includes(entry.message)).concat(this.pending);
+          await new Promise((resolve) => setTimeout(resolve, RETRY_MS).unref());
+          continue;
+        }
+      }
+      for (const entry of batch) entry.settle();
+    }
+    this.sending = undefined;
+  }
+
+  private receive(payload: string): void {
+    const envelope = unpackPayload(payload);
+    if (!envelope) {
+      this.logger.warn({ bytes: payload.length }, 'cluster bus: ignored a notice that is not a cluster envelope');
+      return;
+    }
+    if (envelope.from === this.identity.instanceId) return;
+    for (const message of envelope.messages) {
+      for (const handler of this.handlers.get(message.kind) ?? []) {
+        try {
+          handler(message);
+        } catch (error) {
+          this.logger.error({ err: error, message }, 'cluster bus: a handler failed');
+        }
+      }
+    }
+  }
+
+  private onListen(): void {
+    if (!this.listening) {
+      this.listening = true;
+      return;
+    }
+    this.logger.info('cluster bus reconnected: checking what notices may have been missed');
+    for (const handler of this.reconnectHandlers) handler();
+  }
+}

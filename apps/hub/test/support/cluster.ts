@@ -1,0 +1,58 @@
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { NodeIdentity } from '../../src/common/node-identity.js';
+import type { TestHub } from './test-hub.js';
+
+/** Lease settings short enough for tests: renewed every 200 ms, lapsed after 1 s. */
+export const FAST_LEASES = { TELEHUB_NODE_LEASE_RENEW_MS: '200', TELEHUB_NODE_LEASE_TTL_MS: '1000' };
+
+/** The instance id of an in-process hub. */
+export function instanceOf(hub: TestHub): string {
+  return hub.hub.app.get(NodeIdentity).instanceId;
+}
+
+/** A device row's presence as the database has it. */
+export async function presenceRow(
+  hub: TestHub,
+  deviceId: string,
+): Promise<{ online: boolean; instance: string | null; sessionId: string | null; reason: string | null }> {
+  const [row] = await hub.database.client.sql<
+    { online: boolean; instance: string | null; sessionId: string | null; reason: string | null }[]
+  >`SELECT online, connected_instance AS instance, session_id AS "sessionId", disconnect_reason AS reason
+    FROM devices WHERE id = ${deviceId}`;
+  if (!row) throw new Error(`no device ${deviceId}`);
+  return row;
+}
+
+/** MQTT.js connected as `device` (MQTT 5 unless told), never reconnecting by itself. */
+export function connectMqtt(
+  url: string,
+  device: { id: string; token: string },
+  options: IClientOptions = {},
+): Promise<MqttClient> {
+  return mqtt.connectAsync(url, {
+    protocolVersion: 5,
+    username: device.id,
+    password: device.token,
+    reconnectPeriod: 0,
+    connectTimeout: 5000,
+    ...options,
+  });
+}
+
+/** Resolves with the DISCONNECT reason code the hub sent (MQTT 5), and when it arrived. */
+export function disconnectOf(client: MqttClient): Promise<{ reasonCode: number | undefined; at: number }> {
+  return new Promise((resolve) =>
+    client.once('disconnect', (packet) => resolve({ reasonCode: packet.reasonCode, at: Date.now() })),
+  );
+}
+
+/** The CONNACK refusal of a connection attempt (MQTT.js rejects with the reason code). */
+export async function connectRefusal(url: string, device: { id: string; token: string }): Promise<number | 'accepted'> {
+  try {
+    const client = await connectMqtt(url, device);
+    await client.endAsync(true);
+    return 'accepted';
+  } catch (error) {
+    return (error as { code: number }).code;
+  }
+}
