@@ -28,7 +28,15 @@ export interface HubConfig {
     /** An idle keep-alive connection is closed after this long. */
     keepAliveTimeoutMs: number;
   };
-  mqtt: { port: number };
+  mqtt: {
+    port: number;
+    /** How long an MQTT session may outlive its connection (3.1.1 without Clean Session: exactly this); 0: never. */
+    sessionExpiryMaxSeconds: number;
+    /** Subscriptions one MQTT session may hold (and keep). */
+    maxSubscriptions: number;
+    /** How often expired MQTT sessions are deleted. */
+    sessionSweepIntervalMs: number;
+  };
   database: {
     url: string | undefined;
     poolSize: number;
@@ -219,7 +227,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       requestTimeoutMs: c.TELEHUB_HTTP_REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: c.TELEHUB_HTTP_KEEP_ALIVE_TIMEOUT_MS,
     },
-    mqtt: { port: c.TELEHUB_MQTT_PORT },
+    mqtt: {
+      port: c.TELEHUB_MQTT_PORT,
+      sessionExpiryMaxSeconds: c.TELEHUB_MQTT_SESSION_EXPIRY_S,
+      maxSubscriptions: c.TELEHUB_MQTT_MAX_SUBSCRIPTIONS,
+      sessionSweepIntervalMs: c.TELEHUB_MQTT_SESSION_SWEEP_INTERVAL_MS,
+    },
     database: {
       url: c.DATABASE_URL,
       poolSize: c.TELEHUB_DB_POOL_SIZE,

@@ -9,6 +9,7 @@ import {
   DevicePresenceRepository,
   DeviceRepository,
   DeviceTokenRepository,
+  MqttSessionRepository,
   ReadinessProbe,
   TelemetryRepository,
 } from '@telehub/db';
@@ -25,6 +26,7 @@ const repositories = [
   { provide: CommandRepository, make: (client: DatabaseClient) => new CommandRepository(client) },
   { provide: DeviceListRepository, make: (client: DatabaseClient) => new DeviceListRepository(client) },
   { provide: DeviceActivityRepository, make: (client: DatabaseClient) => new DeviceActivityRepository(client) },
+  { provide: MqttSessionRepository, make: (client: DatabaseClient) => new MqttSessionRepository(client) },
 ];
 
 /** Hands the opened database and its repositories to the features. Opening and closing happen in create-hub. */
