@@ -4,6 +4,7 @@ import { MqttSessionRepository, type UnacknowledgedCommand } from '@telehub/db';
 import type { MqttSession, MqttSessionStore, SessionEnd, SessionOpenRequest, StoredSession } from '@telehub/mqtt';
 import type { Logger } from 'pino';
 import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
+import { BatchedLoader } from '../device-auth/batched-loader.js';
 import { LOGGER } from '../logging/logger.token.js';
 import { type CommandPublishTag, commandIdOf } from './command-publish-tag.js';
 
@@ -21,6 +22,14 @@ interface Holder {
 export class PersistentMqttSessions implements MqttSessionStore, OnModuleInit, OnModuleDestroy {
   private readonly holders = new WeakMap<MqttSession, Holder>();
   private readonly writing = new Set<Promise<unknown>>();
+  /**
+   * Most connections are clean and keep nothing, yet each must discard what its device may have kept: the discards
+   * of one tick share a statement, so a burst of connects costs no more round trips than its presence updates.
+   */
+  private readonly discards = new BatchedLoader<string, never>(async (deviceIds) => {
+    await this.sessions.discard(deviceIds);
+    return new Map<string, never>();
+  });
 
   constructor(
     private readonly sessions: MqttSessionRepository,
@@ -46,6 +55,10 @@ export class PersistentMqttSessions implements MqttSessionStore, OnModuleInit, O
     const holder = { deviceId: request.deviceId, connectionId: randomUUID() };
     this.holders.set(session, holder);
     try {
+      if (request.cleanStart && request.expirySeconds === 0) {
+        await this.track(this.discards.load(request.deviceId));
+        return undefined;
+      }
       const resumed = await this.track(
         this.sessions.open({ ...request, connectionId: holder.connectionId, node: this.config.nodeId }),
       );

@@ -60,6 +60,15 @@ export class MqttSessionRepository {
     });
   }
 
+  /**
+   * Clean connections that keep no session, many devices in one statement: whatever session each had is gone. A
+   * burst of connects costs a few statements; a DELETE that finds no row commits without writing anything.
+   */
+  async discard(deviceIds: readonly string[]): Promise<void> {
+    if (deviceIds.length === 0) return;
+    await this.client.sql`DELETE FROM mqtt_sessions WHERE device_id = ANY(${deviceIds as string[]}::uuid[])`;
+  }
+
   /** Replaces the subscriptions of the session `connectionId` holds; false when it holds none (taken over). */
   async saveSubscriptions(
     deviceId: string,
