@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
+import { createTestDatabase } from '@telehub/testing';
 import mqtt, { type IClientOptions, type IConnackPacket, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { generateToken } from '../src/auth/token-codec.js';
 import { commandReaches, createCommand, getCommand, statuses } from './support/commands.js';
 import { eventually, type ProvisionedDevice, provisionDevice } from './support/devices.js';
+import { startHubProcess } from './support/hub-process.js';
 import { runMosquitto } from './support/mosquitto.js';
 import { startTestHub, type TestHub } from './support/test-hub.js';
 
@@ -55,7 +57,7 @@ async function connect(
   return { client, connack, received };
 }
 
-async function sessionRow(hub: TestHub, deviceId: string) {
+async function sessionRow(hub: Pick<TestHub, 'database'>, deviceId: string) {
   const [row] = await hub.database.client.sql<
     {
       clientId: string;
@@ -314,5 +316,41 @@ describe('expired MQTT sessions', () => {
     expect(await eventually(async () => (await sessionRow(hub, device.id)) === undefined, 5000)).toBe(true);
     const again = await connect(hub.mqttUrl, device, persistent(5, clientId, 1));
     expect(again.connack.sessionPresent).toBe(false);
+  });
+});
+
+describe('MQTT sessions held by a hub that crashed', () => {
+  it('start their expiry when that hub (its TELEHUB_NODE_ID) starts again, and are taken up', async () => {
+    const database = await createTestDatabase();
+    const node = { ...HUB_ENV, TELEHUB_NODE_ID: `crashing-${randomUUID()}` };
+    const proc = await startHubProcess(database.url, node);
+    let hub: TestHub | undefined;
+    try {
+      const created = await fetch(`http://127.0.0.1:${proc.httpPort}/api/v1/devices`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${proc.adminToken}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ name: 'crash' }),
+      });
+      const device = (await created.json()) as ProvisionedDevice;
+      const clientId = `crash-${randomUUID()}`;
+      const first = await connect(`mqtt://127.0.0.1:${proc.mqttPort}`, device, persistent(4, clientId));
+      await first.client.subscribeAsync('devices/me/commands', { qos: 1 });
+      proc.child.kill('SIGKILL');
+      await proc.exited;
+      // Its end was never written: the session is still held by a connection that is gone.
+      expect(await sessionRow({ database }, device.id)).toMatchObject({ held: true, expiresInS: null });
+
+      hub = await startTestHub(node, { database });
+      const released = await sessionRow(hub, device.id);
+      expect(released).toMatchObject({ held: false, subscriptions: { 'devices/me/commands': 1 } });
+      expect(released!.expiresInS).toBeGreaterThan(SESSION_EXPIRY_S - 30);
+      const back = await connect(hub.mqttUrl, device, persistent(4, clientId));
+      expect(back.connack.sessionPresent).toBe(true);
+    } finally {
+      if (proc.child.exitCode === null) proc.child.kill('SIGKILL');
+      await Promise.all(clients.splice(0).map((client) => client.endAsync(true).catch(() => undefined)));
+      await hub?.close();
+      await database.drop();
+    }
   });
 });
