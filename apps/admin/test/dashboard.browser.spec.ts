@@ -189,6 +189,29 @@ describe('dashboard (Chromium, real hub, MQTT.js device)', () => {
     await shoot('device');
   });
 
+  it("shows the live session's connection: protocol, client id, keep-alive, address, hub process, since when", async () => {
+    const panel = page.getByTestId('connection-panel');
+    const field = (name: string) => panel.locator(`[data-session-field="${name}"]`);
+    await poll(() => panel.getAttribute('data-live')).toBe('true');
+    // What the hub recorded (REST), shown as it is; the device is MQTT.js: MQTT 5, its own client id, keep-alive 60.
+    const { session } = (await adminApi(`/api/v1/devices/${device!.id}`)).body;
+    expect(session).toMatchObject({ live: true, mqttProtocolLevel: 5, transport: 'mqtt', keepAliveSeconds: 60 });
+    expect(session.clientId).toBe(simulated!.client.options.clientId);
+    expect(await field('protocol').textContent()).toBe('MQTT 5.0');
+    expect(await field('transport').textContent()).toBe('TCP mqtt');
+    expect(await field('clientId').textContent()).toBe(session.clientId);
+    expect(await field('keepAlive').textContent()).toBe('60 s');
+    expect(await field('remoteAddress').textContent()).toBe('127.0.0.1');
+    expect(await field('node').textContent()).toBe(session.node);
+    // Since when: relative ("12 s ago"), then the exact time; both are the session's start.
+    const since = field('connectedAt').locator('time');
+    expect(await since.count()).toBe(2);
+    expect(await since.first().textContent()).toMatch(/ago|just now/);
+    expect(await since.nth(1).textContent()).toMatch(/\d{2}:\d{2}:\d{2}/);
+    expect(await since.first().getAttribute('datetime')).toBe(session.connectedAt);
+    await panel.screenshot({ path: join(screenshotDir, 'device-connection.png'), animations: 'disabled' });
+  });
+
   it('sends a command that the device answers, and shows each step up to succeeded', async () => {
     await page.getByLabel('Command name').fill('set_interval');
     await page.getByLabel('Parameters (JSON)').fill('{"seconds": 5}');
@@ -227,6 +250,9 @@ describe('dashboard (Chromium, real hub, MQTT.js device)', () => {
     await poll(() => newestOf('temp')).toBeGreaterThan(afterSnapshot + 1000);
     await poll(() => page.getByTestId('device-presence').getAttribute('data-online')).toBe('true');
     expect(await page.evaluate(() => (window as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+    // The connection panel shows the new session, not the one the restart ended.
+    const since = page.locator('[data-testid="connection-panel"] [data-session-field="connectedAt"] time').first();
+    await poll(async () => Date.parse((await since.getAttribute('datetime')) ?? '')).toBeGreaterThan(restartedAt);
   }, 90_000);
 
   it('issues a new device token (shown once) and revokes it', async () => {
@@ -315,6 +341,20 @@ describe('dashboard (Chromium, real hub, MQTT.js device)', () => {
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
     await shoot('device-phone');
     await page.setViewportSize(DESKTOP);
+  });
+
+  it('shows the last session once the device disconnects, live, with when and why it ended', async () => {
+    await page.goto(`${proxy.url}/#/devices/${device!.id}`);
+    const panel = page.getByTestId('connection-panel');
+    await poll(() => panel.getAttribute('data-live')).toBe('true');
+    await simulated!.stop();
+    simulated = undefined;
+    await poll(() => panel.getAttribute('data-live')).toBe('false');
+    const ended = panel.locator('[data-session-field="endedAt"]');
+    await poll(() => ended.textContent()).toMatch(/(ago|just now).*\d{2}:\d{2}:\d{2}.* · [a-z]/);
+    // The details of the session that ended stay.
+    expect(await panel.locator('[data-session-field="protocol"]').textContent()).toBe('MQTT 5.0');
+    await panel.screenshot({ path: join(screenshotDir, 'device-connection-ended.png'), animations: 'disabled' });
   });
 
   it('logged no errors in the browser console', () => {

@@ -22,6 +22,7 @@ import { MetricsListener } from './metrics/metrics.listener.js';
 import { setupOpenApi } from './openapi/setup-openapi.js';
 import { DeviceShutdown } from './transports/device-shutdown.service.js';
 import { MQTT_WEBSOCKET_PATH, MqttListener } from './transports/mqtt/mqtt.listener.js';
+import { requireProxyHeader } from './transports/proxy-protocol/proxy-header.gate.js';
 
 export interface Hub {
   readonly app: NestExpressApplication;
@@ -80,6 +81,12 @@ export async function createHub(config: HubConfig, logger: Logger, options: Crea
     const mqtt = app.get(MqttListener);
     app.get(ListeningPorts).setMqtt(mqtt.tcpPort, mqtt.tlsPort);
     await app.get(AdminTokenBootstrap).ensureAdminToken(options.terminal);
+    if (config.proxyProtocol.enabled) {
+      requireProxyHeader(app.getHttpServer(), {
+        timeoutMs: config.proxyProtocol.headerTimeoutMs,
+        onRefused: (reason, socket) => logger.debug({ remoteAddress: socket.remoteAddress }, reason),
+      });
+    }
     await app.listen(config.http.port, config.http.host);
     const httpPort = (app.getHttpServer().address() as AddressInfo).port;
     // With TLS the HTTP port speaks only TLS: print the URLs a client must use.

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { AdminRole } from './admin-roles.js';
 import { type Command, type CommandStatus, CreateCommandRequestSchema } from './command.schemas.js';
+import type { SessionDetails } from './device.schemas.js';
 
 export const ADMIN_WS_PATH = '/v1/admin/ws';
 
@@ -169,6 +170,8 @@ export interface AdminPresenceMessage {
   transport: string;
   reason?: string;
   at: number;
+  /** With `online: true`: the new session's details, and the hub process (TELEHUB_NODE_ID) that holds it. */
+  session?: SessionDetails & { node: string };
 }
 
 export interface AdminStateMessage {

@@ -202,11 +202,54 @@ export const DeviceSchema = z
   .meta({ id: 'Device' });
 export type Device = z.infer<typeof DeviceSchema>;
 
+/**
+ * What a device's session told the hub about itself when it connected, as its presence records it (the same in
+ * the admin channel's `presence` messages). Strings from the device are cut to TELEHUB_EVENT_MAX_STRING_BYTES.
+ */
+export const SessionDetailsSchema = z.object({
+  mqttProtocolLevel: z
+    .union([z.literal(4), z.literal(5)])
+    .nullable()
+    .describe('The protocol level of its CONNECT: 4 is MQTT 3.1.1, 5 is MQTT 5.0; null for the JSON WebSocket'),
+  clientId: z
+    .string()
+    .nullable()
+    .describe("MQTT: the client identifier (the hub's `telehub-…` when it assigned one); null for the JSON WebSocket"),
+  keepAliveSeconds: z
+    .number()
+    .int()
+    .nullable()
+    .describe(
+      'MQTT: the keep-alive the session holds to (0: none); JSON WebSocket: how often the hub pings the device',
+    ),
+  remoteAddress: z
+    .string()
+    .nullable()
+    .describe('The address the connection came from, as the hub saw it (IPv4-mapped IPv6 shown as IPv4)'),
+});
+export type SessionDetails = z.infer<typeof SessionDetailsSchema>;
+
+export const DeviceSessionSchema = z
+  .object({
+    live: z.boolean().describe('true: the live session; false: the last one, which ended at `endedAt`'),
+    transport: z.string().describe('mqtt, mqtt-ws, mqtt-tls or ws'),
+    ...SessionDetailsSchema.shape,
+    node: z.string().nullable().describe('The hub process that holds (or held) it: its TELEHUB_NODE_ID'),
+    connectedAt: z.string().describe('RFC 3339'),
+    endedAt: z.string().nullable().describe('RFC 3339; null while it is live'),
+  })
+  .describe(
+    "The device's live session, else its last one; null when it never held one (an HTTP device). Details a session recorded before the hub kept them are null",
+  )
+  .meta({ id: 'DeviceSession' });
+export type DeviceSession = z.infer<typeof DeviceSessionSchema>;
+
 const LatestValuesSchema = z
   .record(z.string(), z.object({ value: z.number(), time: z.string() }))
   .describe('The newest value of each metric');
 
 export const DeviceDetailSchema = DeviceSchema.extend({
+  session: DeviceSessionSchema.nullable(),
   latest: LatestValuesSchema,
   state: z.record(z.string(), z.unknown()).describe("The device's reported state"),
   stateUpdatedAt: z.string().nullable(),

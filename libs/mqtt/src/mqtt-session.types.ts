@@ -46,6 +46,11 @@ export interface AuthenticateRequest {
   username?: string;
   password?: Buffer;
   protocolVersion: ProtocolVersion;
+  /**
+   * The keep-alive the session will hold to once accepted: the client's own, or in MQTT 5 the Server Keep Alive
+   * cap (serverKeepAliveMaxSeconds) [MQTT-3.2.2-21]. 0: none.
+   */
+  keepAliveSeconds: number;
   /** The will the CONNECT carries, so the server can refuse one it would not honour rather than drop it later. */
   will?: WillMessage;
 }

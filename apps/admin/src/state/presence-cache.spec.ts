@@ -1,4 +1,4 @@
-import type { AdminPresenceMessage, Device } from '@telehub/contracts';
+import type { AdminPresenceMessage, Device, DeviceSession } from '@telehub/contracts';
 import { describe, expect, it } from 'vitest';
 import { withPresence } from './presence-cache.js';
 
@@ -65,5 +65,52 @@ describe('withPresence', () => {
       activity: { active: false, at: Date.parse('2025-01-01T00:30:00.000Z') },
     });
     expect(connected.status).toBe('connected');
+  });
+});
+
+describe('withPresence and the session details (device page)', () => {
+  const lastSession: DeviceSession = {
+    live: false,
+    transport: 'mqtt',
+    mqttProtocolLevel: 4,
+    clientId: 'pump-1',
+    keepAliveSeconds: 60,
+    remoteAddress: '203.0.113.7',
+    node: 'hub-a',
+    connectedAt: '2025-01-01T00:00:00.000Z',
+    endedAt: '2025-01-01T00:10:00.000Z',
+  };
+  const detail = { ...offline, session: lastSession };
+
+  it('takes a new session with the details its presence message carries', () => {
+    const details = { mqttProtocolLevel: 5 as const, clientId: 'pump-2', keepAliveSeconds: 30, remoteAddress: '::1' };
+    const change = { ...presence(true, '2025-01-01T00:11:00.000Z'), session: { ...details, node: 'hub-b' } };
+    expect(withPresence(detail, { session: change }).session).toEqual({
+      live: true,
+      transport: 'ws',
+      ...details,
+      node: 'hub-b',
+      connectedAt: '2025-01-01T00:11:00.000Z',
+      endedAt: null,
+    });
+  });
+
+  it('keeps the details of a session that ended, with when it ended', () => {
+    const live = {
+      ...detail,
+      online: true,
+      disconnectedAt: null,
+      session: { ...lastSession, live: true, endedAt: null },
+    };
+    expect(withPresence(live, { session: presence(false, '2025-01-01T00:12:00.000Z') }).session).toEqual({
+      ...lastSession,
+      endedAt: '2025-01-01T00:12:00.000Z',
+    });
+  });
+
+  it('leaves a list item (no session details) without them', () => {
+    expect(withPresence(offline, { session: presence(true, '2025-01-01T00:11:00.000Z') })).not.toHaveProperty(
+      'session',
+    );
   });
 });

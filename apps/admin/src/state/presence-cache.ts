@@ -1,4 +1,4 @@
-import type { AdminPresenceMessage, Device, DeviceStatus } from '@telehub/contracts';
+import type { AdminPresenceMessage, Device, DeviceSession, DeviceStatus } from '@telehub/contracts';
 import type { AdminSocket } from '../api/admin-socket.js';
 import { Store } from './store.js';
 
@@ -72,9 +72,31 @@ export function withPresence<T extends Device>(device: T, change: LivePresence |
       ...(session.online
         ? { connectedAt: at }
         : { disconnectedAt: at, disconnectReason: session.reason ?? device.disconnectReason }),
+      // The device page's detail (a list item has no session details).
+      ...('session' in device
+        ? { session: movedSession((device as { session: DeviceSession | null }).session, session) }
+        : {}),
     };
   }
   if (change.activity) next = { ...next, active: change.activity.active };
   if (next === device) return device;
   return { ...next, status: statusOf(next) };
+}
+
+/** A device detail's session after a presence change: the new session's details, or the last one ended. */
+function movedSession(current: DeviceSession | null, change: AdminPresenceMessage): DeviceSession | null {
+  const at = new Date(change.at).toISOString();
+  if (!change.online) return current ? { ...current, live: false, endedAt: at } : null;
+  const details = change.session;
+  return {
+    live: true,
+    transport: change.transport,
+    mqttProtocolLevel: details?.mqttProtocolLevel ?? null,
+    clientId: details?.clientId ?? null,
+    keepAliveSeconds: details?.keepAliveSeconds ?? null,
+    remoteAddress: details?.remoteAddress ?? null,
+    node: details?.node ?? null,
+    connectedAt: at,
+    endedAt: null,
+  };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sourceAddressKey } from './source-address.js';
+import { displayAddress, sourceAddressKey } from './source-address.js';
 
 describe('sourceAddressKey', () => {
   it('keeps an IPv4 address, and unwraps an IPv4-mapped IPv6 one', () => {
@@ -21,5 +21,14 @@ describe('sourceAddressKey', () => {
   it('has no key without an address', () => {
     expect(sourceAddressKey(undefined)).toBeUndefined();
     expect(sourceAddressKey('')).toBeUndefined();
+  });
+});
+
+describe('displayAddress', () => {
+  it('shows an IPv4-mapped IPv6 address as IPv4, and any other address whole', () => {
+    expect(displayAddress('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(displayAddress('203.0.113.7')).toBe('203.0.113.7');
+    expect(displayAddress('2001:db8:0:1::1')).toBe('2001:db8:0:1::1');
+    expect(displayAddress(undefined)).toBeNull();
   });
 });

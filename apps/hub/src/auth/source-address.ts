@@ -8,8 +8,8 @@ import { isIPv4, isIPv6 } from 'node:net';
  */
 export function sourceAddressKey(address: string | undefined): string | undefined {
   if (!address) return undefined;
-  const mapped = address.toLowerCase().match(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/);
-  if (mapped) return mapped[1];
+  const mapped = unmappedIPv4(address);
+  if (mapped) return mapped;
   if (isIPv4(address)) return address;
   if (!isIPv6(address)) return address;
   return `${expandIPv6(address).slice(0, 4).join(':')}::/64`;
@@ -25,4 +25,17 @@ function expandIPv6(address: string): string[] {
   const missing = 8 - front.length - back.length - back.filter((group) => group.includes('.')).length;
   const all = tail === undefined ? front : [...front, ...Array(Math.max(0, missing)).fill('0'), ...back];
   return all.map((group) => (group.includes('.') ? group : Number.parseInt(group, 16).toString(16)));
+}
+
+/**
+ * The source address as people read it: the same address the throttle keys on, whole (an IPv6 address is not
+ * cut to its /64), with an IPv4-mapped IPv6 address (`::ffff:203.0.113.7`, a dual-stack listener) as IPv4.
+ */
+export function displayAddress(address: string | undefined): string | null {
+  if (!address) return null;
+  return unmappedIPv4(address) ?? address;
+}
+
+function unmappedIPv4(address: string): string | undefined {
+  return address.toLowerCase().match(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/)?.[1];
 }

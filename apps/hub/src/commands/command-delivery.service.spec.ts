@@ -111,6 +111,7 @@ class FakeCommands {
 class FakeConnection implements DeviceConnection {
   readonly transport = 'ws' as const;
   readonly connectedAt = 0;
+  readonly details = { mqttProtocolLevel: null, clientId: null, keepAliveSeconds: 30, remoteAddress: '127.0.0.1' };
   readonly ended = new Promise<unknown>(() => undefined);
   readonly sent: CommandMessage[] = [];
   acceptsCommands = true;

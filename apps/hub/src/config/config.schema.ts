@@ -81,6 +81,9 @@ export const ConfigSchema = z.object({
   TELEHUB_TLS_CERT_FILE: optionalString,
   TELEHUB_TLS_KEY_FILE: optionalString,
   TELEHUB_PLAIN_LISTENERS: bool.default(true),
+  // Behind a load balancer that sends the PROXY protocol (HAProxy send-proxy-v2, AWS NLB, nginx proxy_protocol).
+  TELEHUB_PROXY_PROTOCOL: bool.default(false),
+  TELEHUB_PROXY_HEADER_TIMEOUT_MS: positiveInt.default(5_000),
   TELEHUB_WS_PERMESSAGE_DEFLATE: bool.default(false),
   // Default: 20,000, or fewer when the open-files limit leaves room for fewer (see open-files-limit.ts).
   TELEHUB_MAX_CONNECTIONS: positiveInt.optional(),

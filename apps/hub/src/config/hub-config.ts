@@ -37,6 +37,11 @@ export interface HubConfig {
     /** How often expired MQTT sessions are deleted. */
     sessionSweepIntervalMs: number;
   };
+  /**
+   * Every connection on the HTTP and MQTT ports begins with a PROXY protocol header (v1 or v2) from a load
+   * balancer, which names the client's address; a connection without one in `headerTimeoutMs` is closed.
+   */
+  proxyProtocol: { enabled: boolean; headerTimeoutMs: number };
   database: {
     url: string | undefined;
     poolSize: number;
@@ -108,7 +113,10 @@ export interface HubConfig {
     telemetryMinTimeMs: number;
     /** Telemetry `ts` further ahead of the hub's clock than this is refused. */
     telemetryMaxFutureMs: number;
-    /** Untrusted strings (client ids, topics, messages) recorded in device events are cut to this. */
+    /**
+     * Untrusted strings (client ids, topics, messages) recorded in device events, and a session's client id,
+     * are cut to this.
+     */
     eventStringMaxBytes: number;
   };
   ingest: IngestSettings;
@@ -216,6 +224,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const fileLimit = openFilesLimit(readProcessLimits());
   const httpMaxConnections = c.TELEHUB_HTTP_MAX_CONNECTIONS ?? defaultHttpMaxConnections(256, fileLimit);
   return {
+    proxyProtocol: { enabled: c.TELEHUB_PROXY_PROTOCOL, headerTimeoutMs: c.TELEHUB_PROXY_HEADER_TIMEOUT_MS },
     http: {
       host: c.TELEHUB_HTTP_HOST,
       port: c.TELEHUB_HTTP_PORT,

@@ -1,4 +1,11 @@
-import type { Device, DeviceDetail, DeviceEvent, DeviceStatus, DeviceTokenInfo } from '@telehub/contracts';
+import type {
+  Device,
+  DeviceDetail,
+  DeviceEvent,
+  DeviceSession,
+  DeviceStatus,
+  DeviceTokenInfo,
+} from '@telehub/contracts';
 import type { DeviceEvent as DeviceEventRecord, DeviceRow, DeviceTokenRow, LatestValue } from '@telehub/db';
 
 export function presentDevice(row: DeviceRow): Device {
@@ -34,9 +41,30 @@ export function presentLatest(latest: Pick<LatestValue, 'metric' | 'value' | 'ti
 export function presentDeviceDetail(row: DeviceRow, latest: LatestValue[]): DeviceDetail {
   return {
     ...presentDevice(row),
+    session: presentSession(row),
     latest: presentLatest(latest),
     state: row.reportedState,
     stateUpdatedAt: row.stateUpdatedAt?.toISOString() ?? null,
+  };
+}
+
+/**
+ * The live session, else the last one: a device row keeps the details of its last session when it ends
+ * (transport, node, since when; the session column). Null when the device never held one.
+ */
+export function presentSession(row: DeviceRow): DeviceSession | null {
+  if (!row.connectedAt || !row.transport) return null;
+  const details = row.session;
+  return {
+    live: row.online,
+    transport: row.transport,
+    mqttProtocolLevel: details?.mqttProtocolLevel ?? null,
+    clientId: details?.clientId ?? null,
+    keepAliveSeconds: details?.keepAliveSeconds ?? null,
+    remoteAddress: details?.remoteAddress ?? null,
+    node: row.connectedNode,
+    connectedAt: row.connectedAt.toISOString(),
+    endedAt: row.online ? null : (row.disconnectedAt?.toISOString() ?? null),
   };
 }
 

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { SessionDetails } from '@telehub/contracts';
 import type { CommandNotice, TelemetryBatch } from '@telehub/db';
 
 /**
@@ -16,7 +17,16 @@ export type HubEvent =
       /** The committing transaction's id (xid8, as text): tells whether a snapshot read includes this batch. */
       xid?: string;
     }
-  | { type: 'presence'; deviceId: string; online: boolean; transport: string; reason?: string; at: number }
+  | {
+      type: 'presence';
+      deviceId: string;
+      online: boolean;
+      transport: string;
+      reason?: string;
+      at: number;
+      /** With `online`: how the session connected, and the hub process that holds it. */
+      session?: SessionDetails & { node: string };
+    }
   | { type: 'state'; deviceId: string; state: Record<string, unknown>; updatedAt: number }
   | { type: 'device_event'; deviceId: string | null; eventType: string; detail: Record<string, unknown>; at: number }
   /** A command's status changed, in any hub process on this database (it arrives through NOTIFY). */

@@ -35,5 +35,5 @@ export function requestLogging(logger: Logger) {
     },
   });
   return (request: IncomingMessage, response: ServerResponse, next: () => void): void =>
-    logRequest(request, response, () => runInRequestContext({ reqId: String(request.id) }, next));
+    logRequest(request, response, () => runInRequestContext({ reqId: String(request.id) }, response, next));
 }

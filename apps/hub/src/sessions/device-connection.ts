@@ -1,4 +1,4 @@
-import type { CommandMessage } from '@telehub/contracts';
+import type { CommandMessage, SessionDetails } from '@telehub/contracts';
 
 /** Why a device session ended; transports map these to MQTT reason codes and WebSocket close codes. */
 export type CloseReason =
@@ -23,6 +23,8 @@ export interface DeviceConnection {
   readonly deviceId: string;
   readonly transport: DeviceTransport;
   readonly connectedAt: number;
+  /** How the device connected (protocol level, client id, keep-alive, address), as its transport learnt it. */
+  readonly details: SessionDetails;
   /** Stop reading from the device (back-pressure, rate limit); `resume` undoes it. */
   pause(): void;
   resume(): void;

@@ -32,6 +32,7 @@ const connection = (deviceId: string, connectedAt = 1000): DeviceConnection => (
   deviceId,
   transport: 'mqtt',
   connectedAt,
+  details: { mqttProtocolLevel: 4, clientId: 'client-1', keepAliveSeconds: 60, remoteAddress: '127.0.0.1' },
   pause: () => undefined,
   resume: () => undefined,
   close: () => undefined,
@@ -80,14 +81,36 @@ describe('DevicePresence', () => {
   it('records a session opening: presence row, event, live presence, metrics', async () => {
     const { presence, repository, events, presenceEvents, metrics } = makePresence();
     await presence.online(connection('a', 1000));
+    const session = { mqttProtocolLevel: 4, clientId: 'client-1', keepAliveSeconds: 60, remoteAddress: '127.0.0.1' };
     expect(repository.changes).toEqual([
-      [{ deviceId: 'a', online: true, node: 'node-1', transport: 'mqtt', connectedAt: 1000, at: 1000 }],
+      [{ deviceId: 'a', online: true, node: 'node-1', transport: 'mqtt', connectedAt: 1000, session, at: 1000 }],
     ]);
     expect(events).toEqual([
       { deviceId: 'a', type: 'connected', detail: { transport: 'mqtt', node: 'node-1' }, at: 1000 },
     ]);
-    expect(presenceEvents).toEqual([{ type: 'presence', deviceId: 'a', online: true, transport: 'mqtt', at: 1000 }]);
+    expect(presenceEvents).toEqual([
+      {
+        type: 'presence',
+        deviceId: 'a',
+        online: true,
+        transport: 'mqtt',
+        at: 1000,
+        session: { ...session, node: 'node-1' },
+      },
+    ]);
     expect(await connectionsGauge(metrics)).toBe(1);
+  });
+
+  it("stores a device's client id cut to TELEHUB_EVENT_MAX_STRING_BYTES and without what PostgreSQL refuses", async () => {
+    const { presence, repository, presenceEvents } = makePresence();
+    const hostile = { ...connection('a', 1000) };
+    const details = { mqttProtocolLevel: 5 as const, clientId: `x\u0000${'é'.repeat(5000)}`, keepAliveSeconds: 0 };
+    await presence.online({ ...hostile, details: { ...details, remoteAddress: null } });
+    const stored = repository.changes[0]![0]!.session!;
+    expect(stored.clientId).toMatch(/^x\ufffdé+… \(10004 bytes\)$/);
+    expect(new TextEncoder().encode(stored.clientId!).length).toBeLessThanOrEqual(256);
+    expect(stored).toMatchObject({ mqttProtocolLevel: 5, keepAliveSeconds: 0, remoteAddress: null });
+    expect(presenceEvents[0]!.session).toEqual({ ...stored, node: 'node-1' });
   });
 
   it('records every ended session, but only an offline device changes presence', async () => {

@@ -1,4 +1,5 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { cleanText, type SessionDetails } from '@telehub/contracts';
 import { DevicePresenceRepository } from '@telehub/db';
 import type { Logger } from 'pino';
 import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
@@ -46,11 +47,19 @@ export class DevicePresence implements OnApplicationBootstrap, OnModuleDestroy {
   online(connection: DeviceConnection): Promise<void> {
     const { deviceId, transport, connectedAt } = connection;
     const node = this.config.nodeId;
+    const session = storableDetails(connection.details, this.config.payloads.eventStringMaxBytes);
     this.metrics.connects.inc({ transport });
     this.metrics.connections.inc({ transport });
     this.recorder.record(deviceId, 'connected', { transport, node }, connectedAt);
-    this.hubEvents.emit({ type: 'presence', deviceId, online: true, transport, at: connectedAt });
-    return this.writer.apply({ deviceId, online: true, node, transport, connectedAt, at: connectedAt });
+    this.hubEvents.emit({
+      type: 'presence',
+      deviceId,
+      online: true,
+      transport,
+      at: connectedAt,
+      session: { ...session, node },
+    });
+    return this.writer.apply({ deviceId, online: true, node, transport, connectedAt, session, at: connectedAt });
   }
 
   /** A session ended, whether or not it was the device's current one (one taken over ends too). */
@@ -88,4 +97,18 @@ export class DevicePresence implements OnApplicationBootstrap, OnModuleDestroy {
     await this.writer.flush();
     await this.flushLastSeen();
   }
+}
+
+/**
+ * The details as they may be stored and shown: the client id comes from the device (up to 64 KiB in MQTT, any
+ * character mqtt-packet lets through), so it is cleaned of what PostgreSQL refuses and cut to
+ * TELEHUB_EVENT_MAX_STRING_BYTES, as device event details are.
+ */
+function storableDetails(details: SessionDetails, maxStringBytes: number): SessionDetails {
+  const { clientId, remoteAddress } = details;
+  return {
+    ...details,
+    clientId: clientId === null ? null : cleanText(clientId, maxStringBytes),
+    remoteAddress: remoteAddress === null ? null : cleanText(remoteAddress, maxStringBytes),
+  };
 }

@@ -12,6 +12,7 @@ function fakeConnection(deviceId: string) {
     deviceId,
     transport: 'mqtt',
     connectedAt: 0,
+    details: { mqttProtocolLevel: 4, clientId: 'client-1', keepAliveSeconds: 60, remoteAddress: '127.0.0.1' },
     paused: false,
     calls,
     pause() {

@@ -16,6 +16,7 @@ function fakeConnection(deviceId: string, log: string[]) {
     deviceId,
     transport: 'ws',
     connectedAt: 0,
+    details: { mqttProtocolLevel: 4, clientId: 'client-1', keepAliveSeconds: 60, remoteAddress: '127.0.0.1' },
     pause: () => void log.push(`${deviceId} pause`),
     resume: () => void log.push(`${deviceId} resume`),
     close: (reason: CloseReason) => void log.push(`${deviceId} close ${reason}`),

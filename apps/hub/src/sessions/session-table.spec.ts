@@ -9,6 +9,7 @@ function fakeConnection(deviceId: string) {
     deviceId,
     transport: 'ws',
     connectedAt: 0,
+    details: { mqttProtocolLevel: 4, clientId: 'client-1', keepAliveSeconds: 60, remoteAddress: '127.0.0.1' },
     pause: () => undefined,
     resume: () => undefined,
     close: (reason) => void closes.push(reason),

@@ -1,4 +1,5 @@
 import type { DatabaseClient } from '../client.js';
+import type { SessionRecord } from '../schema/devices.table.js';
 
 /** A device session began (online) or ended (offline, with its reason); times are epoch ms. */
 export interface PresenceChange {
@@ -8,6 +9,8 @@ export interface PresenceChange {
   transport: string;
   /** When the session (that began or ended) was opened. */
   connectedAt: number;
+  /** Online: how it connected (stored with it, and kept when it ends); not read when offline. */
+  session?: SessionRecord;
   reason?: string;
   at: number;
 }
@@ -18,7 +21,8 @@ export class DevicePresenceRepository {
 
   /**
    * Sessions that began or ended, many devices in one statement (one commit for a burst of connects). Each
-   * device at most once, its latest change. Going offline applies only while the session that ended is still
+   * device at most once, its latest change. Sessions' details travel as JSON text (drizzle, sharing this
+   * postgres.js client, turns off its jsonb serializer). Going offline applies only while the session that ended is still
    * the one on record (its connected_at): a newer session (a takeover, possibly on another hub) is left alone.
    */
   async applyPresence(changes: PresenceChange[]): Promise<void> {
@@ -31,6 +35,7 @@ export class DevicePresenceRepository {
         online = c.online_flag = 1,
         connected_node = CASE WHEN c.online_flag = 1 THEN c.node ELSE d.connected_node END,
         transport = CASE WHEN c.online_flag = 1 THEN c.transport ELSE d.transport END,
+        session = CASE WHEN c.online_flag = 1 THEN c.session::jsonb ELSE d.session END,
         connected_at = CASE WHEN c.online_flag = 1 THEN to_timestamp(c.connected_at / 1000.0) ELSE d.connected_at END,
         disconnected_at = CASE WHEN c.online_flag = 1 THEN d.disconnected_at ELSE to_timestamp(c.at / 1000.0) END,
         disconnect_reason = CASE WHEN c.online_flag = 1 THEN d.disconnect_reason ELSE c.reason END,
@@ -41,9 +46,10 @@ export class DevicePresenceRepository {
         ${sorted.map((change) => change.node)}::text[],
         ${sorted.map((change) => change.transport)}::text[],
         ${sorted.map((change) => change.connectedAt)}::float8[],
+        ${sorted.map((change) => (change.session ? JSON.stringify(change.session) : null))}::text[],
         ${sorted.map((change) => change.reason ?? null)}::text[],
         ${sorted.map((change) => change.at)}::float8[]
-      ) AS c (device_id, online_flag, node, transport, connected_at, reason, at)
+      ) AS c (device_id, online_flag, node, transport, connected_at, session, reason, at)
       WHERE d.id = c.device_id AND (c.online_flag = 1 OR d.connected_at = to_timestamp(c.connected_at / 1000.0))`;
   }
 

@@ -1,6 +1,14 @@
 import { sql } from 'drizzle-orm';
 import { boolean, check, index, integer, jsonb, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
+/** A device session's details, as its presence write records them (keys as the API names them). */
+export interface SessionRecord {
+  mqttProtocolLevel: 4 | 5 | null;
+  clientId: string | null;
+  keepAliveSeconds: number | null;
+  remoteAddress: string | null;
+}
+
 export const devices = pgTable(
   'devices',
   {
@@ -22,6 +30,11 @@ export const devices = pgTable(
     disconnectedAt: timestamp('disconnected_at', { withTimezone: true }),
     disconnectReason: text('disconnect_reason'),
     transport: text('transport'),
+    /**
+     * What the current (else the last) session told the hub when it connected: protocol level, client id,
+     * keep-alive, remote address. Written with the rest of presence; kept when the session ends.
+     */
+    session: jsonb('session').$type<SessionRecord>(),
     /**
      * Heard from within its inactivity timeout (a message, a connect, or a live session), as the activity
      * sweeper last found it. Flipped only by the sweeper's conditional UPDATE, which records the transition

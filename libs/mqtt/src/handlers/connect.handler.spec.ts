@@ -1,6 +1,6 @@
 import { generate, type IPublishPacket } from 'mqtt-packet';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { AuthenticateResult } from '../mqtt-session.types.js';
+import type { AuthenticateRequest, AuthenticateResult } from '../mqtt-session.types.js';
 import { connectPacket, connectSession, deferred, settle, startSession } from '../testing/session-harness.js';
 
 const publish = (messageId: number): IPublishPacket => ({
@@ -76,6 +76,7 @@ describe('CONNECT', () => {
         username: 'dev-7',
         password: Buffer.from('token'),
         protocolVersion: 4,
+        keepAliveSeconds: 0,
       },
       h.session,
     );
@@ -110,6 +111,20 @@ describe('CONNECT', () => {
     expect(low.session.keepAliveSeconds).toBe(30);
     const v4 = await connectSession({ protocolVersion: 4, options, connect: { keepalive: 600 } });
     expect(v4.session.keepAliveSeconds).toBe(600);
+  });
+
+  it("tells authenticate the keep-alive the session will hold to: the client's, or the MQTT 5 cap", async () => {
+    const options = { serverKeepAliveMaxSeconds: 120 };
+    const requests: AuthenticateRequest[] = [];
+    const authenticate = async (request: AuthenticateRequest): Promise<AuthenticateResult> => {
+      requests.push(request);
+      return { ok: true, deviceId: 'device-1' };
+    };
+    await connectSession({ protocolVersion: 5, options, hooks: { authenticate }, connect: { keepalive: 600 } });
+    await connectSession({ protocolVersion: 5, options, hooks: { authenticate }, connect: { keepalive: 30 } });
+    await connectSession({ protocolVersion: 4, options, hooks: { authenticate }, connect: { keepalive: 600 } });
+    await connectSession({ protocolVersion: 4, hooks: { authenticate }, connect: { keepalive: 0 } });
+    expect(requests.map((request) => request.keepAliveSeconds)).toEqual([120, 30, 600, 0]);
   });
 
   describe.each([

@@ -75,8 +75,9 @@ export function handleConnect(conn: MqttConnection, packet: IConnectPacket): voi
   conn.will = toWillMessage(packet.will);
   // Nothing sent after the CONNECT is processed until the client is accepted [MQTT-3.1.4-5].
   conn.state = 'authenticating';
-  callAuthenticate(conn, version, packet).then(
-    (result) => onAuthenticated(conn, packet, result, assignedClientId),
+  const keepAlive = negotiateKeepAlive(conn, packet.keepalive ?? 0);
+  callAuthenticate(conn, version, packet, keepAlive.seconds).then(
+    (result) => onAuthenticated(conn, packet, result, { assignedClientId, keepAlive }),
     (error: unknown) => {
       if (conn.state !== 'authenticating') return;
       refuse(conn, { ...AUTH_REFUSALS.server_unavailable, reason: 'internal_error', detail: errorMessage(error) });
@@ -113,10 +114,12 @@ function callAuthenticate(
   conn: MqttConnection,
   protocolVersion: ProtocolVersion,
   packet: IConnectPacket,
+  keepAliveSeconds: number,
 ): Promise<AuthenticateResult> {
   try {
     const { clientId, username, password } = packet;
-    const request = { clientId, username, password, protocolVersion, ...(conn.will ? { will: conn.will } : {}) };
+    const will = conn.will ? { will: conn.will } : {};
+    const request = { clientId, username, password, protocolVersion, keepAliveSeconds, ...will };
     return Promise.resolve(conn.hooks.authenticate(request, conn.session));
   } catch (error) {
     return Promise.reject(error);
@@ -127,7 +130,7 @@ function onAuthenticated(
   conn: MqttConnection,
   packet: IConnectPacket,
   result: AuthenticateResult,
-  assignedClientId: string | undefined,
+  negotiated: { assignedClientId: string | undefined; keepAlive: NegotiatedKeepAlive },
 ): void {
   // Closed meanwhile (connect timeout, server shutdown, socket gone before the answer): nothing to send.
   if (conn.state !== 'authenticating') return;
@@ -142,7 +145,7 @@ function onAuthenticated(
   conn.requestedSessionExpiry = packet.properties?.sessionExpiryInterval ?? 0;
   conn.sessionExpirySeconds = expiry.seconds;
   if (!conn.options.sessionStore) {
-    accept(conn, packet, result.deviceId, { assignedClientId, expiry, stored: undefined });
+    accept(conn, result.deviceId, { ...negotiated, expiry, stored: undefined });
     return;
   }
   // From here the store holds this connection's session (when kept): its end is reported, even if the
@@ -154,7 +157,7 @@ function onAuthenticated(
     .then(
       (stored) => {
         if (conn.state !== 'authenticating') return;
-        accept(conn, packet, result.deviceId, { assignedClientId, expiry, stored: cleanStart ? undefined : stored });
+        accept(conn, result.deviceId, { ...negotiated, expiry, stored: cleanStart ? undefined : stored });
       },
       (error: unknown) => {
         if (conn.state !== 'authenticating') return;
@@ -165,14 +168,14 @@ function onAuthenticated(
 
 interface Acceptance {
   assignedClientId: string | undefined;
+  keepAlive: NegotiatedKeepAlive;
   expiry: NegotiatedExpiry;
   /** The earlier session taken over; never with Clean Start, where Session Present is 0 [MQTT-3.2.2-1]. */
   stored: StoredSession | undefined;
 }
 
-function accept(conn: MqttConnection, packet: IConnectPacket, deviceId: string, acceptance: Acceptance): void {
-  const { assignedClientId, expiry, stored } = acceptance;
-  const keepAlive = negotiateKeepAlive(conn, packet.keepalive ?? 0);
+function accept(conn: MqttConnection, deviceId: string, acceptance: Acceptance): void {
+  const { assignedClientId, keepAlive, expiry, stored } = acceptance;
   const sessionPresent = stored !== undefined;
   const connack: IConnackPacket = { cmd: 'connack', returnCode: 0, reasonCode: 0, sessionPresent };
   if (conn.protocolVersion === 5) {
@@ -207,11 +210,17 @@ function accept(conn: MqttConnection, packet: IConnectPacket, deviceId: string, 
   }
 }
 
+interface NegotiatedKeepAlive {
+  seconds: number;
+  /** Sent in the CONNACK when the server overrides the client's value (MQTT 5 only). */
+  serverKeepAlive?: number;
+}
+
 /**
  * The server may cap the keep-alive only in MQTT 5, through Server Keep Alive [MQTT-3.2.2-21]; a 3.1.1 client
  * cannot be told, so its own value stands [MQTT-3.2.2-22]. A requested 0 (no keep-alive) counts as above the cap.
  */
-function negotiateKeepAlive(conn: MqttConnection, requested: number): { seconds: number; serverKeepAlive?: number } {
+function negotiateKeepAlive(conn: MqttConnection, requested: number): NegotiatedKeepAlive {
   const max = conn.options.serverKeepAliveMaxSeconds;
   if (conn.protocolVersion !== 5 || max === undefined) return { seconds: requested };
   if (requested !== 0 && requested <= max) return { seconds: requested };

@@ -17,6 +17,7 @@ import { href, navigate } from '../../state/router.js';
 import { useStore } from '../../state/store.js';
 import { DEFAULT_RANGE, type TimeRange } from '../../state/time-ranges.js';
 import { CommandsPanel } from './commands-panel.js';
+import { ConnectionPanel } from './connection-panel.js';
 import { DetailsPanel } from './details-panel.js';
 import { EditDeviceDialog } from './edit-device-dialog.js';
 import { EventsPanel } from './events-panel.js';
@@ -165,6 +166,7 @@ export function DevicePage({ id }: { id: string }) {
           <EventsPanel deviceId={device.id} />
         </div>
         <div class="column">
+          <ConnectionPanel device={device} />
           <DetailsPanel device={device} />
           <StatePanel
             state={device.state}

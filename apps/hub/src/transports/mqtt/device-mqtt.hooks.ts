@@ -12,6 +12,7 @@ import type {
   WillMessage,
 } from '@telehub/mqtt';
 import { ReasonCode } from '@telehub/mqtt';
+import { displayAddress } from '../../auth/source-address.js';
 import type { ReplyOutcome } from '../../commands/command-delivery.service.js';
 import type { IngestOutcome } from '../../ingest/ingest.service.js';
 import { commandIdOf } from '../../mqtt-sessions/command-publish-tag.js';
@@ -73,7 +74,13 @@ export class DeviceMqttHooks implements MqttSessionHooks {
     // Checked before the session opens: a refused CONNECT must not take over the device's live session.
     const willRefusal = request.will && this.checkWill(result.deviceId, request.will);
     if (willRefusal) return willRefusal;
-    this.connection = new MqttDeviceConnection(session, result.deviceId, this.transport);
+    this.connection = new MqttDeviceConnection(session, result.deviceId, this.transport, {
+      mqttProtocolLevel: request.protocolVersion,
+      // The session's: the identifier the hub assigned when the client sent an empty one [MQTT-3.1.3-6].
+      clientId: session.clientId ?? request.clientId,
+      keepAliveSeconds: request.keepAliveSeconds,
+      remoteAddress: displayAddress(this.remoteAddress),
+    });
     await port.openSession(this.connection);
     return { ok: true, deviceId: result.deviceId };
   }

@@ -1,4 +1,4 @@
-import { type CommandMessage, classifyDeviceTopic, deviceTopics } from '@telehub/contracts';
+import { type CommandMessage, classifyDeviceTopic, deviceTopics, type SessionDetails } from '@telehub/contracts';
 import { type MqttSession, MqttSessionError, type OutboundDelivery } from '@telehub/mqtt';
 import { type CommandPublishTag, commandIdOf } from '../../mqtt-sessions/command-publish-tag.js';
 import type { CloseReason, DeviceConnection, DeviceTransport } from '../../sessions/device-connection.js';
@@ -11,6 +11,7 @@ export class MqttDeviceConnection implements DeviceConnection {
     readonly session: MqttSession,
     readonly deviceId: string,
     readonly transport: DeviceTransport,
+    readonly details: SessionDetails,
   ) {}
 
   pause(): void {

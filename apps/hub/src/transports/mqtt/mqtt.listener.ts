@@ -12,6 +12,7 @@ import { PersistentMqttSessions } from '../../mqtt-sessions/persistent-mqtt-sess
 import type { DeviceTransport } from '../../sessions/device-connection.js';
 import type { DeviceListener } from '../device-listener.js';
 import { DevicePort } from '../device-port.js';
+import { requireProxyHeader } from '../proxy-protocol/proxy-header.gate.js';
 import { rejectUpgrade, UpgradeRouter } from '../upgrade-router.js';
 import { DeviceMqttHooks, type DeviceMqttServices } from './device-mqtt.hooks.js';
 
@@ -128,6 +129,13 @@ export class MqttListener implements DeviceListener, OnApplicationBootstrap {
 
   private listen(server: Server, port: number, host: string): Promise<number> {
     this.servers.push(server);
+    const { proxyProtocol } = this.config;
+    if (proxyProtocol.enabled) {
+      requireProxyHeader(server, {
+        timeoutMs: proxyProtocol.headerTimeoutMs,
+        onRefused: (reason, socket) => this.logger.debug({ remoteAddress: socket.remoteAddress }, reason),
+      });
+    }
     server.maxConnections = this.config.devices.maxConnections;
     return new Promise((resolve, reject) => {
       server.once('error', reject);

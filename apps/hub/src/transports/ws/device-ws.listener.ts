@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { bearerToken } from '../../admin-auth/bearer-token.js';
 import { AUTH_THROTTLED_DETAIL, retryAfterSeconds } from '../../auth/auth-throttle.js';
+import { displayAddress } from '../../auth/source-address.js';
 import { HUB_CONFIG, type HubConfig } from '../../config/hub-config.js';
 import type { DeviceAuthResult } from '../../device-auth/device-auth.service.js';
 import { LOGGER } from '../../logging/logger.token.js';
@@ -133,7 +134,8 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
     if (socket.destroyed) return;
     socket.off('error', ignoreError);
     // Validates the rest of the handshake (RFC 6455 §4.2.1) and answers 400 itself when it is wrong.
-    this.server.handleUpgrade(request, socket, head, (websocket) => this.open(websocket, deviceId));
+    const remoteAddress = displayAddress(request.socket.remoteAddress);
+    this.server.handleUpgrade(request, socket, head, (websocket) => this.open(websocket, deviceId, remoteAddress));
   }
 
   /** The request's token checked (a refusal is recorded by DeviceAuthService). */
@@ -142,14 +144,15 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
     return this.port.authenticate(token, { transport: TRANSPORT, remoteAddress: request.socket.remoteAddress });
   }
 
-  private open(websocket: WebSocket, deviceId: string): void {
+  private open(websocket: WebSocket, deviceId: string, remoteAddress: string | null): void {
     const { port, logger } = this;
-    const session = new DeviceWsSession(websocket, deviceId, {
+    const services = {
       port,
       logger,
       maxMessageBytes: this.config.devices.maxMessageBytes,
       maxJsonDepth: this.config.payloads.jsonMaxDepth,
-    });
+    };
+    const session = new DeviceWsSession(websocket, deviceId, services, remoteAddress);
     this.sessions.add(session);
     void session.ended.then((reason) => this.ended(session, reason));
     // open() registers the session synchronously (closing a previous one: takeover) before it awaits the

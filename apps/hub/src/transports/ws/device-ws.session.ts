@@ -3,12 +3,14 @@ import {
   ackFrame,
   type CommandMessage,
   DEVICE_WS_CLOSE,
+  DEVICE_WS_PING_INTERVAL_MS,
   type DeviceFrame,
   deviceWsCloseStatus,
   errorFrame,
   type HubFrame,
   type ParsedFrame,
   parseDeviceFrame,
+  type SessionDetails,
 } from '@telehub/contracts';
 import type { Logger } from 'pino';
 import { type RawData, WebSocket } from 'ws';
@@ -38,6 +40,7 @@ const COMMAND_WINDOW = 100;
 export class DeviceWsSession implements DeviceConnection {
   readonly transport = TRANSPORT;
   readonly connectedAt = Date.now();
+  readonly details: SessionDetails;
   /** Settles when the socket has closed; the reason is what the session's end is recorded with. */
   readonly ended: Promise<CloseReason>;
   /** Resolves when the answer to every frame read so far has been sent (or dropped with the session). */
@@ -53,7 +56,15 @@ export class DeviceWsSession implements DeviceConnection {
     private readonly websocket: WebSocket,
     readonly deviceId: string,
     private readonly services: DeviceWsServices,
+    remoteAddress: string | null = null,
   ) {
+    // No client id or protocol level on this protocol; the hub's pings keep the session alive.
+    this.details = {
+      mqttProtocolLevel: null,
+      clientId: null,
+      keepAliveSeconds: DEVICE_WS_PING_INTERVAL_MS / 1000,
+      remoteAddress,
+    };
     this.ended = new Promise((resolve) => {
       this.markEnded = resolve;
     });
