@@ -17,6 +17,7 @@ export * from './repositories/device-list.repository.js';
 export * from './repositories/device-presence.repository.js';
 export * from './repositories/device-token.repository.js';
 export * from './repositories/fleet.repository.js';
+export * from './repositories/mqtt-session.repository.js';
 export * from './repositories/node-lease.repository.js';
 export * from './repositories/telemetry.repository.js';
 export * from './repositories/telemetry-history.repository.js';

@@ -8,6 +8,7 @@ export type {
   InboundMessage,
   MqttSessionHooks,
   MqttSessionOptions,
+  OutboundDelivery,
   OutboundMessage,
   ProtocolVersion,
   PublishOutcome,
@@ -15,7 +16,9 @@ export type {
   SubscribeDecision,
   WillMessage,
 } from './mqtt-session.types.js';
+export type { UnacknowledgedPublish } from './outbound-inflight.js';
 export { ConnackReturnCode, ReasonCode, SUBACK_FAILURE_V4 } from './reason-codes.js';
+export type { MqttSessionStore, SessionEnd, SessionOpenRequest, StoredSession } from './session-store.js';
 export { createDuplexPair } from './testing/duplex-pair.js';
 export { RawMqttClient } from './testing/raw-mqtt-client.js';
 export { hasWildcard, isValidTopicFilter, isValidTopicName } from './topic-validation.js';

@@ -17,10 +17,12 @@ import { OutboundInflight } from './outbound-inflight.js';
 import { PacketSizeGuard } from './packet-size.guard.js';
 import { PacketWriter } from './packet-writer.js';
 import { ConnackReturnCode } from './reason-codes.js';
+import type { MqttSessionStore } from './session-store.js';
 import { rejectIllFormedStrings } from './utf8-string.guard.js';
 
 const DEFAULT_MAX_INFLIGHT_PUBLISHES = 100;
 const DEFAULT_CLOSE_GRACE_MS = 1000;
+const DEFAULT_MAX_SUBSCRIPTIONS = 16;
 
 export type ConnectionState = 'awaiting_connect' | 'authenticating' | 'connected' | 'closed';
 
@@ -32,6 +34,8 @@ export type ConnectionState = 'awaiting_connect' | 'authenticating' | 'connected
  */
 export class MqttConnection {
   state: ConnectionState = 'awaiting_connect';
+  /** A close asked for while the CONNECT was being answered, carried out right after the CONNACK. */
+  closeOnceAccepted: { reason: CloseReason; detail: string | undefined } | undefined;
   protocolVersion: ProtocolVersion | undefined;
   clientId: string | undefined;
   deviceId: string | undefined;
@@ -43,6 +47,13 @@ export class MqttConnection {
   clientReceiveMaximum = 0xffff;
   clientMaximumPacketSize: number | undefined;
   requestProblemInformation = true;
+  /** MQTT 5: the Session Expiry Interval the CONNECT asked for (a DISCONNECT may not raise it from 0). */
+  requestedSessionExpiry = 0;
+  /** How long the session outlives this connection, in seconds (the negotiated value; DISCONNECT may change it). */
+  sessionExpirySeconds = 0;
+  /** The session is kept in the store beyond this connection: its changes are saved, its end is reported. */
+  sessionKept = false;
+  sessionPresent = false;
 
   readonly writer: PacketWriter;
   readonly acks: AckQueue;
@@ -56,6 +67,9 @@ export class MqttConnection {
   private readonly parser: Parser;
   private readonly sizeGuard: PacketSizeGuard;
   private readonly maxInflight: number;
+  readonly maxSubscriptions: number;
+  /** Store calls of this connection run one after another, in the order they were made. */
+  private storeTail: Promise<unknown> = Promise.resolve();
   private readonly stash: Buffer[] = [];
   private readonly inbox: Packet[] = [];
   private keepAlive: KeepAliveTimer | undefined;
@@ -81,6 +95,7 @@ export class MqttConnection {
     this.acks = new AckQueue(() => this.pump());
     this.sizeGuard = new PacketSizeGuard(options.maxPacketSize);
     this.maxInflight = options.maxInflightPublishes ?? DEFAULT_MAX_INFLIGHT_PUBLISHES;
+    this.maxSubscriptions = options.maxSubscriptions ?? DEFAULT_MAX_SUBSCRIPTIONS;
     this.parser = createParser();
     // mqtt-packet would decode ill-formed UTF-8 into U+FFFD and serve the packet; it is malformed [MQTT-1.5.4-1].
     rejectIllFormedStrings(this.parser);
@@ -124,6 +139,21 @@ export class MqttConnection {
     this.pump();
   }
 
+  /** Runs `call` with the session store once the store calls made before it have settled. */
+  callStore<T>(call: (store: MqttSessionStore) => Promise<T>): Promise<T> {
+    const store = this.options.sessionStore;
+    if (!store) return Promise.reject(new Error('no session store'));
+    const result = this.storeTail.then(() => call(store));
+    this.storeTail = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Saves the subscriptions as they are now, for a session kept beyond this connection. */
+  saveSubscriptions(): Promise<void> {
+    const subscriptions = new Map(this.subscriptions);
+    return this.callStore((store) => store.saveSubscriptions(this.session, subscriptions));
+  }
+
   pause(): void {
     this.userPaused = true;
     this.updateFlow();
@@ -150,6 +180,13 @@ export class MqttConnection {
 
   close(reason: CloseReason, detail?: string): void {
     if (this.state === 'closed') return;
+    // Taken over while its CONNECT is still being answered (the newer session won the race on another hub): it is
+    // answered first, then told why it ends (CONNACK, then DISCONNECT 0x8E), instead of a connection cut without
+    // a word that a client reports as a network error and retries at once.
+    if (this.state === 'authenticating' && reason === 'taken_over') {
+      this.closeOnceAccepted ??= { reason, detail };
+      return;
+    }
     // A DISCONNECT may only follow a successful CONNACK [MQTT-3.14.0-1]; before that a CONNACK carried the refusal.
     const code = this.state === 'connected' && this.protocolVersion === 5 ? disconnectReasonCode(reason) : undefined;
     this.state = 'closed';
@@ -291,6 +328,11 @@ export class MqttConnection {
       try {
         this.hooks.onWill(this.session, this.will, reason);
       } catch {}
+    }
+    if (this.sessionKept) {
+      // The store reports its own failures; the session is over here either way.
+      const end = { expirySeconds: this.sessionExpirySeconds, unacknowledged: this.outbound.unacknowledged() };
+      this.callStore((store) => store.close(this.session, end)).catch(() => undefined);
     }
     try {
       this.hooks.onClose(this.session, reason, this.closeDetail);

@@ -4,6 +4,7 @@ import { MqttConnection } from './mqtt-connection.js';
 import type {
   MqttSessionHooks,
   MqttSessionOptions,
+  OutboundDelivery,
   OutboundMessage,
   ProtocolVersion,
   WillMessage,
@@ -12,7 +13,9 @@ import { publishToClient } from './outbound-publish.js';
 
 /**
  * One MQTT 3.1.1 or 5 client over any duplex stream (TCP socket, TLS socket, WebSocket stream, in-memory pair).
- * Sessions are not persisted: every CONNACK says Session Present = 0.
+ * A session outlives its connection when the client asks (3.1.1 without Clean Session, MQTT 5 with a Session
+ * Expiry Interval) and the server gave a `sessionStore`: its subscriptions and unacknowledged publishes are kept
+ * there, and a later connection of the client takes them over (Session Present = 1).
  */
 export class MqttSession {
   private readonly conn: MqttConnection;
@@ -43,6 +46,24 @@ export class MqttSession {
   /** Granted subscriptions: filter -> granted QoS. */
   get subscriptions(): ReadonlyMap<string, 0 | 1> {
     return this.conn.subscriptions;
+  }
+
+  /** The CONNACK said Session Present: this connection took over an earlier one's session. */
+  get sessionPresent(): boolean {
+    return this.conn.sessionPresent;
+  }
+
+  /** How long the session outlives this connection, in seconds (0: it ends with it). */
+  get sessionExpirySeconds(): number {
+    return this.conn.sessionExpirySeconds;
+  }
+
+  /**
+   * Packet id -> tag of the QoS 1 publishes an earlier connection of the session left unacknowledged and this one
+   * has not resent yet: resend each with `publish(message, tag, { packetId })` [MQTT-4.4.0-1].
+   */
+  get restoredPublishes(): ReadonlyMap<number, unknown> {
+    return this.conn.outbound.restored;
   }
 
   /** The keep-alive in force, in seconds (0 = none). */
@@ -96,10 +117,11 @@ export class MqttSession {
 
   /**
    * Server-to-client publish, QoS 0 or 1. Returns the packet id for QoS 1 (onOutboundAck fires with `tag` on
-   * PUBACK) and undefined for QoS 0. Throws MqttSessionError when the message cannot be sent.
+   * PUBACK) and undefined for QoS 0. Throws MqttSessionError when the message cannot be sent. `delivery` marks a
+   * re-delivery (DUP), with the packet id it had when it is one of `restoredPublishes`.
    */
-  publish(message: OutboundMessage, tag?: unknown): number | undefined {
-    return publishToClient(this.conn, message, tag);
+  publish(message: OutboundMessage, tag?: unknown, delivery?: OutboundDelivery): number | undefined {
+    return publishToClient(this.conn, message, tag, delivery);
   }
 
   /** Idempotent; the first reason wins. MQTT 5 clients get a DISCONNECT with the matching reason code first. */

@@ -1,5 +1,6 @@
 import type { CloseReason } from './close-reason.js';
 import type { MqttSession } from './mqtt-session.js';
+import type { MqttSessionStore } from './session-store.js';
 
 export type ProtocolVersion = 4 | 5;
 export type Qos = 0 | 1 | 2;
@@ -26,6 +27,17 @@ export interface MqttSessionOptions {
    * discarding) while it waits for the client to close its side, before destroying the stream. Default 1000 ms.
    */
   closeGraceMs?: number;
+  /** Keeps sessions that outlive their connection; without one every session ends with its connection. */
+  sessionStore?: MqttSessionStore;
+  /**
+   * How long a session may outlive its connection, in seconds. A 3.1.1 client without Clean Session gets this
+   * (3.1.1 has no expiry of its own); an MQTT 5 client's Session Expiry Interval is capped to it, and the CONNACK
+   * says so when it differs from the request. Default 0, and 0 without a sessionStore: sessions end with the
+   * connection.
+   */
+  sessionExpiryMaxSeconds?: number;
+  /** Subscriptions one session may hold; a filter beyond it is refused (MQTT 5: 0x97 Quota exceeded). Default 16. */
+  maxSubscriptions?: number;
 }
 
 export interface AuthenticateRequest {
@@ -109,6 +121,14 @@ export interface OutboundMessage {
   };
 }
 
+/** How publish() sends a message again that the client may already have seen. */
+export interface OutboundDelivery {
+  /** A re-delivery: DUP is set [MQTT-3.3.1-1]. */
+  dup?: boolean;
+  /** The packet id it had in the session's earlier connection (one of MqttSession.restoredPublishes). */
+  packetId?: number;
+}
+
 export type SubscribeDecision = { granted: true; qos: 0 | 1 } | { granted: false };
 
 export interface MqttSessionHooks {
@@ -120,6 +140,12 @@ export interface MqttSessionHooks {
   authorizeSubscribe(session: MqttSession, filter: string, qos: Qos): SubscribeDecision;
   /** Called after the SUBACK was written, once per granted filter. */
   onSubscribed?(session: MqttSession, filter: string, qos: 0 | 1): void;
+  /**
+   * Called after the CONNACK of a session that was present (taken over from an earlier connection, with its
+   * subscriptions): the server resends what that connection left unacknowledged [MQTT-4.4.0-1] and sends what
+   * waited meanwhile, without a new SUBSCRIBE.
+   */
+  onSessionResumed?(session: MqttSession): void;
   /** PUBACK received for a QoS 1 publish sent by publish(); reasonCode is 0 for 3.1.1 clients. */
   onOutboundAck?(session: MqttSession, messageId: number, tag: unknown, reasonCode: number): void;
   /** The CONNECT carried a will and the connection ended without a normal DISCONNECT. Called before onClose. */

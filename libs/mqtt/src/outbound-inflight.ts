@@ -1,30 +1,67 @@
 const MAX_PACKET_ID = 0xffff;
 
-/** Server-to-client QoS 1 publishes awaiting PUBACK: packet id -> the caller's tag. */
+/** A QoS 1 publish of the server that the client has not acknowledged: its packet id and the caller's tag. */
+export interface UnacknowledgedPublish {
+  packetId: number;
+  tag: unknown;
+}
+
+/**
+ * Server-to-client QoS 1 publishes awaiting PUBACK: packet id -> the caller's tag. A resumed session also holds
+ * the ids its earlier connection left unacknowledged (`restored`), kept for their resend with the same id
+ * [MQTT-4.4.0-1]: no new publish takes them, and they count against Receive Maximum once resent.
+ */
 export class OutboundInflight {
   private readonly tags = new Map<number, unknown>();
+  private readonly restoredTags = new Map<number, unknown>();
   private nextId = 1;
 
+  /** Publishes written on this connection and not acknowledged yet. */
   get size(): number {
     return this.tags.size;
   }
 
+  /** Ids an earlier connection of the session left unacknowledged and this one has not resent yet. */
+  get restored(): ReadonlyMap<number, unknown> {
+    return this.restoredTags;
+  }
+
   /** Assigns a non-zero packet id not currently in use [MQTT-2.2.1-4]; undefined when all 65535 are taken. */
   allocate(tag: unknown): number | undefined {
-    if (this.tags.size >= MAX_PACKET_ID) return undefined;
-    while (this.tags.has(this.nextId)) this.advance();
+    if (this.tags.size + this.restoredTags.size >= MAX_PACKET_ID) return undefined;
+    while (this.tags.has(this.nextId) || this.restoredTags.has(this.nextId)) this.advance();
     const id = this.nextId;
     this.advance();
     this.tags.set(id, tag);
     return id;
   }
 
+  /** Keeps `id` for the resend of a publish an earlier connection of the session left unacknowledged. */
+  restore(id: number, tag: unknown): void {
+    if (!this.tags.has(id)) this.restoredTags.set(id, tag);
+  }
+
+  /** Takes a restored id for its resend; false when `id` is not one. */
+  resend(id: number, tag: unknown): boolean {
+    if (!this.restoredTags.delete(id)) return false;
+    this.tags.set(id, tag);
+    return true;
+  }
+
   /** Forgets `id`; `found` is false for an id this session did not send or already saw acknowledged. */
   release(id: number): { found: boolean; tag: unknown } {
-    const found = this.tags.has(id);
-    const tag = this.tags.get(id);
-    this.tags.delete(id);
+    const tags = this.tags.has(id) ? this.tags : this.restoredTags;
+    const found = tags.has(id);
+    const tag = tags.get(id);
+    tags.delete(id);
     return { found, tag };
+  }
+
+  /** Every publish still awaiting PUBACK, restored ones included, in packet id order: what a session keeps. */
+  unacknowledged(): UnacknowledgedPublish[] {
+    return [...this.tags, ...this.restoredTags]
+      .map(([packetId, tag]) => ({ packetId, tag }))
+      .sort((a, b) => a.packetId - b.packetId);
   }
 
   private advance(): void {

@@ -1,10 +1,19 @@
 import type { IPublishPacket } from 'mqtt-packet';
 import type { MqttConnection } from './mqtt-connection.js';
 import { MqttSessionError } from './mqtt-session.error.js';
-import type { OutboundMessage } from './mqtt-session.types.js';
+import type { OutboundDelivery, OutboundMessage } from './mqtt-session.types.js';
 
-/** Server-to-client PUBLISH (commands). Returns the packet id for QoS 1, undefined for QoS 0. */
-export function publishToClient(conn: MqttConnection, message: OutboundMessage, tag: unknown): number | undefined {
+/**
+ * Server-to-client PUBLISH (commands). Returns the packet id for QoS 1, undefined for QoS 0. A resend of what an
+ * earlier connection of the session left unacknowledged keeps its packet id and sets DUP [MQTT-4.4.0-1]
+ * [MQTT-3.3.1-1]; QoS 0 never sets DUP [MQTT-3.3.1-2].
+ */
+export function publishToClient(
+  conn: MqttConnection,
+  message: OutboundMessage,
+  tag: unknown,
+  delivery: OutboundDelivery = {},
+): number | undefined {
   if (conn.state !== 'connected') {
     throw new MqttSessionError('ERR_SESSION_NOT_CONNECTED', `session is ${conn.state}`);
   }
@@ -15,16 +24,13 @@ export function publishToClient(conn: MqttConnection, message: OutboundMessage, 
   if (message.qos === 1 && conn.outbound.size >= conn.clientReceiveMaximum) {
     throw new MqttSessionError('ERR_RECEIVE_MAXIMUM_REACHED', `${conn.outbound.size} publishes await PUBACK`);
   }
-  const messageId = message.qos === 1 ? conn.outbound.allocate(tag) : undefined;
-  if (message.qos === 1 && messageId === undefined) {
-    throw new MqttSessionError('ERR_PACKET_IDS_EXHAUSTED', 'all 65535 packet ids await PUBACK');
-  }
+  const messageId = message.qos === 1 ? takePacketId(conn, tag, delivery.packetId) : undefined;
   const packet: IPublishPacket = {
     cmd: 'publish',
     topic: message.topic,
     payload: message.payload,
     qos: message.qos,
-    dup: false,
+    dup: message.qos === 1 && (delivery.dup === true || delivery.packetId !== undefined),
     retain: false,
     ...(messageId === undefined ? {} : { messageId }),
   };
@@ -42,6 +48,20 @@ export function publishToClient(conn: MqttConnection, message: OutboundMessage, 
     throw new MqttSessionError('ERR_PACKET_TOO_LARGE_FOR_CLIENT', `${bytes.length} bytes exceed the client's limit`);
   }
   conn.writer.writeEncoded(bytes);
+  return messageId;
+}
+
+function takePacketId(conn: MqttConnection, tag: unknown, restored: number | undefined): number {
+  if (restored !== undefined) {
+    if (!conn.outbound.resend(restored, tag)) {
+      throw new MqttSessionError('ERR_PACKET_ID_NOT_RESTORED', `packet id ${restored} is not awaiting its resend`);
+    }
+    return restored;
+  }
+  const messageId = conn.outbound.allocate(tag);
+  if (messageId === undefined) {
+    throw new MqttSessionError('ERR_PACKET_IDS_EXHAUSTED', 'all 65535 packet ids await PUBACK');
+  }
   return messageId;
 }
 

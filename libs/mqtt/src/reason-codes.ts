@@ -31,6 +31,7 @@ export const ReasonCode = {
   sessionTakenOver: 0x8e,
   topicFilterInvalid: 0x8f,
   packetIdentifierNotFound: 0x92,
+  quotaExceeded: 0x97,
   topicAliasInvalid: 0x94,
   packetTooLarge: 0x95,
   messageRateTooHigh: 0x96,

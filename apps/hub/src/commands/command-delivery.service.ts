@@ -210,7 +210,8 @@ export class CommandDeliveryService implements OnApplicationBootstrap, OnModuleD
   private write(connection: DeviceConnection, commands: CommandRecord[]): boolean {
     const sent = this.sentTo(connection);
     for (const command of commands) {
-      if (!connection.sendCommand(commandMessage(command))) return false;
+      // The claim counted this send: more than one means an earlier connection had it and did not acknowledge it.
+      if (!connection.sendCommand(commandMessage(command), command.sendCount > 1)) return false;
       sent.add(command.id);
     }
     return true;

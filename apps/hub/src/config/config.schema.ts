@@ -31,6 +31,11 @@ export const ConfigSchema = z.object({
   TELEHUB_HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   TELEHUB_HTTP_PORT: port.default(8080),
   TELEHUB_MQTT_PORT: port.default(1883),
+  // MQTT sessions kept beyond their connection: 3.1.1 without Clean Session, and the cap of MQTT 5's Session
+  // Expiry Interval (0: no session outlives its connection).
+  TELEHUB_MQTT_SESSION_EXPIRY_S: z.coerce.number().int().min(0).max(2_147_483_647).default(7_200),
+  TELEHUB_MQTT_MAX_SUBSCRIPTIONS: positiveInt.max(1_000).default(16),
+  TELEHUB_MQTT_SESSION_SWEEP_INTERVAL_MS: positiveInt.default(60_000),
   DATABASE_URL: optionalString.pipe(
     z
       .string()

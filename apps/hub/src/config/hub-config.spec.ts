@@ -27,6 +27,22 @@ describe('loadConfig', () => {
     }
   });
 
+  it('MQTT sessions: kept 2 hours at most by default, 0 keeps none, and the limits are bounded', () => {
+    expect(loadConfig({}).mqtt).toMatchObject({
+      sessionExpiryMaxSeconds: 7_200,
+      maxSubscriptions: 16,
+      sessionSweepIntervalMs: 60_000,
+    });
+    expect(loadConfig({ TELEHUB_MQTT_SESSION_EXPIRY_S: '0' }).mqtt.sessionExpiryMaxSeconds).toBe(0);
+    // The expiry is stored as a PostgreSQL integer.
+    expect(() => loadConfig({ TELEHUB_MQTT_SESSION_EXPIRY_S: '4294967295' })).toThrowError(
+      /TELEHUB_MQTT_SESSION_EXPIRY_S="4294967295"/,
+    );
+    expect(() => loadConfig({ TELEHUB_MQTT_MAX_SUBSCRIPTIONS: '0' })).toThrowError(
+      /TELEHUB_MQTT_MAX_SUBSCRIPTIONS="0"/,
+    );
+  });
+
   it('keeps each coarser tier at least as long as the finer one', () => {
     expect(loadConfig({ TELEHUB_RETENTION_DAYS: '0' }).retention).toEqual({ rawDays: 0, minuteDays: 0, hourDays: 0 });
     expect(loadConfig({ TELEHUB_RETENTION_DAYS: '120' }).retention).toEqual({

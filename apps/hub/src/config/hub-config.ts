@@ -29,7 +29,15 @@ export interface HubConfig {
     /** An idle keep-alive connection is closed after this long. */
     keepAliveTimeoutMs: number;
   };
-  mqtt: { port: number };
+  mqtt: {
+    port: number;
+    /** How long an MQTT session may outlive its connection (3.1.1 without Clean Session: exactly this); 0: never. */
+    sessionExpiryMaxSeconds: number;
+    /** Subscriptions one MQTT session may hold (and keep). */
+    maxSubscriptions: number;
+    /** How often expired MQTT sessions are deleted. */
+    sessionSweepIntervalMs: number;
+  };
   /**
    * Every connection on the HTTP and MQTT ports begins with a PROXY protocol header (v1 or v2) from a load
    * balancer, which names the client's address; a connection without one in `headerTimeoutMs` is closed.
@@ -239,7 +247,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       requestTimeoutMs: c.TELEHUB_HTTP_REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: c.TELEHUB_HTTP_KEEP_ALIVE_TIMEOUT_MS,
     },
-    mqtt: { port: c.TELEHUB_MQTT_PORT },
+    mqtt: {
+      port: c.TELEHUB_MQTT_PORT,
+      sessionExpiryMaxSeconds: c.TELEHUB_MQTT_SESSION_EXPIRY_S,
+      maxSubscriptions: c.TELEHUB_MQTT_MAX_SUBSCRIPTIONS,
+      sessionSweepIntervalMs: c.TELEHUB_MQTT_SESSION_SWEEP_INTERVAL_MS,
+    },
     database: {
       url: c.DATABASE_URL,
       poolSize: c.TELEHUB_DB_POOL_SIZE,

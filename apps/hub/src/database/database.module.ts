@@ -10,6 +10,7 @@ import {
   DevicePresenceRepository,
   DeviceRepository,
   DeviceTokenRepository,
+  MqttSessionRepository,
   NodeLeaseRepository,
   ReadinessProbe,
   TelemetryRepository,
@@ -28,6 +29,7 @@ const repositories = [
   { provide: DeviceListRepository, make: (client: DatabaseClient) => new DeviceListRepository(client) },
   { provide: DeviceActivityRepository, make: (client: DatabaseClient) => new DeviceActivityRepository(client) },
   { provide: NodeLeaseRepository, make: (client: DatabaseClient) => new NodeLeaseRepository(client) },
+  { provide: MqttSessionRepository, make: (client: DatabaseClient) => new MqttSessionRepository(client) },
 ];
 
 /** Hands the opened database and its repositories to the features. Opening and closing happen in create-hub. */

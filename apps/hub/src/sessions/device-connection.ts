@@ -38,6 +38,9 @@ export interface DeviceConnection {
   readonly acceptsCommands: boolean;
   /** How many more commands may be written before the device acknowledges some (MQTT Receive Maximum). */
   readonly commandCapacity: number;
-  /** Writes a command to the device; false when the connection cannot take it (closing, window full). */
-  sendCommand(command: CommandMessage): boolean;
+  /**
+   * Writes a command to the device; false when the connection cannot take it (closing, window full).
+   * `previouslySent`: an earlier connection was sent it and did not acknowledge it (MQTT marks a re-delivery).
+   */
+  sendCommand(command: CommandMessage, previouslySent?: boolean): boolean;
 }

@@ -3,6 +3,7 @@ import { CommandsModule } from '../commands/commands.module.js';
 import { DeviceAuthModule } from '../device-auth/device-auth.module.js';
 import { HttpServerModule } from '../http-server/http-server.module.js';
 import { IngestModule } from '../ingest/ingest.module.js';
+import { MqttSessionsModule } from '../mqtt-sessions/mqtt-sessions.module.js';
 import { DeviceSessionsModule } from '../sessions/device-sessions.module.js';
 import { DevicePort } from './device-port.js';
 import { DeviceShutdown } from './device-shutdown.service.js';
@@ -16,7 +17,7 @@ import { DeviceWsListener } from './ws/device-ws.listener.js';
  * of the hub through DevicePort only.
  */
 @Module({
-  imports: [DeviceAuthModule, DeviceSessionsModule, IngestModule, CommandsModule, HttpServerModule],
+  imports: [DeviceAuthModule, DeviceSessionsModule, IngestModule, CommandsModule, HttpServerModule, MqttSessionsModule],
   controllers: [DeviceHttpController],
   providers: [DevicePort, UpgradeRouter, MqttListener, DeviceWsListener, DeviceShutdown],
   exports: [DeviceShutdown, UpgradeRouter, MqttListener],

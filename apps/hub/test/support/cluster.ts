@@ -24,12 +24,20 @@ export async function presenceRow(
 }
 
 /** MQTT.js connected as `device` (MQTT 5 unless told), never reconnecting by itself. */
+/** The first DISCONNECT of each client made by connectMqtt, watched from its creation. */
+const firstDisconnects = new WeakMap<MqttClient, Promise<{ reasonCode: number | undefined; at: number }>>();
+
+/**
+ * An MQTT.js client, resolved once connected. Its first DISCONNECT is watched from the start: a hub may send it
+ * right behind the CONNACK (a session taken over while its CONNECT was being answered), in the same segment, so a
+ * listener attached once `connect` has resolved would miss it.
+ */
 export function connectMqtt(
   url: string,
   device: { id: string; token: string },
   options: IClientOptions = {},
 ): Promise<MqttClient> {
-  return mqtt.connectAsync(url, {
+  const client = mqtt.connect(url, {
     protocolVersion: 5,
     username: device.id,
     password: device.token,
@@ -37,12 +45,29 @@ export function connectMqtt(
     connectTimeout: 5000,
     ...options,
   });
+  firstDisconnects.set(
+    client,
+    new Promise((resolve) =>
+      client.once('disconnect', (packet) => resolve({ reasonCode: packet.reasonCode, at: Date.now() })),
+    ),
+  );
+  return new Promise((resolve, reject) => {
+    client.once('connect', () => resolve(client));
+    client.once('error', (error) => {
+      client.end(true);
+      reject(error);
+    });
+    client.once('close', () => reject(new Error('closed before CONNACK')));
+  });
 }
 
 /** Resolves with the DISCONNECT reason code the hub sent (MQTT 5), and when it arrived. */
 export function disconnectOf(client: MqttClient): Promise<{ reasonCode: number | undefined; at: number }> {
-  return new Promise((resolve) =>
-    client.once('disconnect', (packet) => resolve({ reasonCode: packet.reasonCode, at: Date.now() })),
+  return (
+    firstDisconnects.get(client) ??
+    new Promise((resolve) =>
+      client.once('disconnect', (packet) => resolve({ reasonCode: packet.reasonCode, at: Date.now() })),
+    )
   );
 }
 

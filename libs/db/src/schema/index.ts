@@ -5,4 +5,5 @@ export * from './device-latest.table.js';
 export * from './device-tokens.table.js';
 export * from './devices.table.js';
 export * from './hub-nodes.table.js';
+export * from './mqtt-sessions.table.js';
 export * from './telemetry.table.js';

@@ -1,4 +1,4 @@
-import { generate, type IPublishPacket } from 'mqtt-packet';
+import { generate, type IConnackPacket, type IPublishPacket } from 'mqtt-packet';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { AuthenticateRequest, AuthenticateResult } from '../mqtt-session.types.js';
 import { connectPacket, connectSession, deferred, settle, startSession } from '../testing/session-harness.js';
@@ -176,6 +176,24 @@ describe('CONNECT', () => {
     expect(await h.client.next()).toMatchObject({ cmd: 'puback', messageId: 1 });
     expect(await h.client.next()).toMatchObject({ cmd: 'puback', messageId: 2 });
     expect(h.published).toHaveLength(2);
+  });
+
+  it('taken over while its CONNECT is answered: CONNACK first, then DISCONNECT 0x8E, never a silent cut', async () => {
+    for (const protocolVersion of [5, 4] as const) {
+      const auth = deferred<AuthenticateResult>();
+      const h = startSession({ protocolVersion, hooks: { authenticate: () => auth.promise } });
+      h.client.sendRaw(generate(connectPacket(protocolVersion)));
+      await settle();
+      // A newer session of the device won on another hub before this CONNECT was answered.
+      h.session.close('taken_over');
+      auth.resolve({ ok: true, deviceId: 'd' });
+      const connack = (await h.client.next()) as IConnackPacket;
+      expect(connack.cmd).toBe('connack');
+      expect(protocolVersion === 5 ? connack.reasonCode : connack.returnCode).toBe(0);
+      // MQTT 5 says why [MQTT-3.14.0-1 allows it once the CONNACK went out]; 3.1.1 has no DISCONNECT from servers.
+      if (protocolVersion === 5) expect(await h.client.next()).toMatchObject({ cmd: 'disconnect', reasonCode: 0x8e });
+      expect(await h.closed).toBe('taken_over');
+    }
   });
 
   it('never processes packets behind a refused CONNECT [MQTT-3.1.4-5]', async () => {

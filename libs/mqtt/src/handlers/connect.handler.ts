@@ -4,6 +4,9 @@ import type { CloseReason } from '../close-reason.js';
 import type { MqttConnection } from '../mqtt-connection.js';
 import type { AuthenticateResult, ProtocolVersion, WillMessage } from '../mqtt-session.types.js';
 import { ConnackReturnCode, ReasonCode } from '../reason-codes.js';
+import { type NegotiatedExpiry, negotiateSessionExpiry } from '../session-expiry.js';
+import type { StoredSession } from '../session-store.js';
+import { restoreSession } from './restore-session.js';
 
 const ASSIGNED_CLIENT_ID_PREFIX = 'telehub-';
 
@@ -74,7 +77,7 @@ export function handleConnect(conn: MqttConnection, packet: IConnectPacket): voi
   conn.state = 'authenticating';
   const keepAlive = negotiateKeepAlive(conn, packet.keepalive ?? 0);
   callAuthenticate(conn, version, packet, keepAlive.seconds).then(
-    (result) => onAuthenticated(conn, result, assignedClientId, keepAlive),
+    (result) => onAuthenticated(conn, packet, result, { assignedClientId, keepAlive }),
     (error: unknown) => {
       if (conn.state !== 'authenticating') return;
       refuse(conn, { ...AUTH_REFUSALS.server_unavailable, reason: 'internal_error', detail: errorMessage(error) });
@@ -125,9 +128,9 @@ function callAuthenticate(
 
 function onAuthenticated(
   conn: MqttConnection,
+  packet: IConnectPacket,
   result: AuthenticateResult,
-  assignedClientId: string | undefined,
-  keepAlive: NegotiatedKeepAlive,
+  negotiated: { assignedClientId: string | undefined; keepAlive: NegotiatedKeepAlive },
 ): void {
   // Closed meanwhile (connect timeout, server shutdown, socket gone before the answer): nothing to send.
   if (conn.state !== 'authenticating') return;
@@ -136,7 +139,45 @@ function onAuthenticated(
     refuse(conn, result.detail === undefined ? refusal : { ...refusal, detail: result.detail });
     return;
   }
-  const connack: IConnackPacket = { cmd: 'connack', returnCode: 0, reasonCode: 0, sessionPresent: false };
+  const version = conn.protocolVersion!;
+  const cleanStart = packet.clean ?? true;
+  const expiry = negotiateSessionExpiry(conn.options, version, cleanStart, packet.properties?.sessionExpiryInterval);
+  conn.requestedSessionExpiry = packet.properties?.sessionExpiryInterval ?? 0;
+  conn.sessionExpirySeconds = expiry.seconds;
+  if (!conn.options.sessionStore) {
+    accept(conn, result.deviceId, { ...negotiated, expiry, stored: undefined });
+    return;
+  }
+  // From here the store holds this connection's session (when kept): its end is reported, even if the
+  // connection closes before the store answers.
+  conn.sessionKept = expiry.seconds > 0;
+  const request = { deviceId: result.deviceId, clientId: conn.clientId!, cleanStart, expirySeconds: expiry.seconds };
+  conn
+    .callStore((store) => store.open(conn.session, request))
+    .then(
+      (stored) => {
+        if (conn.state !== 'authenticating') return;
+        accept(conn, result.deviceId, { ...negotiated, expiry, stored: cleanStart ? undefined : stored });
+      },
+      (error: unknown) => {
+        if (conn.state !== 'authenticating') return;
+        refuse(conn, { ...AUTH_REFUSALS.server_unavailable, detail: `session store: ${errorMessage(error)}` });
+      },
+    );
+}
+
+interface Acceptance {
+  assignedClientId: string | undefined;
+  keepAlive: NegotiatedKeepAlive;
+  expiry: NegotiatedExpiry;
+  /** The earlier session taken over; never with Clean Start, where Session Present is 0 [MQTT-3.2.2-1]. */
+  stored: StoredSession | undefined;
+}
+
+function accept(conn: MqttConnection, deviceId: string, acceptance: Acceptance): void {
+  const { assignedClientId, keepAlive, expiry, stored } = acceptance;
+  const sessionPresent = stored !== undefined;
+  const connack: IConnackPacket = { cmd: 'connack', returnCode: 0, reasonCode: 0, sessionPresent };
   if (conn.protocolVersion === 5) {
     connack.properties = {
       maximumPacketSize: conn.options.maxPacketSize,
@@ -147,15 +188,30 @@ function onAuthenticated(
       topicAliasMaximum: 0,
       ...(assignedClientId === undefined ? {} : { assignedClientIdentifier: assignedClientId }),
       ...(keepAlive.serverKeepAlive === undefined ? {} : { serverKeepAlive: keepAlive.serverKeepAlive }),
+      ...(expiry.announce === undefined ? {} : { sessionExpiryInterval: expiry.announce }),
     };
   }
   try {
     conn.writer.write(connack);
+    // Restored before markConnected: the packets queued behind the CONNECT already see the subscriptions.
+    if (stored) restoreSession(conn, stored);
   } catch (error) {
     conn.fail(error);
     return;
   }
-  conn.markConnected(result.deviceId, keepAlive.seconds);
+  conn.sessionPresent = sessionPresent;
+  conn.markConnected(deviceId, keepAlive.seconds);
+  if (conn.closeOnceAccepted) {
+    conn.close(conn.closeOnceAccepted.reason, conn.closeOnceAccepted.detail);
+    return;
+  }
+  if (sessionPresent && conn.state === 'connected') {
+    try {
+      conn.hooks.onSessionResumed?.(conn.session);
+    } catch (error) {
+      conn.fail(error);
+    }
+  }
 }
 
 interface NegotiatedKeepAlive {

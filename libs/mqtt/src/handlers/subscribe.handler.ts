@@ -7,6 +7,8 @@ import { hasWildcard, isSharedSubscription, isValidTopicFilter } from '../topic-
 /**
  * Each filter goes through authorizeSubscribe; the SUBACK carries one code per filter in order [MQTT-3.8.4-5].
  * onSubscribed runs after the SUBACK is written, so a command published from it reaches the client after its SUBACK.
+ * A session kept beyond the connection answers once the store has saved the new subscriptions, so a granted
+ * subscription survives a restart of the server; the SUBACK then waits its turn behind earlier acknowledgements.
  */
 export function handleSubscribe(conn: MqttConnection, packet: ISubscribePacket): void {
   const messageId = packet.messageId;
@@ -23,11 +25,25 @@ export function handleSubscribe(conn: MqttConnection, packet: ISubscribePacket):
       ? failure(conn, ReasonCode.subscriptionIdentifiersNotSupported)
       : decide(conn, filter, qos);
     granted.push(code);
-    if (code === 0 || code === 1) added.push([filter, code]);
+    if (code === 0 || code === 1) {
+      added.push([filter, code]);
+      // A subscription to a filter already held replaces it [MQTT-3.8.4-3], so it does not count twice.
+      conn.subscriptions.set(filter, code);
+    }
   }
-  for (const [filter, qos] of added) conn.subscriptions.set(filter, qos);
-  conn.writer.write({ cmd: 'suback', messageId, granted });
-  for (const [filter, qos] of added) conn.hooks.onSubscribed?.(conn.session, filter, qos);
+  const answer = () => {
+    if (conn.state === 'closed') return;
+    conn.writer.write({ cmd: 'suback', messageId, granted });
+    for (const [filter, qos] of added) conn.hooks.onSubscribed?.(conn.session, filter, qos);
+  };
+  if (!conn.sessionKept || added.length === 0) {
+    answer();
+    return;
+  }
+  conn.acks.track(conn.saveSubscriptions(), answer, (error: unknown) => {
+    // Not kept, so not granted: the client hears of it as of a server that is not available.
+    conn.close('server_unavailable', `session store: ${error instanceof Error ? error.message : String(error)}`);
+  });
 }
 
 function decide(conn: MqttConnection, filter: string, requested: Qos): number {
@@ -37,6 +53,10 @@ function decide(conn: MqttConnection, filter: string, requested: Qos): number {
   }
   // CONNACK said Wildcard Subscription Available = 0; 3.1.1 clients get the same answer, without the reason.
   if (hasWildcard(filter)) return failure(conn, ReasonCode.wildcardSubscriptionsNotSupported);
+  // Each session holds at most maxSubscriptions filters, so a hostile client cannot make its stored session grow.
+  if (!conn.subscriptions.has(filter) && conn.subscriptions.size >= conn.maxSubscriptions) {
+    return failure(conn, ReasonCode.quotaExceeded);
+  }
   const decision = conn.hooks.authorizeSubscribe(conn.session, filter, requested);
   if (!decision.granted) return failure(conn, ReasonCode.notAuthorized);
   return Math.min(requested, decision.qos);

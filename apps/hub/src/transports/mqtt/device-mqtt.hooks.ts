@@ -15,9 +15,10 @@ import { ReasonCode } from '@telehub/mqtt';
 import { displayAddress } from '../../auth/source-address.js';
 import type { ReplyOutcome } from '../../commands/command-delivery.service.js';
 import type { IngestOutcome } from '../../ingest/ingest.service.js';
+import { commandIdOf } from '../../mqtt-sessions/command-publish-tag.js';
 import type { DeviceTransport } from '../../sessions/device-connection.js';
 import type { DevicePort } from '../device-port.js';
-import { type CommandPublishTag, MqttDeviceConnection } from './mqtt-device-connection.js';
+import { MqttDeviceConnection } from './mqtt-device-connection.js';
 
 export interface DeviceMqttServices {
   port: DevicePort;
@@ -132,10 +133,19 @@ export class DeviceMqttHooks implements MqttSessionHooks {
     }
   }
 
+  /**
+   * The device took up its session again (Session Present): it gets what its earlier connection left
+   * unacknowledged and what waited meanwhile, on the subscription the session kept, without a new SUBSCRIBE.
+   */
+  onSessionResumed(): void {
+    const connection = this.connection;
+    if (connection?.acceptsCommands) this.services.port.commandsReady(connection);
+  }
+
   /** PUBACK for a command: the device's transport has it ("delivered"). A failure reason code is not delivery. */
   onOutboundAck(_session: MqttSession, _messageId: number, tag: unknown, reasonCode: number): void {
     const connection = this.connection;
-    const commandId = (tag as CommandPublishTag | undefined)?.commandId;
+    const commandId = commandIdOf(tag);
     if (!connection || !commandId || reasonCode >= 0x80) return;
     void this.services.port.commandAcknowledged(connection.deviceId, commandId).catch(() => undefined);
   }

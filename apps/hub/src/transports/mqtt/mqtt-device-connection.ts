@@ -1,11 +1,7 @@
 import { type CommandMessage, classifyDeviceTopic, deviceTopics, type SessionDetails } from '@telehub/contracts';
-import { type MqttSession, MqttSessionError } from '@telehub/mqtt';
+import { type MqttSession, MqttSessionError, type OutboundDelivery } from '@telehub/mqtt';
+import { type CommandPublishTag, commandIdOf } from '../../mqtt-sessions/command-publish-tag.js';
 import type { CloseReason, DeviceConnection, DeviceTransport } from '../../sessions/device-connection.js';
-
-/** Sent with each command PUBLISH so the PUBACK can be matched to the command (onOutboundAck). */
-export interface CommandPublishTag {
-  commandId: string;
-}
 
 /** An MQTT session as the device sessions (table, flow control, presence) and command delivery see it. */
 export class MqttDeviceConnection implements DeviceConnection {
@@ -53,9 +49,10 @@ export class MqttDeviceConnection implements DeviceConnection {
   /**
    * Publishes on the filter the device subscribed with (`devices/{id}/commands` or `devices/me/commands`) so the
    * topic matches its subscription, at the QoS it was granted (at most 1). MQTT 5 devices also get where to
-   * answer (Response Topic) and the command id as Correlation Data (MQTT 5 section 4.10).
+   * answer (Response Topic) and the command id as Correlation Data (MQTT 5 section 4.10). In a resumed session a
+   * command sent before is a re-delivery: DUP, and the packet id it had when the session kept it [MQTT-4.4.0-1].
    */
-  sendCommand(command: CommandMessage): boolean {
+  sendCommand(command: CommandMessage, previouslySent = false): boolean {
     const subscription = this.commandsSubscription();
     if (!subscription) return false;
     try {
@@ -73,12 +70,21 @@ export class MqttDeviceConnection implements DeviceConnection {
           },
         },
         tag,
+        this.redelivery(command.id, previouslySent),
       );
       return true;
     } catch (error) {
       if (error instanceof MqttSessionError) return false;
       throw error;
     }
+  }
+
+  private redelivery(commandId: string, previouslySent: boolean): OutboundDelivery | undefined {
+    if (!this.session.sessionPresent) return undefined;
+    for (const [packetId, tag] of this.session.restoredPublishes) {
+      if (commandIdOf(tag) === commandId) return { packetId };
+    }
+    return previouslySent ? { dup: true } : undefined;
   }
 
   private commandsSubscription(): { filter: string; qos: 0 | 1 } | undefined {

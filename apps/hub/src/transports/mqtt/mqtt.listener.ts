@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { createWebSocketStream, WebSocketServer } from 'ws';
 import { HUB_CONFIG, type HubConfig } from '../../config/hub-config.js';
 import { LOGGER } from '../../logging/logger.token.js';
+import { PersistentMqttSessions } from '../../mqtt-sessions/persistent-mqtt-sessions.js';
 import type { DeviceTransport } from '../../sessions/device-connection.js';
 import type { DeviceListener } from '../device-listener.js';
 import { DevicePort } from '../device-port.js';
@@ -34,6 +35,7 @@ export class MqttListener implements DeviceListener, OnApplicationBootstrap {
   constructor(
     private readonly port: DevicePort,
     upgrades: UpgradeRouter,
+    sessionStore: PersistentMqttSessions,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -43,6 +45,9 @@ export class MqttListener implements DeviceListener, OnApplicationBootstrap {
       connectTimeoutMs: config.devices.connectTimeoutMs,
       keepAliveGraceFactor: 1.5, // [MQTT-3.1.2-24]
       closeGraceMs: config.devices.closeGraceMs,
+      sessionStore,
+      sessionExpiryMaxSeconds: config.mqtt.sessionExpiryMaxSeconds,
+      maxSubscriptions: config.mqtt.maxSubscriptions,
     };
     this.wsServer = new WebSocketServer({
       noServer: true,
