@@ -129,9 +129,12 @@ export class DeviceAuthService implements OnModuleDestroy {
     const credential = entry.credential;
     if (!hashesEqual(credential.tokenHash, hash)) return { ok: false, reason: 'unknown_token' };
     const deviceId = credential.deviceId;
-    if (credential.revokedAt && credential.revokedAt.getTime() <= now)
+    // Judged at the time of the answer, not of the request: a token revoked or expired while its lookup ran
+    // (the lookup is repeated then) is refused.
+    const decidedAt = Math.max(now, Date.now());
+    if (credential.revokedAt && credential.revokedAt.getTime() <= decidedAt)
       return { ok: false, reason: 'token_revoked', deviceId };
-    if (credential.expiresAt && credential.expiresAt.getTime() <= now)
+    if (credential.expiresAt && credential.expiresAt.getTime() <= decidedAt)
       return { ok: false, reason: 'token_expired', deviceId };
     if (credential.deviceDisabled) return { ok: false, reason: 'device_disabled', deviceId };
     this.usedTokenIds.add(credential.tokenId);

@@ -1,5 +1,5 @@
 import type { DeviceSort, DeviceTotals } from '@telehub/contracts';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { DevicesIcon, PlusIcon, SearchIcon, UploadIcon } from '../../components/icons.js';
 import { useCan } from '../../state/permissions.js';
 import { navigate } from '../../state/router.js';
@@ -31,11 +31,21 @@ export function DevicesPage() {
   // Provisioning is the admin role's; the others see the list only.
   const admin = useCan('admin');
 
+  // Only what is typed goes to the view, a pause after the last key: a search that came through the address
+  // (a link, back and forward, a reload) is not written back over a newer address.
+  const typing = useRef(false);
   useEffect(() => {
-    if (search.trim() === view.search) return;
-    const timer = setTimeout(() => setView({ search: search.trim() }), SEARCH_DEBOUNCE_MS);
+    if (!typing.current) return;
+    const timer = setTimeout(() => {
+      typing.current = false;
+      setView({ search: search.trim() });
+    }, SEARCH_DEBOUNCE_MS);
     return () => clearTimeout(timer);
-  }, [search, view.search, setView]);
+  }, [search, setView]);
+  // …and such a search shows in the box.
+  useEffect(() => {
+    if (!typing.current) setSearch(view.search);
+  }, [view.search]);
 
   const addLabel = (label: string) =>
     setView({ labels: view.labels.includes(label) ? view.labels : [...view.labels, label] });
@@ -72,7 +82,10 @@ export function DevicesPage() {
             placeholder="Search name or id…"
             aria-label="Search devices by name or id"
             value={search}
-            onInput={(event) => setSearch(event.currentTarget.value)}
+            onInput={(event) => {
+              typing.current = true;
+              setSearch(event.currentTarget.value);
+            }}
           />
         </label>
         <LabelFilter
