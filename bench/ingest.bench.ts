@@ -79,6 +79,7 @@ async function run(context: BenchContext): Promise<BenchReport> {
 
   const subjects: Subject[] = [];
   let results: Map<string, WindowResult[]>;
+  const checkpointsBefore = await context.postgres.checkpoints();
   try {
     subjects.push(await openLoadSubject(context, { ...load, label: HUB_MQTT, server: 'hub', transport: 'mqtt' }));
     // The same hub with the write path it had before COPY: the A/B of the write method, in the same rounds.
@@ -118,6 +119,11 @@ async function run(context: BenchContext): Promise<BenchReport> {
     await closeAll(subjects);
     throw error;
   }
+  const checkpointsAfter = await context.postgres.checkpoints();
+  const checkpoints = {
+    timed: checkpointsAfter.timed - checkpointsBefore.timed,
+    requested: checkpointsAfter.requested - checkpointsBefore.requested,
+  };
   const finals = await closeAll(subjects);
   const summaries = new Map(
     subjects.map((subject) => [
@@ -172,7 +178,7 @@ async function run(context: BenchContext): Promise<BenchReport> {
       ceiling: { batchRows: largestBatch, hubWriteConcurrency: maxInflight, hubBatchRowsByRound: formedBatches },
       hub: hubSettings,
     },
-    figures: { subjects: Object.fromEntries(summaries), ratios, windows: windowFigures(results) },
+    figures: { subjects: Object.fromEntries(summaries), ratios, checkpoints, windows: windowFigures(results) },
     tables: [
       throughputTable(settings, [...summaries.values()], formedBatches, maxInflight, largestBatch),
       ratioTable(ratios),
@@ -194,7 +200,13 @@ async function run(context: BenchContext): Promise<BenchReport> {
         met: met(ratios.mqttVsAedes, TARGET_SHARE_OF_AEDES),
       },
     ],
-    notes: [generatorNote(summary(AEDES), summary(HUB_MQTT)), ...subjectNotes([...summaries.values()])],
+    notes: [
+      generatorNote(summary(AEDES), summary(HUB_MQTT)),
+      `checkpoints during the rounds: ${checkpoints.timed} by checkpoint_timeout, ${checkpoints.requested} requested ` +
+        `(WAL reached max_wal_size) (server: max_wal_size ${context.postgres.settings.max_wal_size}, ` +
+        `checkpoint_timeout ${context.postgres.settings.checkpoint_timeout}).`,
+      ...subjectNotes([...summaries.values()]),
+    ],
   };
 }
 
