@@ -184,12 +184,12 @@ function nagleTable(results: Awaited<ReturnType<typeof runRoundTrips>>, hubBatch
     title: "Nagle's algorithm on the database socket: one insertBatchWithLatest statement, round trip",
     columns: [
       'rows/statement',
-      'p50 Nagle (hub)',
-      'p50 nodelay',
-      'p99 Nagle (hub)',
-      'p99 nodelay',
-      'mean Nagle (hub)',
-      'mean nodelay',
+      'p50 Nagle',
+      'p50 nodelay (hub)',
+      'p99 Nagle',
+      'p99 nodelay (hub)',
+      'mean Nagle',
+      'mean nodelay (hub)',
     ],
     rows: results.map((result) => [
       `${formatInt(result.batchRows)}${result.batchRows === hubBatch ? ' (hub at half load)' : ''}`,
@@ -201,7 +201,8 @@ function nagleTable(results: Awaited<ReturnType<typeof runRoundTrips>>, hubBatch
       formatMs(result.noDelay.meanMs),
     ]),
     notes: [
-      "Milliseconds. Statements alternate between the hub's own client (postgres.js leaves Nagle on) and the same with TCP_NODELAY.",
+      "Milliseconds. Statements alternate between the hub's own client (TCP_NODELAY, libs/db noDelaySocketFactory) and postgres.js's own sockets (Nagle on).",
+      'The INSERT statement is one write per statement, where Nagle costs little; the COPY write (data, then CopyDone) is what made TCP_NODELAY necessary (bench/README.md).',
     ],
   };
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { createDatabaseClient } from '@telehub/db';
 import type { BenchContext } from '../lib/benchmark.js';
 import { sleep } from '../lib/benchmark.js';
 import { ChildWorker } from '../lib/child-worker.js';
@@ -7,9 +8,12 @@ import { LatencyHistogram, type LatencySummary } from '../lib/histogram.js';
 import { CpuMeter } from '../lib/proc-stats.js';
 import { BENCH_DIST } from '../lib/repo-paths.js';
 import { rowsPerSecond, type Subject, TELEMETRY_METRICS } from '../lib/subjects.js';
-import type { CeilingCommand, CeilingEvent, RoundTripJob } from './db-ceiling.worker.js';
+import { WaitSampler } from '../lib/wait-sampler.js';
+import type { CeilingCommand, CeilingEvent, CeilingMethod, RoundTripJob } from './db-ceiling.worker.js';
 
 const REPLY_TIMEOUT_MS = 60_000;
+/** The ceiling script's connections (db-ceiling.worker.ts), by which the wait sampler finds them. */
+export const CEILING_APPLICATION_NAME = 'telehub-bench-ceiling';
 const ROUND_TRIP_TIMEOUT_MS = 300_000;
 
 type CeilingWorker = ChildWorker<CeilingCommand, CeilingEvent>;
@@ -20,6 +24,9 @@ function forkCeilingWorker(label: string): CeilingWorker {
 
 export interface CeilingSubjectOptions {
   label: string;
+  method: CeilingMethod;
+  /** Drop the telemetry table's only index (the read path's) first: what that index costs the writes. */
+  withoutIndex?: boolean;
   /** Read at the start of every window: the bench sets it from the batch size the hub formed. */
   batchRows: () => number;
   /** Writers committing at once: the hub's TELEHUB_INGEST_MAX_INFLIGHT. */
@@ -28,15 +35,21 @@ export interface CeilingSubjectOptions {
 }
 
 /**
- * The database ceiling (bench/ceiling/db-ceiling.worker.ts): the hub's own statement, batches of the
- * hub's size, written by a plain script on a fresh database of the same server.
+ * A database ceiling (bench/ceiling/db-ceiling.worker.ts): COPY or the hub's own write, batches of the given
+ * size, written by a plain script on a fresh database of the same server.
  */
 export async function openCeilingSubject(context: BenchContext, options: CeilingSubjectOptions): Promise<Subject> {
   const database = await context.postgres.freshDatabase(options.label);
+  if (options.withoutIndex) {
+    const admin = createDatabaseClient(database.url, { maxConnections: 1, applicationName: 'telehub-bench' });
+    await admin.sql`DROP INDEX telemetry_device_metric_time_idx`.finally(() => admin.close());
+  }
   const worker = forkCeilingWorker(options.label);
+  const waitSampler = new WaitSampler(database.url, CEILING_APPLICATION_NAME);
   worker.send({
     type: 'open',
     job: {
+      method: options.method,
       url: database.url,
       deviceIds: Array.from({ length: options.devices }, () => randomUUID()),
       metrics: TELEMETRY_METRICS,
@@ -56,8 +69,10 @@ export async function openCeilingSubject(context: BenchContext, options: Ceiling
       const before = await database.countTelemetry();
       databaseCpu.start();
       machineCpu.start();
+      waitSampler.start();
       worker.send({ type: 'measure' });
       await sleep(measureMs);
+      const waits = await waitSampler.stop();
       const after = await database.countTelemetry();
       const databaseCpuCores = databaseCpu.stop();
       const machineCpuCores = machineCpu.stop();
@@ -76,12 +91,14 @@ export async function openCeilingSubject(context: BenchContext, options: Ceiling
         lateSends: 0,
         disconnects: 0,
         durationMs: report.durationMs,
+        waits,
       };
     },
     close: async () => {
       worker.send({ type: 'close' });
       await worker.next('closed', REPLY_TIMEOUT_MS).catch(() => undefined);
       await worker.kill();
+      await waitSampler.close();
       await database.drop();
       return { peakRssBytes: Number.NaN, durability: undefined, unanswered: 0, problems: [] };
     },

@@ -1,20 +1,39 @@
 /**
- * The database ceiling: telemetry rows written straight into the hub's table with the hub's own statement
- * (TelemetryRepository.insertBatchWithLatest, with `latest` from the hub's newestPerMetric), by a plain
- * script with no hub in between. Run as its own process so its CPU is counted apart from the bench parent.
+ * The database ceiling: telemetry rows written straight into the hub's table by a plain script with no hub in
+ * between, in one of three ways (`method`): `COPY … FROM STDIN` in the binary or the text format with nothing
+ * else (the fastest way PostgreSQL takes these rows: the true ceiling), or the hub's own statement
+ * (TelemetryRepository.insertBatchWithLatest, with `latest` from the hub's newestPerMetric). Run as its own
+ * process so its CPU is counted apart from the bench parent.
  *
  * Throughput: `concurrency` writers (the hub's TELEHUB_INGEST_MAX_INFLIGHT) each committing `batchRows`-row
  * batches back to back, driven through open → (start → measure → stop)… → close like the load generator.
- * Round trips: one statement at a time at a fixed interval, alternating between the hub's client (postgres.js,
- * Nagle's algorithm on) and one with TCP_NODELAY, to show what Nagle costs a batch of a given size.
+ * Round trips: one statement at a time at a fixed interval, alternating between the hub's client (TCP_NODELAY)
+ * and postgres.js's own sockets (Nagle's algorithm on), to show what Nagle costs a batch of a given size.
  */
-import { createDatabaseClient, type DatabaseClient, type TelemetryBatch, TelemetryRepository } from '@telehub/db';
+import {
+  copyIn,
+  createDatabaseClient,
+  type DatabaseClient,
+  encodeTelemetryBinary,
+  encodeTelemetryText,
+  TELEMETRY_COPY_COLUMNS,
+  type TelemetryBatch,
+  TelemetryRepository,
+} from '@telehub/db';
 import { newestPerMetric } from '../../apps/hub/src/ingest/newest-per-metric.js';
 import { workerChannel } from '../lib/child-worker.js';
 import { type HistogramSnapshot, LatencyHistogram } from '../lib/histogram.js';
-import { createNoDelayClient } from './no-delay-client.js';
+
+/**
+ * - `copy-binary`, `copy-text`: `COPY telemetry … FROM STDIN` of the batch's rows, one transaction per batch, no
+ *   device_latest (the fastest way into the table: the ceiling);
+ * - `hub-statement`: the hub's INSERT statement (rows and device_latest in one statement);
+ * - `hub-copy`: the hub's COPY write (TelemetryRepository.copyBatchWithLatest: COPY binary, then the upsert).
+ */
+export type CeilingMethod = 'copy-binary' | 'copy-text' | 'hub-statement' | 'hub-copy';
 
 export interface CeilingThroughputJob {
+  method: CeilingMethod;
   url: string;
   deviceIds: string[];
   /** Metric names of one message; a message is one row per metric, as the hub stores it. */
@@ -78,6 +97,7 @@ const send = workerChannel<CeilingCommand, CeilingEvent>(async (command) => {
       job = command.job;
       client = createDatabaseClient(job.url, {
         maxConnections: job.concurrency,
+        // CEILING_APPLICATION_NAME in db-ceiling.ts: the wait sampler finds these connections by it.
         applicationName: 'telehub-bench-ceiling',
       });
       send({ type: 'ready' });
@@ -126,12 +146,37 @@ async function writeLoop(job: CeilingThroughputJob, database: DatabaseClient, ba
     const batch = buildBatch(job.deviceIds, job.metrics, batchRows, cursor);
     cursor += Math.ceil(batchRows / job.metrics.length);
     const started = performance.now();
-    await repository.insertBatchWithLatest(batch, newestPerMetric(batch));
+    await write(job.method, database, repository, batch);
     // A statement that commits after 'stop' was not part of the window; the parent's row count sees it anyway.
     if (measuring) {
       latency.record(performance.now() - started);
       rowsCommitted += batch.times.length;
       statements += 1;
+    }
+  }
+}
+
+async function write(
+  method: CeilingMethod,
+  database: DatabaseClient,
+  repository: TelemetryRepository,
+  batch: TelemetryBatch,
+): Promise<void> {
+  switch (method) {
+    case 'hub-statement':
+      await repository.insertBatchWithLatest(batch, newestPerMetric(batch));
+      return;
+    case 'hub-copy':
+      await repository.copyBatchWithLatest(batch, newestPerMetric(batch), 'binary');
+      return;
+    case 'copy-binary':
+    case 'copy-text': {
+      const binary = method === 'copy-binary';
+      const data = binary ? encodeTelemetryBinary(batch) : encodeTelemetryText(batch);
+      const statement = `COPY telemetry ${TELEMETRY_COPY_COLUMNS} FROM STDIN${binary ? ' (FORMAT binary)' : ''}`;
+      // One transaction per batch, as the hub commits them (COPY alone would commit on its own just the same).
+      await database.sql.begin((sql) => copyIn(sql, statement, data));
+      return;
     }
   }
 }
@@ -155,9 +200,10 @@ function buildBatch(deviceIds: string[], metrics: string[], rows: number, firstD
 
 async function roundTrips(job: RoundTripJob): Promise<RoundTripResult[]> {
   const variants = {
-    noDelay: createNoDelayClient(job.url, 'telehub-bench-nodelay'),
-    // The hub's own client, as it connects (postgres.js: Nagle on).
-    nagle: createDatabaseClient(job.url, { maxConnections: 1, applicationName: 'telehub-bench-nagle' }),
+    // The hub's own client, as it connects (TCP_NODELAY since the COPY write path: libs/db noDelaySocketFactory).
+    noDelay: createDatabaseClient(job.url, { maxConnections: 1, applicationName: 'telehub-bench-nodelay' }),
+    // postgres.js's own sockets: Nagle on.
+    nagle: createDatabaseClient(job.url, { maxConnections: 1, applicationName: 'telehub-bench-nagle', noDelay: false }),
   };
   const results: RoundTripResult[] = [];
   try {

@@ -8,7 +8,15 @@ import postgres from 'postgres';
 const TEMPLATE_DATABASE = 'bench_template';
 
 /** Server settings that decide what a durable write costs; printed with the results. */
-const REPORTED_SETTINGS = ['shared_buffers', 'synchronous_commit', 'fsync', 'wal_level', 'max_wal_size'] as const;
+const REPORTED_SETTINGS = [
+  'shared_buffers',
+  'synchronous_commit',
+  'fsync',
+  'wal_level',
+  'max_wal_size',
+  'checkpoint_timeout',
+  'wal_compression',
+] as const;
 
 export interface BenchDatabase {
   readonly name: string;
@@ -29,6 +37,8 @@ export interface BenchPostgres {
   readonly pid: number;
   /** A new, migrated, empty database cloned from the template: each phase of a bench writes into its own. */
   freshDatabase(label: string): Promise<BenchDatabase>;
+  /** Checkpoints since the server started (pg_stat_checkpointer, PostgreSQL 17): by timeout, and requested (WAL full). */
+  checkpoints(): Promise<{ timed: number; requested: number }>;
   stop(): Promise<void>;
 }
 
@@ -95,6 +105,11 @@ export async function startBenchPostgres(): Promise<BenchPostgres> {
           await admin.unsafe(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
         },
       };
+    },
+    checkpoints: async () => {
+      const [row] = await admin<{ timed: string; requested: string }[]>`
+        SELECT num_timed AS timed, num_requested AS requested FROM pg_stat_checkpointer`;
+      return { timed: Number(row!.timed), requested: Number(row!.requested) };
     },
     stop: async () => {
       await admin.end({ timeout: 5 });

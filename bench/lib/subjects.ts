@@ -6,6 +6,7 @@ import { type BenchContext, sleep } from './benchmark.js';
 import type { HistogramSnapshot } from './histogram.js';
 import { type IngestMetricsDelta, ingestMetricsDelta, type LaunchedHub, launchHub } from './hub-launcher.js';
 import { CpuMeter, readProcMemory } from './proc-stats.js';
+import { WaitSampler, type WaitShares } from './wait-sampler.js';
 
 /** One telemetry message of the load: three metrics, so one message is three rows. */
 export const TELEMETRY_METRICS = ['temp', 'hum', 'pressure'];
@@ -48,6 +49,8 @@ export interface WindowResult {
   lateSends: number;
   disconnects: number;
   durationMs: number;
+  /** The database writers' lock waits during the window (hub and ceiling; pg_stat_activity sampled). */
+  waits?: WaitShares;
 }
 
 export interface SubjectFinal {
@@ -140,6 +143,8 @@ export async function openLoadSubject(context: BenchContext, options: LoadSubjec
   }
   const serverPid = hub?.pid ?? aedes!.pid;
   const generator = pool;
+  // The hub's pool connects as application_name 'telehub' (libs/db createDatabaseClient's default).
+  const waitSampler = database ? new WaitSampler(database.url, 'telehub') : undefined;
 
   return {
     label: options.label,
@@ -157,8 +162,10 @@ export async function openLoadSubject(context: BenchContext, options: LoadSubjec
       serverCpu.start();
       databaseCpu.start();
       machineCpu.start();
+      waitSampler?.start();
       generator.measure();
       await sleep(measureMs);
+      const waits = await waitSampler?.stop();
       const [window, countAfter] = await Promise.all([generator.stop(), database?.countTelemetry()]);
       const serverCpuCores = serverCpu.stop();
       const databaseCpuCores = databaseCpu.stop();
@@ -180,6 +187,7 @@ export async function openLoadSubject(context: BenchContext, options: LoadSubjec
         lateSends: window.lateSends,
         disconnects: window.disconnects,
         durationMs: window.durationMs,
+        waits,
       };
     },
     close: async () => {
@@ -197,6 +205,7 @@ export async function openLoadSubject(context: BenchContext, options: LoadSubjec
         }
       }
       await aedes?.stop();
+      await waitSampler?.close();
       await database?.drop();
       return {
         peakRssBytes,

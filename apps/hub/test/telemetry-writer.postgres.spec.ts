@@ -69,10 +69,12 @@ function activeTimers(): number {
   return process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout' || kind === 'Immediate').length;
 }
 
-describe('TelemetryWriter against PostgreSQL', () => {
+// Both write methods of TELEHUB_INGEST_WRITE_METHOD: COPY (the default) and the INSERT statement.
+describe.each(['copy', 'insert'] as const)('TelemetryWriter against PostgreSQL, %s', (method) => {
   let database: TestDatabase;
   let repository: TelemetryRepository;
-  const writeBatch = (batch: TelemetryBatch, latest: TelemetryBatch) => repository.insertBatchWithLatest(batch, latest);
+  const writeBatch = (batch: TelemetryBatch, latest: TelemetryBatch) =>
+    method === 'copy' ? repository.copyBatchWithLatest(batch, latest) : repository.insertBatchWithLatest(batch, latest);
 
   beforeAll(async () => {
     database = await createTestDatabase();

@@ -1,5 +1,6 @@
 import { drizzle, type PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres, { type Sql } from 'postgres';
+import { noDelaySocketFactory } from './no-delay-socket.js';
 import * as schema from './schema/index.js';
 
 export type Database = PostgresJsDatabase<typeof schema>;
@@ -19,6 +20,8 @@ export interface DatabaseClientOptions {
   connectTimeoutMs?: number;
   /** The server cancels a statement that runs longer (PostgreSQL `statement_timeout`; default: none). */
   statementTimeoutMs?: number;
+  /** TCP_NODELAY on the connections (default true; see noDelaySocketFactory). false: postgres.js's own sockets. */
+  noDelay?: boolean;
 }
 
 export function createDatabaseClient(url: string, options: DatabaseClientOptions = {}): DatabaseClient {
@@ -41,6 +44,8 @@ export function createDatabaseClient(url: string, options: DatabaseClientOptions
       },
     },
     transform: { undefined: null },
+    // Spread: postgres.js documents `socket` but its type definitions lack it.
+    ...(options.noDelay === false ? {} : { socket: noDelaySocketFactory() }),
   });
   const db = drizzle({ client: sql, schema });
   return {

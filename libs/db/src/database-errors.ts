@@ -15,6 +15,7 @@ export function isDataError(error: unknown): boolean {
 /** The SQLSTATE of a PostgreSQL error, undefined for anything else (network errors, our own). */
 export function sqlStateOf(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
+  if (error instanceof DataEncodingError) return error.code;
   const { name, code } = error as { name?: unknown; code?: unknown };
   // postgres.js uses `code` for its own connection errors too (CONNECTION_CLOSED, …): only a PostgresError's
   // five-character code is a SQLSTATE.
@@ -25,4 +26,18 @@ export function sqlStateOf(error: unknown): string | undefined {
 export function describeDataError(error: unknown): string {
   const { code, message } = error as { code?: string; message?: string };
   return `the database refused the data (SQLSTATE ${code}): ${String(message ?? '').slice(0, 200)}`;
+}
+
+/**
+ * Rows that cannot even be put into the wire format of a COPY (e.g. a device id that is not a UUID in the binary
+ * format): refused with the SQLSTATE PostgreSQL itself gives such input, so callers treat it as any data error.
+ */
+export class DataEncodingError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DataEncodingError';
+  }
 }

@@ -195,6 +195,11 @@ export interface IngestSettings {
   lowWaterRows: number;
   /** Backoff cap between retries of a failed batch (TELEHUB_INGEST_RETRY_MAX_MS). */
   retryMaxMs: number;
+  /**
+   * How a batch is written (TELEHUB_INGEST_WRITE_METHOD): `copy` (COPY FROM STDIN in the binary format, then the
+   * latest-value upsert, one transaction) or `insert` (one INSERT statement doing both).
+   */
+  writeMethod: 'copy' | 'insert';
 }
 
 export class ConfigError extends Error {
@@ -313,6 +318,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       highWaterRows: c.TELEHUB_INGEST_HIGH_WATER_ROWS,
       lowWaterRows: Math.min(c.TELEHUB_INGEST_LOW_WATER_ROWS, c.TELEHUB_INGEST_HIGH_WATER_ROWS),
       retryMaxMs: c.TELEHUB_INGEST_RETRY_MAX_MS,
+      writeMethod: c.TELEHUB_INGEST_WRITE_METHOD,
     },
     commands: {
       maxQueuedPerDevice: c.TELEHUB_COMMAND_MAX_QUEUED,

@@ -38,6 +38,11 @@ class FakeTelemetryRepository {
     this.batches.push(batch);
     return '42';
   }
+
+  /** TELEHUB_INGEST_WRITE_METHOD=copy (the default) calls this one: the same fake. */
+  copyBatchWithLatest(batch: TelemetryBatch): Promise<string> {
+    return this.insertBatchWithLatest(batch);
+  }
 }
 
 /** The devices' reported state: merges go through `merge`, which a test may replace. */

@@ -1,9 +1,15 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { backoffDelay } from '@telehub/contracts';
-import { DevicePresenceRepository, describeDataError, isDataError, TelemetryRepository } from '@telehub/db';
+import {
+  DevicePresenceRepository,
+  describeDataError,
+  isDataError,
+  type TelemetryBatch,
+  TelemetryRepository,
+} from '@telehub/db';
 import type { Logger } from 'pino';
 import { KeyedSerialQueue } from '../common/keyed-serial-queue.js';
-import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
+import { HUB_CONFIG, type HubConfig, type IngestSettings } from '../config/hub-config.js';
 import { LATE_ROWS, type LateRows } from '../database/database.tokens.js';
 import { DeviceEventRecorder } from '../events/device-event.recorder.js';
 import { HubEvents } from '../events/hub-events.js';
@@ -96,9 +102,9 @@ export class IngestService implements OnModuleDestroy {
       minTimeMs: payloads.telemetryMinTimeMs,
       maxFutureMs: payloads.telemetryMaxFutureMs,
     };
-    const writer = (options: TelemetryWriterOptions) =>
+    const writer = (options: TelemetryWriterOptions, method: IngestSettings['writeMethod']) =>
       new TelemetryWriter(options, {
-        writeBatch: (batch, latest) => telemetry.insertBatchWithLatest(batch, latest),
+        writeBatch: writeBatchWith(telemetry, method),
         onCommitted: (batch, committedAt, messages, xid) => {
           metrics.rowsWritten.inc(batch.times.length);
           hubEvents.emit({ type: 'telemetry', batch, committedAt, messages, xid });
@@ -111,12 +117,14 @@ export class IngestService implements OnModuleDestroy {
         onRefused: (rows, error) => this.log.warn({ rows, err: error }, 'the database refused a telemetry message'),
         log: this.log,
       });
-    // Late rows are rare: one statement at a time is plenty, and leaves the pool to the fleet.
+    // Late rows are rare: one statement at a time is plenty, and leaves the pool to the fleet. They go into chunks
+    // that may be compressed, with the INSERT statement whatever TELEHUB_INGEST_WRITE_METHOD says: that is the path
+    // tested against compressed chunks (the TimescaleDB test server, PGlite, has no COPY FROM STDIN).
     this.writer = new TelemetryLanes(
-      writer(config.ingest),
+      writer(config.ingest, config.ingest.writeMethod),
       lateRows.ageMs === undefined
         ? undefined
-        : { writer: writer({ ...config.ingest, maxInflight: 1 }), ageMs: lateRows.ageMs },
+        : { writer: writer({ ...config.ingest, maxInflight: 1 }, 'insert'), ageMs: lateRows.ageMs },
     );
     metrics.pendingRowsSource = () => this.writer.pendingRows;
   }
@@ -309,6 +317,16 @@ export class IngestService implements OnModuleDestroy {
 
 /** A device message as sent: raw bytes (MQTT, HTTP) or JSON a transport has already parsed (WebSocket frames). */
 export type DevicePayload = Buffer | string | { json: unknown };
+
+/** The writer's writeBatch hook for TELEHUB_INGEST_WRITE_METHOD; both resolve to the committing transaction's id. */
+function writeBatchWith(
+  telemetry: TelemetryRepository,
+  method: IngestSettings['writeMethod'],
+): (batch: TelemetryBatch, latest: TelemetryBatch) => Promise<string | undefined> {
+  return method === 'copy'
+    ? (batch, latest) => telemetry.copyBatchWithLatest(batch, latest, 'binary')
+    : (batch, latest) => telemetry.insertBatchWithLatest(batch, latest);
+}
 
 function shuttingDown(): Unavailability {
   return { ok: false, code: 'unavailable', message: 'the hub is shutting down', retryAfterSeconds: 5 };

@@ -7,13 +7,17 @@ import type { TelemetryPoint } from './telemetry-payload.js';
 /** The first retry of a failed batch waits about this long; later ones double up to `retryMaxMs`. */
 const RETRY_INITIAL_MS = 100;
 
-/** The hub's TELEHUB_INGEST_* settings (batch size and wait, batches in flight, water marks, retry cap). */
-export type TelemetryWriterOptions = IngestSettings;
+/**
+ * The hub's TELEHUB_INGEST_* settings (batch size and wait, batches in flight, water marks, retry cap); how a
+ * batch is written is the writeBatch hook's business.
+ */
+export type TelemetryWriterOptions = Omit<IngestSettings, 'writeMethod'>;
 
 export interface TelemetryWriterHooks {
   /**
-   * The hub passes TelemetryRepository.insertBatchWithLatest, which resolves to the committing transaction's
-   * id (a string); anything else resolves to no id.
+   * The hub passes TelemetryRepository.copyBatchWithLatest (or insertBatchWithLatest), which resolves to the
+   * committing transaction's id (a string); anything else resolves to no id. A rejection with a data error
+   * (SQLSTATE 22/23) must mean that nothing of the batch was committed.
    */
   writeBatch(batch: TelemetryBatch, latest: TelemetryBatch): Promise<unknown>;
   /**

@@ -1,4 +1,11 @@
 import type { DatabaseClient } from '../client.js';
+import { copyIn } from '../copy-in.js';
+import {
+  encodeTelemetryBinary,
+  encodeTelemetryText,
+  TELEMETRY_COPY_COLUMNS,
+  type TelemetryCopyFormat,
+} from './telemetry-copy.js';
 
 /** Column-wise batch: index i of each array is one row. Columnar so the insert binds 4 arrays, not 4×N values. */
 export interface TelemetryBatch {
@@ -60,6 +67,41 @@ export class TelemetryRepository {
       )
       SELECT pg_current_xact_id()::text AS xid`;
     return row?.xid;
+  }
+
+  /**
+   * The ingest write with COPY: the batch's rows go in with `COPY telemetry … FROM STDIN` and the newest value per
+   * (device, metric) with one small upsert, in one transaction, so a resolved call means both are committed.
+   * Resolves to the transaction's id, as insertBatchWithLatest does. COPY spares the server the unnest and
+   * PostgreSQL's per-element array parsing, and the hub postgres.js's per-element array escaping.
+   *
+   * The upsert comes last: `device_latest` rows stay locked from the upsert to the commit, so another batch in
+   * flight that touches the same rows waits only for this commit, never for this batch's COPY. `latest` must hold
+   * each (device, metric) once and be sorted (newestPerMetric), so concurrent batches lock rows in the same order.
+   * A data error anywhere (SQLSTATE 22/23) rolls back the whole batch, as with the single statement.
+   */
+  async copyBatchWithLatest(
+    batch: TelemetryBatch,
+    latest: TelemetryBatch,
+    format: TelemetryCopyFormat = 'binary',
+  ): Promise<string | undefined> {
+    if (batch.times.length === 0) return undefined;
+    const data = format === 'binary' ? encodeTelemetryBinary(batch) : encodeTelemetryText(batch);
+    const statement = `COPY telemetry ${TELEMETRY_COPY_COLUMNS} FROM STDIN${format === 'binary' ? ' (FORMAT binary)' : ''}`;
+    return this.client.sql.begin(async (sql) => {
+      await copyIn(sql, statement, data);
+      const [row] = await sql<{ xid: string }[]>`
+        WITH upserted AS (
+          INSERT INTO device_latest (device_id, metric, time, value)
+          SELECT d, m, to_timestamp(t / 1000.0), v FROM unnest(
+            ${latest.times}::float8[], ${latest.deviceIds}::uuid[], ${latest.metrics}::text[], ${latest.values}::float8[]
+          ) AS latest (t, d, m, v)
+          ON CONFLICT (device_id, metric) DO UPDATE SET time = excluded.time, value = excluded.value
+          WHERE device_latest.time <= excluded.time
+        )
+        SELECT pg_current_xact_id()::text AS xid`;
+      return row?.xid;
+    });
   }
 
   async latestForDevice(deviceId: string): Promise<LatestValue[]> {
