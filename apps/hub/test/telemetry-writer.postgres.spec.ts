@@ -69,7 +69,7 @@ function activeTimers(): number {
   return process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout' || kind === 'Immediate').length;
 }
 
-// Both write methods of TELEHUB_INGEST_WRITE_METHOD: COPY (the default) and the INSERT statement.
+// Both write methods of TELEHUB_INGEST_WRITE_METHOD: the INSERT statement (the default) and COPY.
 describe.each(['copy', 'insert'] as const)('TelemetryWriter against PostgreSQL, %s', (method) => {
   let database: TestDatabase;
   let repository: TelemetryRepository;

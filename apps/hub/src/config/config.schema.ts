@@ -192,7 +192,7 @@ export const ConfigSchema = z.object({
   TELEHUB_INGEST_RETRY_MAX_MS: positiveInt.default(5_000),
   // copy: COPY … FROM STDIN (binary) + the latest-value upsert in one transaction; insert: one INSERT statement
   // (for servers or proxies without COPY FROM STDIN, e.g. PGlite's wire server).
-  TELEHUB_INGEST_WRITE_METHOD: z.enum(['copy', 'insert']).default('copy'),
+  TELEHUB_INGEST_WRITE_METHOD: z.enum(['copy', 'insert']).default('insert'),
 });
 
 export type RawConfig = z.infer<typeof ConfigSchema>;
