@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { type DatabaseClient, FleetRepository } from '@telehub/db';
+import { type DatabaseClient, FleetRepository, NodeLeaseRepository } from '@telehub/db';
 import { DATABASE_CLIENT } from '../database/database.tokens.js';
 import { FleetController } from './fleet.controller.js';
 import { FleetSummaryService } from './fleet-summary.service.js';

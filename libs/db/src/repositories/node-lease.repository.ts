@@ -29,6 +29,12 @@ export interface LiveNode {
 }
 
 /** The reason a device's presence gets when the hub process that held its session is gone. */
+/** Telemetry committed per second (messages and rows) over the last minute. */
+export interface CommitRates {
+  messagesPerSecond: number;
+  rowsPerSecond: number;
+}
+
 export const NODE_LOST_REASON = 'node_lost';
 
 /**
@@ -45,6 +51,22 @@ export class NodeLeaseRepository {
       VALUES (${instanceId}, ${name}, now() + make_interval(secs => ${ttlMs / 1000}::float8))
       ON CONFLICT (instance_id) DO UPDATE SET
         renewed_at = now(), expires_at = now() + make_interval(secs => ${ttlMs / 1000}::float8)`;
+  }
+
+  /**
+   * Records this process's telemetry rates and answers the sum of the other live processes' (one statement), so
+   * every hub shows the fleet's rates, not only its own.
+   */
+  async shareRates(instanceId: string, rates: CommitRates): Promise<CommitRates> {
+    const [row] = await this.client.sql<CommitRates[]>`
+      WITH mine AS (
+        UPDATE hub_nodes SET messages_per_second = ${rates.messagesPerSecond}, rows_per_second = ${rates.rowsPerSecond}
+        WHERE instance_id = ${instanceId}
+      )
+      SELECT coalesce(sum(messages_per_second), 0)::float8 AS "messagesPerSecond",
+        coalesce(sum(rows_per_second), 0)::float8 AS "rowsPerSecond"
+      FROM hub_nodes WHERE instance_id <> ${instanceId} AND expires_at >= now()`;
+    return row ?? { messagesPerSecond: 0, rowsPerSecond: 0 };
   }
 
   /**

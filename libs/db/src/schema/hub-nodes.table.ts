@@ -1,4 +1,4 @@
-import { pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { doublePrecision, pgTable, text, timestamp, uuid } from 'drizzle-orm/pg-core';
 
 /**
  * The hub processes sharing this database, one row per running process: its lease. A process renews its row every
@@ -14,6 +14,9 @@ export const hubNodes = pgTable('hub_nodes', {
   startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
   renewedAt: timestamp('renewed_at', { withTimezone: true }).notNull().defaultNow(),
   expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  /** What this process committed per second over the last minute, as it last said: summed for the fleet's rates. */
+  messagesPerSecond: doublePrecision('messages_per_second').notNull().default(0),
+  rowsPerSecond: doublePrecision('rows_per_second').notNull().default(0),
 });
 
 export type HubNodeRow = typeof hubNodes.$inferSelect;

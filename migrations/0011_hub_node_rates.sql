@@ -1,0 +1,2 @@
+ALTER TABLE "hub_nodes" ADD COLUMN "messages_per_second" double precision DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "hub_nodes" ADD COLUMN "rows_per_second" double precision DEFAULT 0 NOT NULL;
