@@ -15,6 +15,12 @@ import {
 const MAX_UNSENT = 10_000;
 /** Wait before sending again after a failed send. */
 const RETRY_MS = 500;
+/**
+ * How long a send waits for its own notices to come back on this process's listening connection (PostgreSQL
+ * delivers a notice to every listener at once, in commit order): once they have, the other processes have been
+ * handed them too. Bounded, so a dropped listening connection delays a send by this at most.
+ */
+const ECHO_WAIT_MS = 1_000;
 
 type Handler = (message: ClusterMessage) => void;
 
@@ -39,6 +45,10 @@ export class ClusterBus implements OnApplicationBootstrap, OnModuleDestroy {
   private unlisten: (() => Promise<void>) | undefined;
   private listening = false;
   private stopped = false;
+  /** Notices this process sent, and how many of them came back to its own listener. */
+  private sentNotices = 0;
+  private echoedNotices = 0;
+  private echoWaiters: { until: number; resolve: () => void }[] = [];
 
   constructor(
     private readonly bus: ClusterBusRepository,
@@ -62,7 +72,8 @@ export class ClusterBus implements OnApplicationBootstrap, OnModuleDestroy {
 
   /**
    * Sends `message` to the other processes, batched with the others of this turn. Resolves once the notice is sent
-   * (PostgreSQL delivers it to the listening processes as it commits), or was given up; never rejects.
+   * and has come back to this process's own listener (so the other processes have been handed it: an API answer
+   * that waits for this is not ahead of them), or was given up, or after ECHO_WAIT_MS; never rejects.
    */
   publish(message: ClusterMessage): Promise<void> {
     return new Promise((settle) => {
@@ -102,6 +113,8 @@ export class ClusterBus implements OnApplicationBootstrap, OnModuleDestroy {
       if (oversized.length > 0) this.logger.error({ oversized }, 'cluster bus: messages too large to send');
       try {
         await this.bus.publish(payloads);
+        this.sentNotices += payloads.length;
+        if (!this.stopped) await this.echoed(this.sentNotices);
       } catch (error) {
         if (!this.stopped) {
           this.logger.warn({ err: error, messages: batch.length }, 'cluster bus: could not send; retrying');
@@ -121,7 +134,15 @@ export class ClusterBus implements OnApplicationBootstrap, OnModuleDestroy {
       this.logger.warn({ bytes: payload.length }, 'cluster bus: ignored a notice that is not a cluster envelope');
       return;
     }
-    if (envelope.from === this.identity.instanceId) return;
+    if (envelope.from === this.identity.instanceId) {
+      this.echoedNotices += 1;
+      this.echoWaiters = this.echoWaiters.filter((waiter) => {
+        if (this.echoedNotices < waiter.until) return true;
+        waiter.resolve();
+        return false;
+      });
+      return;
+    }
     for (const message of envelope.messages) {
       for (const handler of this.handlers.get(message.kind) ?? []) {
         try {
@@ -133,11 +154,31 @@ export class ClusterBus implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
+  /** Resolves once `count` of this process's notices came back to its listener, or after ECHO_WAIT_MS. */
+  private echoed(count: number): Promise<void> {
+    if (this.echoedNotices >= count) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ECHO_WAIT_MS);
+      timer.unref();
+      this.echoWaiters.push({
+        until: count,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+    });
+  }
+
   private onListen(): void {
     if (!this.listening) {
       this.listening = true;
       return;
     }
+    // Notices sent while the listening connection was down never come back: stop counting them.
+    this.echoedNotices = this.sentNotices;
+    for (const waiter of this.echoWaiters) waiter.resolve();
+    this.echoWaiters = [];
     this.logger.info('cluster bus reconnected: checking what notices may have been missed');
     for (const handler of this.reconnectHandlers) handler();
   }
