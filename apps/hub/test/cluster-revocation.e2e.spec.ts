@@ -1,9 +1,9 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connectMqtt, connectRefusal, disconnectOf, FAST_LEASES, instanceOf, presenceRow } from './support/cluster.js';
+import { connectMqtt, connectRefusal, disconnectOf, instanceOf, presenceRow, startHubPair } from './support/cluster.js';
 import { connectDeviceSocket, type DeviceSocket } from './support/device-socket.js';
 import { eventually, type ProvisionedDevice, provisionDevice } from './support/devices.js';
-import { startTestHub, type TestHub } from './support/test-hub.js';
+import type { TestHub } from './support/test-hub.js';
 
 // A change made through hub A holds on hub B within 1 s: B's live session ends and B refuses the token at once,
 // although B cached the credential (TELEHUB_AUTH_CACHE_TTL_MS is a minute by default).
@@ -13,21 +13,17 @@ describe('revoking, disabling and deleting through one hub hold on the other', (
   const clients: MqttClient[] = [];
   const sockets: DeviceSocket[] = [];
 
+  let pair: Awaited<ReturnType<typeof startHubPair>> | undefined;
+
   beforeAll(async () => {
-    a = await startTestHub({ ...FAST_LEASES, TELEHUB_NODE_ID: 'hub-a' });
-    b = await startTestHub(
-      { ...FAST_LEASES, TELEHUB_NODE_ID: 'hub-b' },
-      { database: a.database, adminToken: a.adminToken },
-    );
+    pair = await startHubPair();
+    ({ a, b } = pair);
   });
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((client) => client.endAsync(true).catch(() => undefined)));
     for (const socket of sockets.splice(0)) socket.close();
   });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-  });
+  afterAll(() => pair?.close());
 
   /** A device with a live MQTT 5 session on B (so B has its credential cached). */
   async function liveOnB(): Promise<{ device: ProvisionedDevice; client: MqttClient }> {

@@ -1,10 +1,10 @@
 import type { MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { connectMqtt, disconnectOf, FAST_LEASES, instanceOf, presenceRow } from './support/cluster.js';
+import { connectMqtt, disconnectOf, instanceOf, presenceRow, startHubPair } from './support/cluster.js';
 import { commandReaches, createCommand } from './support/commands.js';
 import { connectDeviceSocket, type DeviceSocket } from './support/device-socket.js';
 import { eventually, provisionDevice } from './support/devices.js';
-import { startTestHub, type TestHub } from './support/test-hub.js';
+import type { TestHub } from './support/test-hub.js';
 
 // Two hub processes' worth of hub (each its own Nest app, pool, LISTEN connection and lease) on one database.
 describe('one live session per device across two hubs', () => {
@@ -13,21 +13,17 @@ describe('one live session per device across two hubs', () => {
   const clients: MqttClient[] = [];
   const sockets: DeviceSocket[] = [];
 
+  let pair: Awaited<ReturnType<typeof startHubPair>> | undefined;
+
   beforeAll(async () => {
-    a = await startTestHub({ ...FAST_LEASES, TELEHUB_NODE_ID: 'hub-a' });
-    b = await startTestHub(
-      { ...FAST_LEASES, TELEHUB_NODE_ID: 'hub-b' },
-      { database: a.database, adminToken: a.adminToken },
-    );
+    pair = await startHubPair();
+    ({ a, b } = pair);
   });
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((client) => client.endAsync(true).catch(() => undefined)));
     for (const socket of sockets.splice(0)) socket.close();
   });
-  afterAll(async () => {
-    await b?.close();
-    await a?.close();
-  });
+  afterAll(() => pair?.close());
 
   async function mqttOn(hub: TestHub, device: { id: string; token: string }): Promise<MqttClient> {
     const client = await connectMqtt(hub.mqttUrl, device);

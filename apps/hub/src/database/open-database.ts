@@ -36,23 +36,24 @@ export interface HubDatabase {
   close(): Promise<void>;
 }
 
+/** The embedded PostgreSQL in the data directory, for a hub without DATABASE_URL (started once per machine). */
+export function startHubEmbeddedPostgres(config: HubConfig, logger: Logger): Promise<EmbeddedPostgres> {
+  const pgLogger = logger.child({ component: 'embedded-postgres' });
+  return startEmbeddedPostgres({
+    dataDir: join(config.dataDir, 'pg'),
+    port: config.database.embeddedPort,
+    database: 'telehub',
+    log: (message) => pgLogger.debug(message),
+  });
+}
+
 /**
  * DATABASE_URL set: use it. Unset: start the embedded PostgreSQL in the data directory. Then apply
  * migrations, find out whether TimescaleDB is active, and apply the retention setting.
  */
 export async function openDatabase(config: HubConfig, logger: Logger): Promise<HubDatabase> {
-  let embedded: EmbeddedPostgres | undefined;
-  let url = config.database.url;
-  if (!url) {
-    const pgLogger = logger.child({ component: 'embedded-postgres' });
-    embedded = await startEmbeddedPostgres({
-      dataDir: join(config.dataDir, 'pg'),
-      port: config.database.embeddedPort,
-      database: 'telehub',
-      log: (message) => pgLogger.debug(message),
-    });
-    url = embedded.url;
-  }
+  const embedded = config.database.url ? undefined : await startHubEmbeddedPostgres(config, logger);
+  const url = config.database.url ?? embedded!.url;
   const client = createDatabaseClient(url, {
     maxConnections: config.database.poolSize,
     connectTimeoutMs: config.database.connectTimeoutMs,

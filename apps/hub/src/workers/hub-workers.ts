@@ -1,8 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
-import { join } from 'node:path';
-import { type EmbeddedPostgres, startEmbeddedPostgres } from '@telehub/db';
 import type { Logger } from 'pino';
 import type { HubConfig } from '../config/hub-config.js';
+import { startHubEmbeddedPostgres } from '../database/open-database.js';
 
 /** What a worker tells its primary once it serves (after createHub resolved). */
 const READY_MESSAGE = 'telehub:worker-ready';
@@ -26,18 +25,8 @@ export function reportWorkerReady(): void {
  * started again; SIGTERM/SIGINT stop every worker gracefully, then the database.
  */
 export async function runHubWorkers(config: HubConfig, logger: Logger): Promise<void> {
-  let embedded: EmbeddedPostgres | undefined;
-  let databaseUrl = config.database.url;
-  if (!databaseUrl) {
-    const pgLogger = logger.child({ component: 'embedded-postgres' });
-    embedded = await startEmbeddedPostgres({
-      dataDir: join(config.dataDir, 'pg'),
-      port: config.database.embeddedPort,
-      database: 'telehub',
-      log: (message) => pgLogger.debug(message),
-    });
-    databaseUrl = embedded.url;
-  }
+  const embedded = config.database.url ? undefined : await startHubEmbeddedPostgres(config, logger);
+  const databaseUrl = config.database.url ?? embedded!.url;
   const workers = new Map<number, Worker>();
   const restartDelays = new Map<number, number>();
   let stopping = false;

@@ -1,9 +1,29 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { NodeIdentity } from '../../src/common/node-identity.js';
-import type { TestHub } from './test-hub.js';
+import { startTestHub, type TestHub } from './test-hub.js';
 
 /** Lease settings short enough for tests: renewed every 200 ms, lapsed after 1 s. */
 export const FAST_LEASES = { TELEHUB_NODE_LEASE_RENEW_MS: '200', TELEHUB_NODE_LEASE_TTL_MS: '1000' };
+
+/**
+ * Two hub processes' worth of hub (each its own Nest app, pool, LISTEN connection and lease) on one database,
+ * named hub-a and hub-b, with fast leases. `close` stops both and drops the database.
+ */
+export async function startHubPair(): Promise<{ a: TestHub; b: TestHub; close(): Promise<void> }> {
+  const a = await startTestHub({ ...FAST_LEASES, TELEHUB_NODE_ID: 'hub-a' });
+  const b = await startTestHub(
+    { ...FAST_LEASES, TELEHUB_NODE_ID: 'hub-b' },
+    { database: a.database, adminToken: a.adminToken },
+  );
+  return {
+    a,
+    b,
+    close: async () => {
+      await b.close();
+      await a.close();
+    },
+  };
+}
 
 /** The instance id of an in-process hub. */
 export function instanceOf(hub: TestHub): string {
@@ -23,12 +43,11 @@ export async function presenceRow(
   return row;
 }
 
-/** MQTT.js connected as `device` (MQTT 5 unless told), never reconnecting by itself. */
 /** The first DISCONNECT of each client made by connectMqtt, watched from its creation. */
 const firstDisconnects = new WeakMap<MqttClient, Promise<{ reasonCode: number | undefined; at: number }>>();
 
 /**
- * An MQTT.js client, resolved once connected. Its first DISCONNECT is watched from the start: a hub may send it
+ * MQTT.js connected as `device` (MQTT 5 unless told), never reconnecting by itself; resolved once connected. Its first DISCONNECT is watched from the start: a hub may send it
  * right behind the CONNACK (a session taken over while its CONNECT was being answered), in the same segment, so a
  * listener attached once `connect` has resolved would miss it.
  */

@@ -1,3 +1,4 @@
+import type { Sql, TransactionSql } from 'postgres';
 import type { DatabaseClient } from '../client.js';
 import { copyIn } from '../copy-in.js';
 import {
@@ -21,6 +22,20 @@ export interface LatestValue {
   metric: string;
   time: number;
   value: number;
+}
+
+/**
+ * The newest value per (device, metric) of a batch into `device_latest`, never replacing a newer one: the one
+ * upsert both write methods share (a fragment of the statement or transaction `sql` belongs to).
+ */
+function upsertLatest(sql: Sql | TransactionSql, latest: TelemetryBatch) {
+  return sql`
+    INSERT INTO device_latest (device_id, metric, time, value)
+    SELECT d, m, to_timestamp(t / 1000.0), v FROM unnest(
+      ${latest.times}::float8[], ${latest.deviceIds}::uuid[], ${latest.metrics}::text[], ${latest.values}::float8[]
+    ) AS latest (t, d, m, v)
+    ON CONFLICT (device_id, metric) DO UPDATE SET time = excluded.time, value = excluded.value
+    WHERE device_latest.time <= excluded.time`;
 }
 
 export class TelemetryRepository {
@@ -57,14 +72,7 @@ export class TelemetryRepository {
         SELECT to_timestamp(t / 1000.0), d, m, v FROM unnest(
           ${batch.times}::float8[], ${batch.deviceIds}::uuid[], ${batch.metrics}::text[], ${batch.values}::float8[]
         ) AS rows (t, d, m, v)
-      ), upserted AS (
-        INSERT INTO device_latest (device_id, metric, time, value)
-        SELECT d, m, to_timestamp(t / 1000.0), v FROM unnest(
-          ${latest.times}::float8[], ${latest.deviceIds}::uuid[], ${latest.metrics}::text[], ${latest.values}::float8[]
-        ) AS latest (t, d, m, v)
-        ON CONFLICT (device_id, metric) DO UPDATE SET time = excluded.time, value = excluded.value
-        WHERE device_latest.time <= excluded.time
-      )
+      ), upserted AS (${upsertLatest(this.client.sql, latest)})
       SELECT pg_current_xact_id()::text AS xid`;
     return row?.xid;
   }
@@ -91,14 +99,7 @@ export class TelemetryRepository {
     return this.client.sql.begin(async (sql) => {
       await copyIn(sql, statement, data);
       const [row] = await sql<{ xid: string }[]>`
-        WITH upserted AS (
-          INSERT INTO device_latest (device_id, metric, time, value)
-          SELECT d, m, to_timestamp(t / 1000.0), v FROM unnest(
-            ${latest.times}::float8[], ${latest.deviceIds}::uuid[], ${latest.metrics}::text[], ${latest.values}::float8[]
-          ) AS latest (t, d, m, v)
-          ON CONFLICT (device_id, metric) DO UPDATE SET time = excluded.time, value = excluded.value
-          WHERE device_latest.time <= excluded.time
-        )
+        WITH upserted AS (${upsertLatest(sql, latest)})
         SELECT pg_current_xact_id()::text AS xid`;
       return row?.xid;
     });
