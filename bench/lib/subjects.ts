@@ -143,8 +143,8 @@ export async function openLoadSubject(context: BenchContext, options: LoadSubjec
   }
   const serverPid = hub?.pid ?? aedes!.pid;
   const generator = pool;
-  // The hub's pool connects as application_name 'telehub' (libs/db createDatabaseClient's default).
-  const waitSampler = database ? new WaitSampler(database.url, 'telehub') : undefined;
+  // The telemetry writers connect as application_name 'telehub-ingest' (apps/hub open-database.ts).
+  const waitSampler = database ? new WaitSampler(database.url, 'telehub-ingest') : undefined;
 
   return {
     label: options.label,

@@ -15,7 +15,7 @@ import {
   ReadinessProbe,
   TelemetryRepository,
 } from '@telehub/db';
-import { DATABASE_CLIENT, DATABASE_MODE, LATE_ROWS, type LateRows } from './database.tokens.js';
+import { DATABASE_CLIENT, DATABASE_MODE, INGEST_TELEMETRY, LATE_ROWS, type LateRows } from './database.tokens.js';
 import type { HubDatabase } from './open-database.js';
 
 const repositories = [
@@ -44,6 +44,7 @@ export class DatabaseModule {
         { provide: DATABASE_MODE, useValue: database.mode },
         { provide: ReadinessProbe, useValue: database.readiness },
         { provide: LATE_ROWS, useValue: { ageMs: database.compressionAgeMs } satisfies LateRows },
+        { provide: INGEST_TELEMETRY, useValue: new TelemetryRepository(database.ingest) },
         ...repositories.map(({ provide, make }) => ({
           provide,
           useFactory: make,
@@ -55,6 +56,7 @@ export class DatabaseModule {
         DATABASE_CLIENT,
         DATABASE_MODE,
         LATE_ROWS,
+        INGEST_TELEMETRY,
         ReadinessProbe,
         ...repositories.map(({ provide }) => provide),
         ClusterBusRepository,

@@ -18,7 +18,13 @@ import type { Logger } from 'pino';
 import type { HubConfig } from '../config/hub-config.js';
 
 export interface HubDatabase {
+  /** The pool for everything but the telemetry batches: commands, presence, auth, admin reads, state. */
   readonly client: DatabaseClient;
+  /**
+   * The telemetry writers' own connections (one per batch in flight, plus the late-rows lane): a batch holds its
+   * connection for its whole commit, and commands, presence or auth lookups must never queue behind one.
+   */
+  readonly ingest: DatabaseClient;
   /**
    * One connection of its own that sends the notices between hub processes (ClusterBusRepository): a notifying
    * commit waits for a database-wide lock, and must never hold a pool connection while it does.
@@ -92,12 +98,18 @@ export async function openDatabase(config: HubConfig, logger: Logger): Promise<H
       applicationName: 'telehub-notifier',
       connectTimeoutMs: config.database.connectTimeoutMs,
     });
+    const ingest = createDatabaseClient(url, {
+      maxConnections: ingestConnections(config),
+      applicationName: 'telehub-ingest',
+      connectTimeoutMs: config.database.connectTimeoutMs,
+    });
     const readiness = new ReadinessProbe(url, {
       timeoutMs: config.database.readyTimeoutMs,
       timescaleJobs: mode === 'timescaledb',
     });
     return {
       client,
+      ingest,
       notifier,
       mode,
       readiness,
@@ -105,6 +117,7 @@ export async function openDatabase(config: HubConfig, logger: Logger): Promise<H
       close: async () => {
         await readiness.close();
         await notifier.close();
+        await ingest.close();
         await client.close();
         await embedded?.stop();
       },
@@ -114,4 +127,9 @@ export async function openDatabase(config: HubConfig, logger: Logger): Promise<H
     await embedded?.stop().catch(() => undefined);
     throw error;
   }
+}
+
+/** One connection per batch the fleet's writer may have in flight, and one for the late-rows writer. */
+export function ingestConnections(config: HubConfig): number {
+  return config.ingest.maxInflight + 1;
 }

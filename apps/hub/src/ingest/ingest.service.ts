@@ -10,7 +10,7 @@ import {
 import type { Logger } from 'pino';
 import { KeyedSerialQueue } from '../common/keyed-serial-queue.js';
 import { HUB_CONFIG, type HubConfig, type IngestSettings } from '../config/hub-config.js';
-import { LATE_ROWS, type LateRows } from '../database/database.tokens.js';
+import { INGEST_TELEMETRY, LATE_ROWS, type LateRows } from '../database/database.tokens.js';
 import { DeviceEventRecorder } from '../events/device-event.recorder.js';
 import { HubEvents } from '../events/hub-events.js';
 import { LOGGER } from '../logging/logger.token.js';
@@ -85,7 +85,7 @@ export class IngestService implements OnModuleDestroy {
   private readonly log: Logger;
 
   constructor(
-    telemetry: TelemetryRepository,
+    @Inject(INGEST_TELEMETRY) telemetry: TelemetryRepository,
     private readonly presence: DevicePresenceRepository,
     private readonly recorder: DeviceEventRecorder,
     private readonly hubEvents: HubEvents,
