@@ -3,6 +3,7 @@ import { launchAedes } from './lib/aedes-launcher.js';
 import { type BenchContext, type Benchmark, type BenchReport, effectiveHubSettings, sleep } from './lib/benchmark.js';
 import { formatBytes, formatCpu, formatInt, formatRatio } from './lib/format.js';
 import { launchHub } from './lib/hub-launcher.js';
+import { findMosquitto, launchMosquitto } from './lib/mosquitto-launcher.js';
 import { CpuMeter, countOpenFiles, openFilesLimit, readProcMemory } from './lib/proc-stats.js';
 import type { Table } from './lib/table.js';
 import { GeneratorPool } from './load/generator-pool.js';
@@ -51,8 +52,10 @@ const TARGET_BYTES_PER_CONNECTION = 5 * 1024;
 
 type Settings = (typeof SETTINGS)['full'];
 
+type ServerName = 'hub' | 'aedes' | 'mosquitto';
+
 interface ServerResult {
-  server: 'hub' | 'aedes';
+  server: ServerName;
   attempted: number;
   /** Connections that got their CONNACK during the ramp. */
   connected: number;
@@ -62,7 +65,10 @@ interface ServerResult {
   serverSessions: number | undefined;
   /** Whether the hub's HTTP API (/healthz) still answered at the end of the hold. */
   apiAnswers: boolean | undefined;
-  /** Why the server ended connections (hub: its `disconnected` device events; aedes: its events), with counts. */
+  /**
+   * Why the server ended connections (hub: its `disconnected` device events; aedes: its events; mosquitto: not
+   * known), with counts.
+   */
   closeReasons: Record<string, number>;
   failures: Record<string, number>;
   rampSeconds: number;
@@ -93,10 +99,13 @@ async function run(context: BenchContext): Promise<BenchReport> {
   const settings = context.quick ? SETTINGS.quick : SETTINGS.full;
   const hub = await hubRun(context, settings);
   const aedes = await aedesRun(context, settings);
+  // mosquitto (C, one thread) is the peer the issue names; left out where its binary is not installed.
+  const mosquittoBinary = findMosquitto();
+  const mosquitto = mosquittoBinary ? await mosquittoRun(context, settings, mosquittoBinary) : undefined;
   return {
-    settings: { ...settings, hub: effectiveHubSettings(HUB_ENV) },
-    figures: { hub, aedes },
-    tables: [connectionsTable(settings, [hub, aedes])],
+    settings: { ...settings, hub: effectiveHubSettings(HUB_ENV), mosquitto: mosquitto?.version ?? 'not installed' },
+    figures: { hub, aedes, ...(mosquitto ? { mosquitto } : {}) },
+    tables: [connectionsTable(settings, hub, [aedes, ...(mosquitto ? [mosquitto] : [])])],
     targets: [
       {
         target: `hub RSS per idle connection < ${formatBytes(TARGET_BYTES_PER_CONNECTION)}`,
@@ -107,6 +116,9 @@ async function run(context: BenchContext): Promise<BenchReport> {
     notes: [
       `telehub: ${hub.stopReason}`,
       `aedes: ${aedes.stopReason}`,
+      mosquitto
+        ? `mosquitto ${mosquitto.version}: ${mosquitto.stopReason}`
+        : 'mosquitto: not installed (Debian: apt-get install mosquitto), left out',
       ...(hub.exited ? [hub.exited] : []),
       ...(hub.apiAnswers === false
         ? [
@@ -166,10 +178,40 @@ async function aedesRun(context: BenchContext, settings: Settings): Promise<Serv
   }
 }
 
+async function mosquittoRun(
+  context: BenchContext,
+  settings: Settings,
+  binary: string,
+): Promise<ServerResult & { version: string }> {
+  const mosquitto = await launchMosquitto(binary);
+  try {
+    const devices = Array.from({ length: settings.target }, () => ({
+      id: randomUUID(),
+      token: 'mosquitto-accepts-any',
+    }));
+    const result = await holdConnections(
+      context,
+      settings,
+      'mosquitto',
+      mosquitto.pid,
+      mosquitto.port,
+      devices,
+      async () => ({
+        sessions: undefined,
+        apiAnswers: undefined,
+        closeReasons: {},
+      }),
+    );
+    return { ...result, exited: undefined, version: mosquitto.version };
+  } finally {
+    await mosquitto.stop();
+  }
+}
+
 async function holdConnections(
   context: BenchContext,
   settings: Settings,
-  server: 'hub' | 'aedes',
+  server: ServerName,
   pid: number,
   port: number,
   devices: LoadDevice[],
@@ -282,8 +324,8 @@ function formatCounts(counts: Record<string, number>): string {
   return entries.length === 0 ? 'none' : entries.map(([reason, count]) => `${reason} ×${formatInt(count)}`).join(', ');
 }
 
-function connectionsTable(settings: Settings, results: ServerResult[]): Table {
-  const [hub, aedes] = results as [ServerResult, ServerResult];
+function connectionsTable(settings: Settings, hub: ServerResult, peers: ServerResult[]): Table {
+  const results = [hub, ...peers];
   const yesNo = (value: boolean | undefined) => (value === undefined ? '–' : value ? 'yes' : 'no');
   return {
     title: `Connections: idle MQTT 3.1.1 devices, up to ${formatInt(settings.target)}, keep-alive ${settings.keepAliveSeconds} s, held ${settings.holdMs / 1000} s`,
@@ -303,7 +345,7 @@ function connectionsTable(settings: Settings, results: ServerResult[]): Table {
     ],
     rows: [
       ...results.map((result) => [
-        result.server === 'hub' ? 'telehub' : 'aedes',
+        result.server === 'hub' ? 'telehub' : result.server,
         formatInt(result.connected),
         formatInt(result.held),
         result.serverSessions === undefined ? '–' : formatInt(result.serverSessions),
@@ -316,25 +358,25 @@ function connectionsTable(settings: Settings, results: ServerResult[]): Table {
         formatInt(result.pingResponses),
         yesNo(result.apiAnswers),
       ]),
-      [
-        'ratio telehub ÷ aedes',
-        formatRatio(hub.connected / aedes.connected),
-        formatRatio(hub.held / aedes.held),
+      ...peers.map((peer) => [
+        `ratio telehub ÷ ${peer.server}`,
+        formatRatio(hub.connected / peer.connected),
+        formatRatio(hub.held / peer.held),
         '',
-        formatRatio(hub.connectsPerSec / aedes.connectsPerSec),
-        '',
-        '',
-        formatRatio(hub.bytesPerConnection / aedes.bytesPerConnection),
+        formatRatio(hub.connectsPerSec / peer.connectsPerSec),
         '',
         '',
+        formatRatio(hub.bytesPerConnection / peer.bytesPerConnection),
         '',
         '',
-      ],
+        '',
+        '',
+      ]),
     ],
     notes: [
       'connected: CONNACKs during the ramp; held: still open at the end of the hold. RSS/connection: (RSS holding − RSS before) ÷ held.',
       'online in DB: devices the hub recorded as online (presence). API answers: GET /healthz at the end of the hold (it needs a file descriptor too).',
-      'telehub authenticates each device (token lookup) and records presence; aedes accepts anyone and records nothing.',
+      'telehub authenticates each device (token lookup) and records presence; aedes and mosquitto accept anyone and record nothing.',
     ],
   };
 }
