@@ -55,6 +55,7 @@ describe('hub start-up on TimescaleDB', () => {
     const database = await openDatabase(loadConfig({ DATABASE_URL: server.url, TELEHUB_DB_POOL_SIZE: '1' }), logger);
     try {
       expect(database.mode).toBe('postgresql');
+      expect(database.compressionAgeMs).toBeUndefined();
       const warning = lines.find((line) => line.level === 40);
       expect(warning?.msg).toMatch(/TimescaleDB is installed.*npm run db:convert-timescale/);
       expect(warning?.command).toContain('node dist/libs/db/src/cli/convert-timescale.js');
@@ -75,6 +76,9 @@ describe('hub start-up on TimescaleDB', () => {
     const database = await openDatabase(config, logger);
     try {
       expect(database.mode).toBe('timescaledb');
+      // Issue 12, item 3: rows this old go to the late writer (TelemetryLanes): compress_after (7 days) less one
+      // one-day chunk, the youngest a chunk the compression policy may be compressing can hold.
+      expect(database.compressionAgeMs).toBe(6 * DAY);
       // Rows stored before the start (a conversion, an import): the aggregates are empty.
       const device = '00000000-0000-4000-8000-000000000001';
       const now = Date.now();

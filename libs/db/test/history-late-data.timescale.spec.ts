@@ -19,6 +19,7 @@ import {
   MINUTE,
   post,
   postBatch,
+  postLate,
   rawFigures,
   runPolicyJobs,
   type Sample,
@@ -127,10 +128,13 @@ describe('history with late data on TimescaleDB', () => {
       WHERE hypertable_name = 'telemetry' AND is_compressed AND range_end < now() - interval '7 days'`;
     expect(compressed!.count).toBeGreaterThan(0);
 
-    // Late rows into compressed chunks (9 days old), and some into materialized hours of yesterday.
-    const late: Sample[] = [
+    // Late rows into compressed chunks (9 days old, written as the hub's late lane does), and some into
+    // materialized hours of yesterday.
+    await postLate(client, [
       { deviceId: devices[0]!, metric: 'temp', time: now - 9 * DAY + 123_456, value: 1e6 },
       { deviceId: devices[1]!, metric: 'hum', time: now - 9 * DAY - 5 * HOUR, value: -1e6 },
+    ]);
+    const late: Sample[] = [
       { deviceId: devices[0]!, metric: 'temp', time: now - DAY + 17 * MINUTE, value: 0.1 },
       { deviceId: devices[0]!, metric: 'temp', time: now - DAY + 17 * MINUTE + 1, value: 0.2 },
       { deviceId: devices[1]!, metric: 'pressure', time: now - 2 * DAY, value: 1013.25 },

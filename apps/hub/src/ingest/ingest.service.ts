@@ -15,7 +15,7 @@ import { DeviceEventRecorder } from '../events/device-event.recorder.js';
 import { HubEvents } from '../events/hub-events.js';
 import { LOGGER } from '../logging/logger.token.js';
 import { HubMetrics } from '../metrics/hub-metrics.js';
-import { TelemetryLanes } from './telemetry-lanes.js';
+import { lateLaneWriteBatch, TelemetryLanes } from './telemetry-lanes.js';
 import {
   type PayloadErrorCode,
   type PayloadLimits,
@@ -102,9 +102,9 @@ export class IngestService implements OnModuleDestroy {
       minTimeMs: payloads.telemetryMinTimeMs,
       maxFutureMs: payloads.telemetryMaxFutureMs,
     };
-    const writer = (options: TelemetryWriterOptions, method: IngestSettings['writeMethod']) =>
+    const writer = (options: TelemetryWriterOptions, writeBatch: WriteBatch) =>
       new TelemetryWriter(options, {
-        writeBatch: writeBatchWith(telemetry, method),
+        writeBatch,
         onCommitted: (batch, committedAt, messages, xid) => {
           metrics.rowsWritten.inc(batch.times.length);
           hubEvents.emit({ type: 'telemetry', batch, committedAt, messages, xid });
@@ -117,14 +117,16 @@ export class IngestService implements OnModuleDestroy {
         onRefused: (rows, error) => this.log.warn({ rows, err: error }, 'the database refused a telemetry message'),
         log: this.log,
       });
-    // Late rows are rare: one statement at a time is plenty, and leaves the pool to the fleet. They go into chunks
-    // that may be compressed, with the INSERT statement whatever TELEHUB_INGEST_WRITE_METHOD says: that is the path
-    // tested against compressed chunks (the TimescaleDB test server, PGlite, has no COPY FROM STDIN).
+    // Late rows are rare: one transaction at a time is plenty, and leaves the pool to the fleet. They go into chunks
+    // that may be compressed, written as lateLaneWriteBatch says.
     this.writer = new TelemetryLanes(
-      writer(config.ingest, config.ingest.writeMethod),
+      writer(config.ingest, writeBatchWith(telemetry, config.ingest.writeMethod)),
       lateRows.ageMs === undefined
         ? undefined
-        : { writer: writer({ ...config.ingest, maxInflight: 1 }, 'insert'), ageMs: lateRows.ageMs },
+        : {
+            writer: writer({ ...config.ingest, maxInflight: 1 }, lateLaneWriteBatch(telemetry)),
+            ageMs: lateRows.ageMs,
+          },
     );
     metrics.pendingRowsSource = () => this.writer.pendingRows;
   }
@@ -319,10 +321,9 @@ export class IngestService implements OnModuleDestroy {
 export type DevicePayload = Buffer | string | { json: unknown };
 
 /** The writer's writeBatch hook for TELEHUB_INGEST_WRITE_METHOD; both resolve to the committing transaction's id. */
-function writeBatchWith(
-  telemetry: TelemetryRepository,
-  method: IngestSettings['writeMethod'],
-): (batch: TelemetryBatch, latest: TelemetryBatch) => Promise<string | undefined> {
+type WriteBatch = (batch: TelemetryBatch, latest: TelemetryBatch) => Promise<string | undefined>;
+
+function writeBatchWith(telemetry: TelemetryRepository, method: IngestSettings['writeMethod']): WriteBatch {
   return method === 'copy'
     ? (batch, latest) => telemetry.copyBatchWithLatest(batch, latest, 'binary')
     : (batch, latest) => telemetry.insertBatchWithLatest(batch, latest);

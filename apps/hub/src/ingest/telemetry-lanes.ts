@@ -1,3 +1,4 @@
+import type { TelemetryBatch, TelemetryRepository } from '@telehub/db';
 import type { TelemetryPoint } from './telemetry-payload.js';
 import type { TelemetryWriter } from './telemetry-writer.js';
 
@@ -5,6 +6,19 @@ export interface LateLane {
   /** Writes messages holding a point at least `ageMs` old; its own batches, its own statements. */
   writer: TelemetryWriter;
   ageMs: number;
+}
+
+/**
+ * How the late lane writes a batch: its rows first, its latest values after (TelemetryRepository.insertRowsThenLatest),
+ * so while its rows wait for a compression it holds no `device_latest` row that the fleet's batches upsert; a
+ * device sending its buffered points with its current ones would otherwise stall the fleet through that row. The
+ * INSERT path whatever TELEHUB_INGEST_WRITE_METHOD says: that is the path tested against compressed chunks (the
+ * TimescaleDB test server, PGlite, has no COPY FROM STDIN).
+ */
+export function lateLaneWriteBatch(
+  telemetry: TelemetryRepository,
+): (batch: TelemetryBatch, latest: TelemetryBatch) => Promise<string | undefined> {
+  return (batch, latest) => telemetry.insertRowsThenLatest(batch, latest);
 }
 
 /**

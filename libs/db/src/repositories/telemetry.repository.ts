@@ -78,6 +78,29 @@ export class TelemetryRepository {
   }
 
   /**
+   * The ingest write for rows that may have to wait (late rows, for a chunk being compressed): the rows first, then
+   * the latest values, as two statements of one transaction. In insertBatchWithLatest's single statement PostgreSQL
+   * runs the upsert before the insert (it finishes data-modifying CTEs in reverse order), so a statement waiting
+   * on its rows would hold its devices' `device_latest` rows meanwhile (ON CONFLICT locks a row even when its
+   * WHERE keeps it as it is), and a fleet batch with a current point of one of those devices would wait behind
+   * it. Here nothing is locked until the rows are in. Resolves to the transaction's id, as insertBatchWithLatest.
+   */
+  async insertRowsThenLatest(batch: TelemetryBatch, latest: TelemetryBatch): Promise<string | undefined> {
+    if (batch.times.length === 0) return undefined;
+    return this.client.sql.begin(async (sql) => {
+      await sql`
+        INSERT INTO telemetry (time, device_id, metric, value)
+        SELECT to_timestamp(t / 1000.0), d, m, v FROM unnest(
+          ${batch.times}::float8[], ${batch.deviceIds}::uuid[], ${batch.metrics}::text[], ${batch.values}::float8[]
+        ) AS rows (t, d, m, v)`;
+      const [row] = await sql<{ xid: string }[]>`
+        WITH upserted AS (${upsertLatest(sql, latest)})
+        SELECT pg_current_xact_id()::text AS xid`;
+      return row?.xid;
+    });
+  }
+
+  /**
    * The ingest write with COPY: the batch's rows go in with `COPY telemetry … FROM STDIN` and the newest value per
    * (device, metric) with one small upsert, in one transaction, so a resolved call means both are committed.
    * Resolves to the transaction's id, as insertBatchWithLatest does. COPY spares the server the unnest and

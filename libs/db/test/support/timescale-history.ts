@@ -33,6 +33,23 @@ export async function post(client: DatabaseClient, samples: Sample[]): Promise<v
   }
 }
 
+/**
+ * Each sample as the hub's late lane writes a point older than the compression horizon (rows first, then the
+ * latest value: TelemetryRepository.insertRowsThenLatest).
+ */
+export async function postLate(client: DatabaseClient, samples: Sample[]): Promise<void> {
+  const telemetry = new TelemetryRepository(client);
+  for (const sample of samples) {
+    const row = {
+      times: [sample.time],
+      deviceIds: [sample.deviceId],
+      metrics: [sample.metric],
+      values: [sample.value],
+    };
+    await telemetry.insertRowsThenLatest(row, row);
+  }
+}
+
 /** The samples in one statement, as one ingest batch of the hub (rows of many devices and times). */
 export async function postBatch(client: DatabaseClient, samples: Sample[]): Promise<void> {
   const batch = {
