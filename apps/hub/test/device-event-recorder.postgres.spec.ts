@@ -92,6 +92,41 @@ describe('DeviceEventRecorder against PostgreSQL', () => {
     }
   });
 
+  it('writes each event once when the database goes away while a refused batch is being split', async () => {
+    const sql = database.client.sql;
+    await sql`ALTER TABLE device_events ADD CONSTRAINT no_poison CHECK (NOT detail ? 'poison')`;
+    // The database goes away part-way through the split: a trigger answers as a server that is starting up
+    // (57P03, an availability error, not a data error) for one of the events.
+    await sql.unsafe(`CREATE FUNCTION device_events_outage() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.detail ? 'outage' THEN RAISE EXCEPTION 'the database is starting up' USING ERRCODE = '57P03'; END IF;
+        RETURN NEW;
+      END $$`);
+    await sql`CREATE TRIGGER device_events_outage BEFORE INSERT ON device_events
+      FOR EACH ROW EXECUTE FUNCTION device_events_outage()`;
+    try {
+      const { instance, metrics, emitted } = recorder();
+      const deviceId = randomUUID();
+      // Split in halves: [0, 1 (refused)] is written without 1, then [2, 3] meets the outage.
+      for (const detail of [{ n: 0 }, { n: 1, poison: 1 }, { n: 2 }, { n: 3, outage: 1 }]) {
+        instance.record(deviceId, 'message_rejected', detail);
+      }
+      await instance.flush();
+      expect((await storedDetails(deviceId)).map((row) => row.detail.n)).toEqual([0]);
+      expect(emitted).toEqual(['0']);
+      await sql`DROP TRIGGER device_events_outage ON device_events`;
+      await instance.flush();
+      expect((await storedDetails(deviceId)).map((row) => row.detail.n)).toEqual([0, 2, 3]);
+      expect(emitted).toEqual(['0', '2', '3']);
+      expect(await droppedCount(metrics, 'refused_by_database')).toBe(1);
+      await instance.onModuleDestroy();
+    } finally {
+      await sql`DROP TRIGGER IF EXISTS device_events_outage ON device_events`;
+      await sql`DROP FUNCTION device_events_outage()`;
+      await sql`ALTER TABLE device_events DROP CONSTRAINT no_poison`;
+    }
+  });
+
   it('says the buffer was full because events came too fast when the database was up', async () => {
     const { instance, logger, metrics } = recorder();
     const deviceId = randomUUID();

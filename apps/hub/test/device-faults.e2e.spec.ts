@@ -161,6 +161,7 @@ describe('10, 11. HTTP ingest under back-pressure and outages; state during an o
       const ingest = hub.hub.app.get(IngestService);
       expect(await eventually(async () => ingest.unavailability()?.code === 'overloaded')).toBe(true);
       const overloaded = await devicePost(hub, device, 'telemetry', { temp: 1 });
+      expect(overloaded?.status).toBe(503);
       expect(overloaded?.body.code).toBe('overloaded');
       expect(overloaded?.headers.get('retry-after')).toBe('1');
     });

@@ -341,7 +341,9 @@ describe('poison input: refused as invalid, never an outage', () => {
         username: 'x',
         password: Buffer.from('thd_not-a-real-token'),
       });
-      await new Promise((resolve) => socket.once('close', resolve));
+      await raw.closed;
+      // A malformed CONNECT is closed without a CONNACK [MQTT-1.5.3-2] [MQTT-4.13.1-1].
+      expect(raw.packets).toEqual([]);
       // Later events are written: the log did not stop at the hostile one.
       const device = await provisionDevice(hub);
       const client = await mqttDevice(device, 5);
@@ -350,6 +352,37 @@ describe('poison input: refused as invalid, never an outage', () => {
         (await deviceEvents(hub, device.id)).filter((event) => event.type === 'disconnected'),
       );
       expect(events).toHaveLength(1);
+    });
+
+    it("an authenticated device's will topic with U+0000 is refused as malformed and does not stop the event log", async () => {
+      const { connect: connectTcp } = await import('node:net');
+      const device = await provisionDevice(hub);
+      for (const protocolVersion of [4, 5] as const) {
+        const socket = connectTcp(hub.hub.mqttPort!, '127.0.0.1');
+        await new Promise((resolve) => socket.once('connect', resolve));
+        const raw = new RawMqttClient(socket, protocolVersion);
+        raw.send({
+          cmd: 'connect',
+          protocolId: 'MQTT',
+          protocolVersion,
+          clean: true,
+          keepalive: 30,
+          clientId: `will-nul-${protocolVersion}`,
+          username: device.id,
+          password: Buffer.from(device.token),
+          will: { topic: 'devices/me/state\u0000', payload: Buffer.from('{"online":false}'), qos: 0, retain: false },
+        });
+        await raw.closed;
+        expect(raw.packets, `MQTT level ${protocolVersion}`).toEqual([]);
+      }
+      // The device's own later events are written: nothing of the hostile CONNECTs blocks the log.
+      const client = await mqttDevice(device, 5);
+      await client.endAsync();
+      const events = await eventually(async () =>
+        (await deviceEvents(hub, device.id)).filter((event) => event.type === 'disconnected'),
+      );
+      expect(events).toHaveLength(1);
+      expect(await reportedState(device.id)).toEqual({});
     });
 
     it('a client id of 60 KB is stored cut to TELEHUB_EVENT_MAX_STRING_BYTES', async () => {

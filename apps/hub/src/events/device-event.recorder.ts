@@ -10,6 +10,12 @@ import { HubEvents } from './hub-events.js';
 const FLUSH_INTERVAL_MS = 250;
 const MAX_BUFFERED = 10_000;
 
+/** What one flush has done with its events so far: written (in order) or dropped as refused by the database. */
+interface SettledEvents {
+  written: NewDeviceEvent[];
+  dropped: Set<NewDeviceEvent>;
+}
+
 /**
  * Records why devices misbehave (connects, disconnects and their reasons, auth failures, rejected
  * messages) in device_events. Buffered and written in one statement every quarter second, so a device
@@ -54,9 +60,10 @@ export class DeviceEventRecorder implements OnModuleDestroy {
     if (this.buffer.length === 0) return;
     const batch = this.buffer;
     this.buffer = [];
-    this.flushing = this.write(batch)
-      .then((written) => {
-        this.emit(written);
+    const settled: SettledEvents = { written: [], dropped: new Set() };
+    this.flushing = this.write(batch, settled)
+      .then(() => {
+        this.emit(settled.written);
         this.reportOverflow();
         if (this.failedWrites > 0) {
           this.logger.info({ failedWrites: this.failedWrites }, 'device events are written again');
@@ -64,8 +71,13 @@ export class DeviceEventRecorder implements OnModuleDestroy {
         }
       })
       .catch((error: unknown) => {
-        // Unavailable: keep the events (the newest, if the buffer filled meanwhile) and try again next tick.
-        this.buffer = batch.concat(this.buffer);
+        // Unavailable: keep the events (the newest, if the buffer filled meanwhile) and try again next tick. A
+        // split batch may have been written in part before the database went away: only the rest waits, so no
+        // event is written twice (or counted as refused twice).
+        this.emit(settled.written);
+        const written = new Set(settled.written);
+        const unsettled = batch.filter((event) => !written.has(event) && !settled.dropped.has(event));
+        this.buffer = unsettled.concat(this.buffer);
         const excess = this.buffer.length - MAX_BUFFERED;
         if (excess > 0) {
           this.buffer = this.buffer.slice(excess);
@@ -89,27 +101,28 @@ export class DeviceEventRecorder implements OnModuleDestroy {
   }
 
   /**
-   * Writes the batch; rejects only when the database is unavailable. A batch refused for its data is split in
-   * halves until the refused events are alone, and those are dropped: the rest are written.
+   * Writes the batch, noting in `settled` what was written and what dropped; rejects only when the database is
+   * unavailable. A batch refused for its data is split in halves until the refused events are alone, and those
+   * are dropped: the rest are written.
    */
-  private async write(batch: NewDeviceEvent[]): Promise<NewDeviceEvent[]> {
+  private async write(batch: NewDeviceEvent[], settled: SettledEvents): Promise<void> {
     try {
       await this.events.insertMany(batch);
-      return batch;
+      settled.written.push(...batch);
     } catch (error) {
       if (!isDataError(error)) throw error;
       if (batch.length === 1) {
+        settled.dropped.add(batch[0]!);
         this.metrics.deviceEventsDropped.inc({ reason: 'refused_by_database' });
         this.logger.warn(
           { err: error, deviceId: batch[0]!.deviceId, type: batch[0]!.type },
           'the database refused a device event; dropped it',
         );
-        return [];
+        return;
       }
       const half = Math.ceil(batch.length / 2);
-      const first = await this.write(batch.slice(0, half));
-      const second = await this.write(batch.slice(half));
-      return first.concat(second);
+      await this.write(batch.slice(0, half), settled);
+      await this.write(batch.slice(half), settled);
     }
   }
 
