@@ -17,10 +17,26 @@ export interface HubProcess {
 
 const MAIN = resolve(import.meta.dirname, '../../../../dist/apps/hub/src/main.js');
 
+export interface HubProcessOptions {
+  /** Start the hub under this open-files limit (`ulimit -n`), as a container's `ulimits: nofile` would. */
+  openFilesLimit?: number;
+}
+
 /** The built hub's entry point with the test settings (ephemeral ports, JSON logs) and `env` on top. */
-async function spawnHub(databaseUrl: string, adminToken: string, env: Record<string, string>): Promise<ChildProcess> {
+async function spawnHub(
+  databaseUrl: string,
+  adminToken: string,
+  env: Record<string, string>,
+  options: HubProcessOptions = {},
+): Promise<ChildProcess> {
   const dataDir = await mkdtemp(join(tmpdir(), 'telehub-proc-'));
-  return spawn(process.execPath, ['--enable-source-maps', MAIN], {
+  const node = [process.execPath, '--enable-source-maps', MAIN];
+  // The shell lowers its limit and then becomes node (exec), so the child's pid and signals are the hub's.
+  const [command, ...args] =
+    options.openFilesLimit === undefined
+      ? node
+      : ['/bin/sh', '-c', 'ulimit -n "$0" && exec "$@"', String(options.openFilesLimit), ...node];
+  return spawn(command!, args, {
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
@@ -46,9 +62,10 @@ export async function startHubProcess(
   databaseUrl: string,
   env: Record<string, string> = {},
   readyTimeoutMs = 15_000,
+  options: HubProcessOptions = {},
 ): Promise<HubProcess> {
   const adminToken = generateToken('admin').token;
-  const child = await spawnHub(databaseUrl, adminToken, env);
+  const child = await spawnHub(databaseUrl, adminToken, env, options);
   const logs: string[] = [];
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
   child.stderr!.on('data', (chunk: Buffer) => logs.push(chunk.toString()));
