@@ -8,7 +8,10 @@ import { DeviceEventRecorder } from '../src/events/device-event.recorder.js';
 import { HubEvents } from '../src/events/hub-events.js';
 import { HubMetrics } from '../src/metrics/hub-metrics.js';
 
-const config = { payloads: { eventStringMaxBytes: 64 } } as HubConfig;
+const config = {
+  payloads: { eventStringMaxBytes: 64 },
+  deviceEvents: { flushIntervalMs: 250, maxBuffered: 10_000 },
+} as HubConfig;
 
 function spyLogger() {
   return { info: vi.fn(), warn: vi.fn(), error: vi.fn(), debug: vi.fn() };

@@ -127,6 +127,8 @@ export const ConfigSchema = z.object({
     .min(0)
     .default(24 * 3600 * 1000),
   TELEHUB_EVENT_MAX_STRING_BYTES: positiveInt.min(16).default(256),
+  TELEHUB_EVENTS_FLUSH_MS: positiveInt.max(60_000).default(250),
+  TELEHUB_EVENTS_MAX_BUFFERED: positiveInt.default(10_000),
 
   // Commands
   TELEHUB_COMMAND_MAX_QUEUED: positiveInt.default(1_000),

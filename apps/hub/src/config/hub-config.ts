@@ -129,6 +129,8 @@ export interface HubConfig {
      */
     eventStringMaxBytes: number;
   };
+  /** The device-event log's buffer: written every `flushIntervalMs`; beyond `maxBuffered` the oldest are dropped. */
+  deviceEvents: { flushIntervalMs: number; maxBuffered: number };
   ingest: IngestSettings;
   commands: {
     /** Commands not yet final per device; one more is refused with 429. */
@@ -312,6 +314,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       telemetryMaxFutureMs: c.TELEHUB_TELEMETRY_MAX_FUTURE_MS,
       eventStringMaxBytes: c.TELEHUB_EVENT_MAX_STRING_BYTES,
     },
+    deviceEvents: { flushIntervalMs: c.TELEHUB_EVENTS_FLUSH_MS, maxBuffered: c.TELEHUB_EVENTS_MAX_BUFFERED },
     ingest: {
       batchRows: c.TELEHUB_INGEST_BATCH_ROWS,
       batchMs: c.TELEHUB_INGEST_BATCH_MS,

@@ -7,9 +7,6 @@ import { HubMetrics } from '../metrics/hub-metrics.js';
 import { cleanEventDetail } from './event-detail.js';
 import { HubEvents } from './hub-events.js';
 
-const FLUSH_INTERVAL_MS = 250;
-const MAX_BUFFERED = 10_000;
-
 /** What one flush has done with its events so far: written (in order) or dropped as refused by the database. */
 interface SettledEvents {
   written: NewDeviceEvent[];
@@ -18,9 +15,10 @@ interface SettledEvents {
 
 /**
  * Records why devices misbehave (connects, disconnects and their reasons, auth failures, rejected
- * messages) in device_events. Buffered and written in one statement every quarter second, so a device
+ * messages) in device_events. Buffered and written in one statement every quarter second (TELEHUB_EVENTS_FLUSH_MS), so a device
  * stuck in a reconnect loop costs the database a row, not a transaction. Events are diagnostics, not
- * telemetry: when the buffer is full (the database is down or cannot keep up), the oldest are dropped and
+ * telemetry: when the buffer is full (TELEHUB_EVENTS_MAX_BUFFERED: the database is down or cannot keep up), the
+ * oldest are dropped and
  * counted. Much of what events hold comes from unauthenticated clients (client ids, topics), so every string is
  * cleaned and cut before it is buffered, and an event the database still refuses is dropped alone: one bad row
  * must never stop the log.
@@ -42,11 +40,11 @@ export class DeviceEventRecorder implements OnModuleDestroy {
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS).unref();
+    this.timer = setInterval(() => void this.flush(), config.deviceEvents.flushIntervalMs).unref();
   }
 
   record(deviceId: string | null, type: string, detail: Record<string, unknown> = {}, at = Date.now()): void {
-    if (this.buffer.length >= MAX_BUFFERED) {
+    if (this.buffer.length >= this.config.deviceEvents.maxBuffered) {
       this.buffer.shift();
       this.overflowed += 1;
       this.metrics.deviceEventsDropped.inc({ reason: 'buffer_full' });
@@ -78,7 +76,7 @@ export class DeviceEventRecorder implements OnModuleDestroy {
         const written = new Set(settled.written);
         const unsettled = batch.filter((event) => !written.has(event) && !settled.dropped.has(event));
         this.buffer = unsettled.concat(this.buffer);
-        const excess = this.buffer.length - MAX_BUFFERED;
+        const excess = this.buffer.length - this.config.deviceEvents.maxBuffered;
         if (excess > 0) {
           this.buffer = this.buffer.slice(excess);
           this.overflowed += excess;
@@ -141,7 +139,7 @@ export class DeviceEventRecorder implements OnModuleDestroy {
   private reportOverflow(): void {
     if (this.overflowed === 0) return;
     this.logger.warn(
-      { dropped: this.overflowed, buffered: MAX_BUFFERED, failedWrites: this.failedWrites },
+      { dropped: this.overflowed, buffered: this.config.deviceEvents.maxBuffered, failedWrites: this.failedWrites },
       this.failedWrites > 0
         ? 'device event buffer was full while the database was unavailable: dropped the oldest events'
         : 'device events came faster than the database took them: the buffer was full, dropped the oldest events',
