@@ -1,4 +1,5 @@
-import type { IPubackPacket } from 'mqtt-packet';
+import fc from 'fast-check';
+import { generate, type IPubackPacket, type Packet } from 'mqtt-packet';
 import { describe, expect, it } from 'vitest';
 import { MqttSessionError } from './mqtt-session.error.js';
 import { PacketWriter } from './packet-writer.js';
@@ -55,5 +56,35 @@ describe('PacketWriter and the client Maximum Packet Size [MQTT-3.1.2-24]', () =
     expect(() => writer.write({ cmd: 'suback', messageId: 1, granted: [0, 1] })).toThrow(MqttSessionError);
     writer.setProtocol(5, 4);
     expect(writer.write({ cmd: 'pingresp' })).toBe(true);
+  });
+});
+
+describe('PacketWriter.encode: successful acknowledgements written by hand', () => {
+  it('gives the same bytes as mqtt-packet for every ack, packet id, version and reason code', () => {
+    const writer = new PacketWriter(createDuplexPair()[0]);
+    fc.assert(
+      fc.property(
+        fc.constantFrom('puback', 'pubrec', 'pubrel', 'pubcomp'),
+        fc.integer({ min: 1, max: 0xffff }),
+        fc.constantFrom(4, 5),
+        fc.constantFrom(undefined, 0, 0x10, 0x80, 0x92),
+        (cmd, messageId, protocolVersion, reasonCode) => {
+          writer.setProtocol(protocolVersion as 4 | 5);
+          // 3.1.1 has no reason codes: only the plain acks exist there.
+          const code = protocolVersion === 4 ? undefined : reasonCode;
+          const packet = { cmd, messageId, ...(code === undefined ? {} : { reasonCode: code }) } as Packet;
+          expect(writer.encode(packet)).toEqual(generate(packet, { protocolVersion }));
+        },
+      ),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('leaves acks with properties to mqtt-packet', () => {
+    const writer = new PacketWriter(createDuplexPair()[0]);
+    writer.setProtocol(5);
+    const packet = { cmd: 'puback', messageId: 9, reasonCode: 0, properties: { reasonString: 'ok' } } as Packet;
+    expect(writer.encode(packet)).toEqual(generate(packet, { protocolVersion: 5 }));
+    expect(writer.encode(packet).length).toBeGreaterThan(4);
   });
 });

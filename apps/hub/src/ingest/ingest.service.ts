@@ -83,6 +83,7 @@ export class IngestService implements OnModuleDestroy {
   private stateOutage = false;
   private readonly closing = new AbortController();
   private readonly log: Logger;
+  private readonly receivedCounters = new Map<string, Record<'telemetry' | 'state', { inc(): void }>>();
 
   constructor(
     @Inject(INGEST_TELEMETRY) telemetry: TelemetryRepository,
@@ -193,7 +194,7 @@ export class IngestService implements OnModuleDestroy {
     if (!json.ok) return this.reject(deviceId, transport, 'telemetry', json.code, json.message);
     const points = toTelemetryPoints(json.value, receivedAt, this.limits);
     if (!points.ok) return this.reject(deviceId, transport, 'telemetry', points.code, points.message);
-    this.metrics.messagesReceived.inc({ transport, kind: 'telemetry' });
+    this.countReceived(transport, 'telemetry');
     this.listener.heard(deviceId);
     try {
       await this.writer.write(deviceId, points.value);
@@ -217,12 +218,23 @@ export class IngestService implements OnModuleDestroy {
     if (!json.ok) return this.reject(deviceId, transport, 'state', json.code, json.message);
     const patch = toStatePatch(json.value, this.limits.maxJsonDepth);
     if (!patch.ok) return this.reject(deviceId, transport, 'state', patch.code, patch.message);
-    this.metrics.messagesReceived.inc({ transport, kind: 'state' });
+    this.countReceived(transport, 'state');
     const outcome = await this.stateMerges.run(deviceId, () => this.mergeState(deviceId, patch.value, options));
     if (!outcome.ok && !('retryAfterSeconds' in outcome)) {
       return this.reject(deviceId, transport, 'state', outcome.code, outcome.message);
     }
     return outcome;
+  }
+
+  /** prom-client hashes a label object on every inc(): the children of each transport are bound once. */
+  private countReceived(transport: string, kind: 'telemetry' | 'state'): void {
+    let counters = this.receivedCounters.get(transport);
+    if (!counters) {
+      const received = this.metrics.messagesReceived;
+      counters = { telemetry: received.labels(transport, 'telemetry'), state: received.labels(transport, 'state') };
+      this.receivedCounters.set(transport, counters);
+    }
+    counters[kind].inc();
   }
 
   /** Whether `payload` would be accepted as a state report, without applying it (an MQTT will, checked at CONNECT). */

@@ -30,6 +30,22 @@ export interface PayloadLimits {
 }
 
 const METRIC_NAME = /^[A-Za-z0-9_.:/-]{1,100}$/;
+/** Names that passed METRIC_NAME: a fleet sends the same few over and over. Emptied when it reaches its bound. */
+const knownMetricNames = new Set<string>();
+const KNOWN_METRIC_NAMES_MAX = 10_000;
+
+function isMetricName(metric: string): boolean {
+  if (knownMetricNames.has(metric)) return true;
+  if (!METRIC_NAME.test(metric)) return false;
+  if (knownMetricNames.size >= KNOWN_METRIC_NAMES_MAX) knownMetricNames.clear();
+  knownMetricNames.add(metric);
+  return true;
+}
+
+/** Where in a message a refusal points: the item of an array, nothing for a single object. */
+function where(data: unknown, index: number): string {
+  return Array.isArray(data) ? `item ${index}: ` : '';
+}
 
 /** JSON text within the depth limit (checked on the text, before parsing: see @telehub/contracts json-safety). */
 export function parseJson(payload: Buffer | string, maxDepth: number): PayloadResult<unknown> {
@@ -52,24 +68,28 @@ export function toTelemetryPoints(
   const objects = Array.isArray(data) ? data : [data];
   if (objects.length === 0) return invalid('an empty array holds no telemetry');
   const points: TelemetryPoint[] = [];
-  for (const [index, object] of objects.entries()) {
-    const where = Array.isArray(data) ? `item ${index}: ` : '';
+  // Plain loops, no Object.entries or iterator objects: this runs for every device message.
+  for (let index = 0; index < objects.length; index += 1) {
+    const object = objects[index] as unknown;
     if (typeof object !== 'object' || object === null || Array.isArray(object)) {
-      return invalid(`${where}expected an object of metrics like {"temp": 21.5}`);
+      return invalid(`${where(data, index)}expected an object of metrics like {"temp": 21.5}`);
     }
-    const time = parseTimestamp((object as Record<string, unknown>).ts, receivedAt, limits);
-    if (typeof time === 'string') return invalid(`${where}${time}`);
+    const fields = object as Record<string, unknown>;
+    const time = parseTimestamp(fields.ts, receivedAt, limits);
+    if (typeof time === 'string') return invalid(`${where(data, index)}${time}`);
     let metrics = 0;
-    for (const [metric, raw] of Object.entries(object)) {
-      if (metric === 'ts') continue;
-      if (!METRIC_NAME.test(metric))
+    for (const metric in fields) {
+      if (metric === 'ts' || !Object.hasOwn(fields, metric)) continue;
+      if (!isMetricName(metric))
         return invalid(
-          `${where}metric name ${JSON.stringify(metric.slice(0, 120))} is not allowed (letters, digits, _ . : / -, at most 100)`,
+          `${where(data, index)}metric name ${JSON.stringify(metric.slice(0, 120))} is not allowed (letters, digits, _ . : / -, at most 100)`,
         );
+      const raw = fields[metric];
       let value: number;
       if (typeof raw === 'number' && Number.isFinite(raw)) value = raw;
       else if (typeof raw === 'boolean') value = raw ? 1 : 0;
-      else return invalid(`${where}metric "${metric}" must be a number or a boolean, got ${describe(raw)}`);
+      else
+        return invalid(`${where(data, index)}metric "${metric}" must be a number or a boolean, got ${describe(raw)}`);
       points.push({ time, metric, value });
       metrics += 1;
       if (points.length > maxPoints) {
@@ -80,7 +100,7 @@ export function toTelemetryPoints(
         };
       }
     }
-    if (metrics === 0) return invalid(`${where}no metrics in the object`);
+    if (metrics === 0) return invalid(`${where(data, index)}no metrics in the object`);
   }
   return { ok: true, value: points };
 }

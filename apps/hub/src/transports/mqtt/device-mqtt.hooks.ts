@@ -1,4 +1,10 @@
-import { classifyDeviceTopic, deviceTopics, OWN_DEVICE_ALIAS, parseJsonText } from '@telehub/contracts';
+import {
+  classifyDeviceTopic,
+  type DeviceTopic,
+  deviceTopics,
+  OWN_DEVICE_ALIAS,
+  parseJsonText,
+} from '@telehub/contracts';
 import type {
   AuthenticateRequest,
   AuthenticateResult,
@@ -34,6 +40,9 @@ const COMMAND_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
  */
 export class DeviceMqttHooks implements MqttSessionHooks {
   private connection: MqttDeviceConnection | undefined;
+  /** The last topic published to and its class: a device publishes to the same topic over and over. */
+  private lastTopic: string | undefined;
+  private lastTopicClass: DeviceTopic | undefined;
 
   constructor(
     private readonly services: DeviceMqttServices,
@@ -87,7 +96,7 @@ export class DeviceMqttHooks implements MqttSessionHooks {
 
   async onPublish(_session: MqttSession, message: InboundMessage): Promise<PublishOutcome> {
     const connection = this.connection!;
-    const topic = classifyDeviceTopic(message.topic, connection.deviceId);
+    const topic = this.classifyPublishTopic(message.topic, connection.deviceId);
     const { port } = this.services;
     if (topic.kind === 'command_result') {
       await port.admit(connection);
@@ -109,6 +118,14 @@ export class DeviceMqttHooks implements MqttSessionHooks {
         ? await port.ingestTelemetry(connection.deviceId, this.transport, message.payload)
         : await port.reportState(connection.deviceId, this.transport, message.payload);
     return toPublishOutcome(outcome);
+  }
+
+  private classifyPublishTopic(topic: string, deviceId: string): DeviceTopic {
+    if (topic !== this.lastTopic || this.lastTopicClass === undefined) {
+      this.lastTopicClass = classifyDeviceTopic(topic, deviceId);
+      this.lastTopic = topic;
+    }
+    return this.lastTopicClass;
   }
 
   authorizeSubscribe(_session: MqttSession, filter: string, qos: Qos): SubscribeDecision {
