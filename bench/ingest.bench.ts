@@ -6,6 +6,7 @@ import {
   closeAll,
   formatRatioSpread,
   formatSpread,
+  formatTimesSpread,
   ratioSpread,
   runRounds,
   type Spread,
@@ -42,12 +43,14 @@ export const HUB_ENV_FULL_LOAD: Record<string, string> = {
 /** Targets from the issue (reported, not enforced). */
 const TARGET_SHARE_OF_CEILING = 0.8;
 const TARGET_SHARE_OF_AEDES = 0.5;
+const TARGET_CPU_PER_MESSAGE_VS_AEDES = 1.5;
 /** The generator counts as fast enough when it drove aedes at least this many times the hub's rate. */
 const GENERATOR_HEADROOM = 1.5;
 
 const HUB_MQTT = 'telehub, MQTT QoS 1';
 const HUB_MQTT_COPY = 'telehub, MQTT QoS 1, COPY write';
 const HUB_WS = 'telehub, JSON WebSocket';
+const HUB_MQTT_COMPARED = 'telehub, MQTT QoS 1, compared build (--compare-hub)';
 const AEDES = 'aedes, MQTT QoS 1 (stores nothing)';
 const COPY_BINARY_1 = 'COPY binary ×1';
 const COPY_BINARY_2 = 'COPY binary ×2';
@@ -94,6 +97,17 @@ async function run(context: BenchContext): Promise<BenchReport> {
       }),
     );
     subjects.push(await openLoadSubject(context, { ...load, label: HUB_WS, server: 'hub', transport: 'ws' }));
+    if (context.compareHub) {
+      subjects.push(
+        await openLoadSubject(context, {
+          ...load,
+          label: HUB_MQTT_COMPARED,
+          server: 'hub',
+          transport: 'mqtt',
+          hubMain: context.compareHub.main,
+        }),
+      );
+    }
     subjects.push(await openLoadSubject(context, { ...load, label: AEDES, server: 'aedes', transport: 'mqtt' }));
     const ceilings: [string, CeilingMethod, number, boolean?][] = [
       [COPY_BINARY_1, 'copy-binary', 1],
@@ -143,6 +157,15 @@ async function run(context: BenchContext): Promise<BenchReport> {
   );
   const rows = (result: WindowResult) => result.rowsPerSec;
   const messages = (result: WindowResult) => result.ackedPerSec;
+  // The server's CPU per acknowledged message (core-seconds): what issue 16 item 3 compares with aedes.
+  const cpuPerMessage = (result: WindowResult) => result.serverCpuCores / (result.ackedPerSec ?? Number.NaN);
+  const compared: Record<string, Spread> = context.compareHub
+    ? {
+        mqttVsCompared: ratioSpread(windows(HUB_MQTT), windows(HUB_MQTT_COMPARED), messages),
+        mqttCpuPerMessageVsCompared: ratioSpread(windows(HUB_MQTT), windows(HUB_MQTT_COMPARED), cpuPerMessage),
+        comparedCpuPerMessageVsAedes: ratioSpread(windows(HUB_MQTT_COMPARED), windows(AEDES), cpuPerMessage),
+      }
+    : {};
   const ratios = {
     mqttVsCeiling: ratioSpread(windows(HUB_MQTT), ceilingWindows, rows),
     mqttCopyVsCeiling: ratioSpread(windows(HUB_MQTT_COPY), ceilingWindows, rows),
@@ -155,6 +178,7 @@ async function run(context: BenchContext): Promise<BenchReport> {
     copyTwoVsOne: ratioSpread(windows(COPY_BINARY_2), windows(COPY_BINARY_1), rows),
     withoutIndexVsWith: ratioSpread(windows(COPY_BINARY_NO_INDEX), windows(COPY_BINARY_2), rows),
     mqttVsAedes: ratioSpread(windows(HUB_MQTT), windows(AEDES), messages),
+    mqttCpuPerMessageVsAedes: ratioSpread(windows(HUB_MQTT), windows(AEDES), cpuPerMessage),
     wsVsCeiling: ratioSpread(windows(HUB_WS), ceilingWindows, rows),
     wsVsAedes: ratioSpread(windows(HUB_WS), windows(AEDES), messages),
     // The most any durable server could reach here: the ceiling's rows as messages, against aedes.
@@ -166,6 +190,7 @@ async function run(context: BenchContext): Promise<BenchReport> {
       windows(AEDES),
       messages,
     ),
+    ...compared,
   };
   context.shared.hubMqttMaxMessagesPerSec = summary(HUB_MQTT).ackedPerSec?.median;
 
@@ -199,6 +224,13 @@ async function run(context: BenchContext): Promise<BenchReport> {
         target: `hub MQTT msg/s ≥ ${TARGET_SHARE_OF_AEDES * 100} % of aedes (QoS 1, stores nothing)`,
         measured: formatRatioSpread(ratios.mqttVsAedes),
         met: met(ratios.mqttVsAedes, TARGET_SHARE_OF_AEDES),
+      },
+      {
+        target: `hub CPU per acknowledged MQTT message ≤ ${TARGET_CPU_PER_MESSAGE_VS_AEDES}× aedes's`,
+        measured: formatTimesSpread(ratios.mqttCpuPerMessageVsAedes),
+        met: Number.isFinite(ratios.mqttCpuPerMessageVsAedes.median)
+          ? ratios.mqttCpuPerMessageVsAedes.median <= TARGET_CPU_PER_MESSAGE_VS_AEDES
+          : undefined,
       },
     ],
     notes: [
@@ -263,6 +295,7 @@ function throughputTable(
 
 function ratioTable(ratios: Record<string, Spread>): Table {
   const line = (label: string, key: string) => [label, formatRatioSpread(ratios[key]!)];
+  const times = (label: string, key: string) => [label, formatTimesSpread(ratios[key]!)];
   return {
     title: 'Ingest: ratios to the baselines of the same round',
     columns: ['Ratio', 'median (lowest–highest)'],
@@ -278,6 +311,14 @@ function ratioTable(ratios: Record<string, Spread>): Table {
       line('COPY binary ×2 ÷ ×1', 'copyTwoVsOne'),
       line('COPY binary ×2 without the read index ÷ with it', 'withoutIndexVsWith'),
       line('MQTT msg/s ÷ aedes msg/s', 'mqttVsAedes'),
+      times("MQTT hub CPU per acknowledged message ÷ aedes's", 'mqttCpuPerMessageVsAedes'),
+      ...(ratios.mqttVsCompared
+        ? [
+            line('MQTT msg/s: this build ÷ the compared build (A/B)', 'mqttVsCompared'),
+            times('MQTT CPU per message: this build ÷ the compared build (A/B)', 'mqttCpuPerMessageVsCompared'),
+            times("MQTT CPU per message: the compared build ÷ aedes's", 'comparedCpuPerMessageVsAedes'),
+          ]
+        : []),
       line('WebSocket rows/s ÷ COPY ceiling rows/s', 'wsVsCeiling'),
       line('WebSocket msg/s ÷ aedes MQTT msg/s', 'wsVsAedes'),
       line(`COPY ceiling rows/s ÷ ${TELEMETRY_METRICS.length} ÷ aedes msg/s`, 'ceilingVsAedes'),

@@ -3,8 +3,10 @@
  * one embedded PostgreSQL started here, prints their tables, and writes bench/results/<name>.json.
  * See bench/README.md for how to read the figures.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { adminLiveBench } from './admin-live.bench.js';
 import { commandsBench } from './commands.bench.js';
 import { connectionsBench } from './connections.bench.js';
@@ -36,21 +38,25 @@ const BENCHMARKS: Benchmark[] = [
 const USAGE = `usage: npm run bench -- [${BENCHMARKS.map((bench) => bench.name).join('|')} …] [--quick] [--profile] [--hub-node-options="…"]
   --quick             a few seconds per phase: checks that everything runs; figures are not meaningful
   --profile           hub processes write V8 CPU profiles (node --cpu-prof) to bench/results/profiles/
-  --hub-node-options  extra Node.js options for the hub processes, e.g. "--max-semi-space-size=32"`;
+  --hub-node-options  extra Node.js options for the hub processes, e.g. "--max-semi-space-size=32"
+  --compare-hub=DIR   ingest: also measure the hub built in another checkout (npm run build there), same rounds`;
 
 interface Options {
   selected: Benchmark[];
   quick: boolean;
   profile: boolean;
   hubNodeOptions: string[];
+  compareHub: BenchContext['compareHub'];
 }
 
 const HUB_NODE_OPTIONS = '--hub-node-options=';
+const COMPARE_HUB = '--compare-hub=';
 
 function parseArgs(args: string[]): Options {
   const names = args.filter((arg) => !arg.startsWith('-'));
   const flags = args.filter((arg) => arg.startsWith('-'));
   const hubNodeOptions: string[] = [];
+  let compareHub: BenchContext['compareHub'];
   for (const flag of flags) {
     if (flag === '--help' || flag === '-h') {
       console.log(USAGE);
@@ -58,6 +64,7 @@ function parseArgs(args: string[]): Options {
     }
     if (flag.startsWith(HUB_NODE_OPTIONS))
       hubNodeOptions.push(...flag.slice(HUB_NODE_OPTIONS.length).split(/\s+/).filter(Boolean));
+    else if (flag.startsWith(COMPARE_HUB)) compareHub = otherBuild(flag.slice(COMPARE_HUB.length));
     else if (flag !== '--quick' && flag !== '--profile') fail(`unknown option ${flag}`);
   }
   for (const name of names) {
@@ -68,7 +75,22 @@ function parseArgs(args: string[]): Options {
     quick: flags.includes('--quick'),
     profile: flags.includes('--profile'),
     hubNodeOptions,
+    compareHub,
   };
+}
+
+/** The other checkout's built hub, and its revision (git) for the report. */
+function otherBuild(directory: string): NonNullable<BenchContext['compareHub']> {
+  const root = resolve(directory);
+  const main = join(root, 'dist', 'apps', 'hub', 'src', 'main.js');
+  if (!existsSync(main)) fail(`--compare-hub: ${main} does not exist (run npm run build in ${root})`);
+  let revision = 'unknown';
+  try {
+    revision = execFileSync('git', ['-C', root, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+  } catch {
+    // not a git checkout: the directory names it
+  }
+  return { root, main, revision };
 }
 
 function fail(message: string): never {
@@ -101,6 +123,7 @@ async function main(): Promise<void> {
         shared,
         cpuProfileDir: options.profile ? join(RESULTS_DIR, 'profiles', bench.name) : undefined,
         hubNodeOptions: options.hubNodeOptions,
+        compareHub: options.compareHub,
         log: (message) => log(`${bench.name}: ${message}`),
       };
       // Profiles of an earlier run would be summarized with this one's.
@@ -129,11 +152,12 @@ async function main(): Promise<void> {
         }
         for (const note of report.notes) console.log(`note: ${note}`);
         if (options.hubNodeOptions.length > 0) report.settings.hubNodeOptions = options.hubNodeOptions;
+        if (options.compareHub) report.settings.compareHub = options.compareHub;
         const variant = options.quick
           ? 'quick'
           : options.profile
             ? 'profile'
-            : options.hubNodeOptions.length > 0
+            : options.hubNodeOptions.length > 0 || options.compareHub
               ? 'experiment'
               : undefined;
         const file = await writeResults(

@@ -23,6 +23,11 @@ export interface BenchContext {
   readonly cpuProfileDir: string | undefined;
   /** Extra Node.js options for every hub process of the run (--hub-node-options), for experiments. */
   readonly hubNodeOptions: string[];
+  /**
+   * Another checkout's root (--compare-hub=DIR, built with `npm run build`): the ingest bench measures that
+   * build's hub beside this one's in the same rounds, for a same-run A/B of a change.
+   */
+  readonly compareHub: { root: string; main: string; revision: string } | undefined;
   log(message: string): void;
 }
 

@@ -29,6 +29,8 @@ export interface LaunchHubOptions {
   cpuProfileName?: string;
   /** Extra Node.js options for the hub process (e.g. --max-semi-space-size=32), for experiments. */
   nodeOptions?: string[];
+  /** Another build's main.js (--compare-hub), for an A/B of two builds in the same rounds; default: this build's. */
+  main?: string;
 }
 
 export interface LaunchedHub {
@@ -65,7 +67,7 @@ export async function launchHub(options: LaunchHubOptions): Promise<LaunchedHub>
     const name = `${(options.cpuProfileName ?? 'hub').replace(/[^a-z0-9]+/gi, '-').toLowerCase()}-${Date.now()}`;
     execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`, `--cpu-prof-name=${name}.cpuprofile`);
   }
-  const child: ChildProcess = spawn(process.execPath, [...execArgv, HUB_MAIN], {
+  const child: ChildProcess = spawn(process.execPath, [...execArgv, options.main ?? HUB_MAIN], {
     env: {
       ...process.env,
       DATABASE_URL: options.databaseUrl,

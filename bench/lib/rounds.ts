@@ -63,6 +63,9 @@ export function formatSpread(value: Spread | undefined, format: (value: number) 
 }
 
 export const formatRatioSpread = (value: Spread | undefined) => formatSpread(value, formatRatio);
+/** A ratio as a multiple (2.10×), for costs such as CPU per message. */
+export const formatTimesSpread = (value: Spread | undefined) =>
+  formatSpread(value, (ratio) => (Number.isFinite(ratio) ? `${ratio.toFixed(2)}×` : '–'));
 
 export interface SubjectSummary {
   label: string;

@@ -89,6 +89,8 @@ export interface LoadSubjectOptions {
   hubEnv: Record<string, string>;
   /** Node.js options for this hub only, on top of the run's (--hub-node-options). */
   hubNodeOptions?: string[];
+  /** Another build's hub main.js (--compare-hub); default: this build's. */
+  hubMain?: string;
 }
 
 /**
@@ -109,6 +111,7 @@ export async function openLoadSubject(context: BenchContext, options: LoadSubjec
           cpuProfileDir: context.cpuProfileDir,
           cpuProfileName: options.label,
           nodeOptions: [...context.hubNodeOptions, ...(options.hubNodeOptions ?? [])],
+          main: options.hubMain,
         })
       : undefined;
     aedes = hub ? undefined : await launchAedes();
