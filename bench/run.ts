@@ -157,7 +157,7 @@ async function main(): Promise<void> {
           ? 'quick'
           : options.profile
             ? 'profile'
-            : options.hubNodeOptions.length > 0 || options.compareHub
+            : options.hubNodeOptions.length > 0
               ? 'experiment'
               : undefined;
         const file = await writeResults(
