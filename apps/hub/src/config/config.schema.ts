@@ -106,6 +106,8 @@ export const ConfigSchema = z.object({
   // Presence: a device without a live session is active while heard from within its inactivity timeout.
   TELEHUB_DEVICE_INACTIVITY_TIMEOUT_S: positiveInt.max(DEVICE_LIMITS.inactivityTimeoutMaxSeconds).default(600),
   TELEHUB_ACTIVITY_CHECK_INTERVAL_MS: positiveInt.default(5_000),
+  // How often each hub process looks for live sessions whose device token has expired.
+  TELEHUB_TOKEN_EXPIRY_CHECK_INTERVAL_MS: positiveInt.max(60_000).default(250),
 
   // What device and admin messages may hold
   TELEHUB_JSON_MAX_DEPTH: positiveInt.max(1000).default(32),

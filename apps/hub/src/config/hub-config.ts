@@ -106,6 +106,8 @@ export interface HubConfig {
     rateBurst: number;
     rateLimitDisconnectMs: number;
     lastSeenIntervalMs: number;
+    /** How often live sessions are checked for a token that expired meanwhile (each is closed then). */
+    tokenExpiryCheckIntervalMs: number;
   };
   /** Active/inactive: heard from within the inactivity timeout (a device's own, or this default). */
   activity: {
@@ -300,6 +302,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       rateBurst: c.TELEHUB_DEVICE_RATE_BURST,
       rateLimitDisconnectMs: c.TELEHUB_RATE_LIMIT_DISCONNECT_MS,
       lastSeenIntervalMs: c.TELEHUB_LAST_SEEN_INTERVAL_MS,
+      tokenExpiryCheckIntervalMs: c.TELEHUB_TOKEN_EXPIRY_CHECK_INTERVAL_MS,
     },
     activity: {
       inactivityTimeoutSeconds: c.TELEHUB_DEVICE_INACTIVITY_TIMEOUT_S,

@@ -81,7 +81,7 @@ export class DeviceMqttHooks implements MqttSessionHooks {
       keepAliveSeconds: request.keepAliveSeconds,
       remoteAddress: displayAddress(this.remoteAddress),
     });
-    await port.openSession(this.connection);
+    await port.openSession(this.connection, { tokenId: result.tokenId, expiresAt: result.tokenExpiresAt });
     return { ok: true, deviceId: result.deviceId };
   }
 
@@ -190,7 +190,7 @@ export class DeviceMqttHooks implements MqttSessionHooks {
     this.handshakeOver();
     const connection = this.connection;
     if (!connection) return;
-    this.services.port.closeSession(connection, detail ? `${reason}: ${detail}` : reason);
+    this.services.port.closeSession(connection, connection.endedBy ?? (detail ? `${reason}: ${detail}` : reason));
   }
 }
 
