@@ -11,6 +11,7 @@ import { adminLiveBench } from './admin-live.bench.js';
 import { commandsBench } from './commands.bench.js';
 import { connectionsBench } from './connections.bench.js';
 import { deviceListBench } from './device-list.bench.js';
+import { httpRateBench } from './http-rate.bench.js';
 import { ingestBench } from './ingest.bench.js';
 import { latencyBench } from './latency.bench.js';
 import { type BenchPostgres, startBenchPostgres } from './lib/bench-postgres.js';
@@ -33,6 +34,7 @@ const BENCHMARKS: Benchmark[] = [
   adminLiveBench,
   connectionsBench,
   deviceListBench,
+  httpRateBench,
 ];
 
 const USAGE = `usage: npm run bench -- [${BENCHMARKS.map((bench) => bench.name).join('|')} …] [--quick] [--profile] [--hub-node-options="…"]

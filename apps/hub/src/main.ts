@@ -3,6 +3,7 @@ import cluster from 'node:cluster';
 import { ConfigError, loadConfig } from './config/hub-config.js';
 import { createHub, type Hub } from './create-hub.js';
 import { createLogger } from './logging/create-logger.js';
+import { answerMetricsRequests } from './metrics/worker-metrics.js';
 import { reportWorkerReady, runHubWorkers } from './workers/hub-workers.js';
 
 /** Bootstrap only: read the config, start the hub, stop it cleanly on SIGTERM/SIGINT. */
@@ -34,6 +35,7 @@ async function main(): Promise<void> {
     return;
   }
   let hub: Hub;
+  if (cluster.isWorker) answerMetricsRequests();
   try {
     hub = await createHub(config, logger);
   } catch (error) {

@@ -24,6 +24,7 @@ interface LogLine {
  * TELEHUB_WORKERS=2 as a user runs it: the built hub (`npm start`'s entry point) with no DATABASE_URL, so the
  * primary starts the embedded PostgreSQL once and two hub processes share the HTTP and MQTT ports. Devices are
  * spread over both; commands reach devices held by the other worker (through PostgreSQL, as between machines);
+ * /metrics answers for both workers;
  * a worker killed with SIGKILL is started again; SIGTERM stops them all and the database, exit code 0.
  */
 describe('TELEHUB_WORKERS=2: one command, all cores, one hub', () => {
@@ -126,6 +127,29 @@ describe('TELEHUB_WORKERS=2: one command, all cores, one hub', () => {
       expect(latest.temp.value).toBe(20);
     }
   }, 60_000);
+
+  it('answers /metrics for both workers: counters and gauges summed over them, on every scrape', async () => {
+    const scrape = async () => {
+      const response = await fetch(`http://127.0.0.1:${httpPort}/metrics`, {
+        headers: { Authorization: `Bearer ${adminToken}` },
+      });
+      expect(response.status).toBe(200);
+      return response.text();
+    };
+    const value = (text: string, series: string) => {
+      const line = text.split('\n').find((candidate) => candidate.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    };
+    // The devices of the test before are still connected, spread over both workers (each holds some).
+    for (let scrapes = 0; scrapes < 4; scrapes++) {
+      const text = await scrape();
+      expect(value(text, 'telehub_connects_total{transport="mqtt"}')).toBe(DEVICES);
+      expect(value(text, 'telehub_connections{transport="mqtt"}')).toBe(DEVICES);
+      expect(value(text, 'telehub_messages_received_total{transport="mqtt",kind="telemetry"}')).toBe(DEVICES);
+      // Info-like: one series, not one per worker.
+      expect(text.split('\n').filter((line) => line.startsWith('nodejs_version_info{'))).toHaveLength(1);
+    }
+  }, 30_000);
 
   it('starts a worker again when it dies, and serves meanwhile', async () => {
     const workerPids = [

@@ -26,8 +26,9 @@ export const DEVICE_WS_CLOSE = {
   server_overloaded: { code: 1013, reason: 'server overloaded' },
   /** Another connection of this device took over: do not reconnect at once, or the two take turns forever. */
   taken_over: { code: 4000, reason: 'session taken over' },
-  /** The token no longer works (revoked, or the device disabled): stop, and get a new token. */
+  /** The token no longer works (revoked or expired, or the device disabled): stop, and get a new token. */
   token_revoked: { code: 4001, reason: 'token revoked' },
+  token_expired: { code: 4001, reason: 'token expired' },
   not_authorized: { code: 4001, reason: 'not authorized' },
 } as const satisfies Record<string, { code: number; reason: string }>;
 

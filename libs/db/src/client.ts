@@ -20,6 +20,8 @@ export interface DatabaseClientOptions {
   connectTimeoutMs?: number;
   /** The server cancels a statement that runs longer (PostgreSQL `statement_timeout`; default: none). */
   statementTimeoutMs?: number;
+  /** false: commits do not wait for their WAL to reach the disk (`synchronous_commit = off`). Default: the server's. */
+  synchronousCommit?: boolean;
   /** TCP_NODELAY on the connections (default true; see noDelaySocketFactory). false: postgres.js's own sockets. */
   noDelay?: boolean;
 }
@@ -32,6 +34,7 @@ export function createDatabaseClient(url: string, options: DatabaseClientOptions
     connection: {
       application_name: options.applicationName ?? 'telehub',
       ...(options.statementTimeoutMs === undefined ? {} : { statement_timeout: options.statementTimeoutMs }),
+      ...(options.synchronousCommit === false ? { synchronous_commit: 'off' } : {}),
     },
     ...(options.connectTimeoutMs === undefined ? {} : { connect_timeout: options.connectTimeoutMs / 1000 }),
     // int8 (count(*), sums) comes back as a JS number: our counts never approach 2^53.

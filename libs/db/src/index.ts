@@ -17,6 +17,7 @@ export * from './repositories/device-activity.repository.js';
 export * from './repositories/device-event.repository.js';
 export * from './repositories/device-list.repository.js';
 export * from './repositories/device-presence.repository.js';
+export * from './repositories/device-rate.repository.js';
 export * from './repositories/device-token.repository.js';
 export * from './repositories/fleet.repository.js';
 export * from './repositories/mqtt-session.repository.js';

@@ -102,10 +102,14 @@ export const ConfigSchema = z.object({
   TELEHUB_DEVICE_RATE_PER_SEC: positiveInt.default(100),
   TELEHUB_DEVICE_RATE_BURST: positiveInt.default(200),
   TELEHUB_RATE_LIMIT_DISCONNECT_MS: positiveInt.default(30_000),
+  // HTTP ingest's per-device budget kept in the database, for every hub process (false: each process its own).
+  TELEHUB_HTTP_RATE_SHARED: bool.default(true),
   TELEHUB_LAST_SEEN_INTERVAL_MS: positiveInt.default(5_000),
   // Presence: a device without a live session is active while heard from within its inactivity timeout.
   TELEHUB_DEVICE_INACTIVITY_TIMEOUT_S: positiveInt.max(DEVICE_LIMITS.inactivityTimeoutMaxSeconds).default(600),
   TELEHUB_ACTIVITY_CHECK_INTERVAL_MS: positiveInt.default(5_000),
+  // How often each hub process looks for live sessions whose device token has expired.
+  TELEHUB_TOKEN_EXPIRY_CHECK_INTERVAL_MS: positiveInt.max(60_000).default(250),
 
   // What device and admin messages may hold
   TELEHUB_JSON_MAX_DEPTH: positiveInt.max(1000).default(32),

@@ -105,7 +105,14 @@ export interface HubConfig {
     ratePerSec: number;
     rateBurst: number;
     rateLimitDisconnectMs: number;
+    /**
+     * HTTP ingest's per-device budget is shared by the hub processes (a row per device in the database, one
+     * statement per request); false: each process keeps its own, enough for a single hub process.
+     */
+    httpRateShared: boolean;
     lastSeenIntervalMs: number;
+    /** How often live sessions are checked for a token that expired meanwhile (each is closed then). */
+    tokenExpiryCheckIntervalMs: number;
   };
   /** Active/inactive: heard from within the inactivity timeout (a device's own, or this default). */
   activity: {
@@ -301,7 +308,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       ratePerSec: c.TELEHUB_DEVICE_RATE_PER_SEC,
       rateBurst: c.TELEHUB_DEVICE_RATE_BURST,
       rateLimitDisconnectMs: c.TELEHUB_RATE_LIMIT_DISCONNECT_MS,
+      httpRateShared: c.TELEHUB_HTTP_RATE_SHARED,
       lastSeenIntervalMs: c.TELEHUB_LAST_SEEN_INTERVAL_MS,
+      tokenExpiryCheckIntervalMs: c.TELEHUB_TOKEN_EXPIRY_CHECK_INTERVAL_MS,
     },
     activity: {
       inactivityTimeoutSeconds: c.TELEHUB_DEVICE_INACTIVITY_TIMEOUT_S,

@@ -8,6 +8,7 @@ import {
   DeviceEventRepository,
   DeviceListRepository,
   DevicePresenceRepository,
+  DeviceRateRepository,
   DeviceRepository,
   DeviceTokenRepository,
   MqttSessionRepository,
@@ -51,6 +52,7 @@ export class DatabaseModule {
           inject: [DATABASE_CLIENT],
         })),
         { provide: ClusterBusRepository, useValue: new ClusterBusRepository(database.client, database.notifier) },
+        { provide: DeviceRateRepository, useValue: new DeviceRateRepository(database.rateLimiter) },
       ],
       exports: [
         DATABASE_CLIENT,
@@ -60,6 +62,7 @@ export class DatabaseModule {
         ReadinessProbe,
         ...repositories.map(({ provide }) => provide),
         ClusterBusRepository,
+        DeviceRateRepository,
       ],
     };
   }

@@ -30,6 +30,12 @@ export interface HubDatabase {
    * commit waits for a database-wide lock, and must never hold a pool connection while it does.
    */
   readonly notifier: DatabaseClient;
+  /**
+   * One connection of its own for the per-device HTTP rate budget shared by the hub processes
+   * (DeviceRateRepository): a device request must not queue behind telemetry batches on the pool. postgres.js
+   * pipelines the requests' statements on it.
+   */
+  readonly rateLimiter: DatabaseClient;
   readonly mode: DatabaseMode;
   /** /readyz's own connection, apart from the pool. */
   readonly readiness: ReadinessProbe;
@@ -103,6 +109,13 @@ export async function openDatabase(config: HubConfig, logger: Logger): Promise<H
       applicationName: 'telehub-ingest',
       connectTimeoutMs: config.database.connectTimeoutMs,
     });
+    const rateLimiter = createDatabaseClient(url, {
+      maxConnections: 1,
+      applicationName: 'telehub-rate-limit',
+      connectTimeoutMs: config.database.connectTimeoutMs,
+      // A budget is not worth waiting for a disk flush (its table is unlogged as well).
+      synchronousCommit: false,
+    });
     const readiness = new ReadinessProbe(url, {
       timeoutMs: config.database.readyTimeoutMs,
       timescaleJobs: mode === 'timescaledb',
@@ -111,6 +124,7 @@ export async function openDatabase(config: HubConfig, logger: Logger): Promise<H
       client,
       ingest,
       notifier,
+      rateLimiter,
       mode,
       readiness,
       compressionAgeMs: mode === 'timescaledb' ? await compressionAgeMs(client) : undefined,
@@ -118,6 +132,7 @@ export async function openDatabase(config: HubConfig, logger: Logger): Promise<H
         await readiness.close();
         await notifier.close();
         await ingest.close();
+        await rateLimiter.close();
         await client.close();
         await embedded?.stop();
       },

@@ -19,7 +19,8 @@ export type DeviceAuthFailure =
   | 'device_disabled';
 
 export type DeviceAuthResult =
-  | { ok: true; deviceId: string; tokenId: string }
+  /** `tokenExpiresAt`: when the token stops working (epoch ms; null: never); a live session ends then. */
+  | { ok: true; deviceId: string; tokenId: string; tokenExpiresAt: number | null }
   | { ok: false; reason: DeviceAuthFailure; deviceId?: string }
   /** The source address is over its failure budget (AuthThrottle): refused without looking the token up. */
   | { ok: false; reason: 'throttled'; retryAfterMs: number };
@@ -138,7 +139,12 @@ export class DeviceAuthService implements OnModuleDestroy {
       return { ok: false, reason: 'token_expired', deviceId };
     if (credential.deviceDisabled) return { ok: false, reason: 'device_disabled', deviceId };
     this.usedTokenIds.add(credential.tokenId);
-    return { ok: true, deviceId, tokenId: credential.tokenId };
+    return {
+      ok: true,
+      deviceId,
+      tokenId: credential.tokenId,
+      tokenExpiresAt: credential.expiresAt ? credential.expiresAt.getTime() : null,
+    };
   }
 
   /** Forget everything cached for a device: called on revoke, rotation, disable and delete. */

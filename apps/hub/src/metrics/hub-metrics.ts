@@ -1,13 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { WorkerMetrics } from './worker-metrics.js';
 
 /**
  * The hub's Prometheus metrics, on a registry of its own (several hubs in one test process must not
- * share one). Served as text at /metrics.
+ * share one). Served as text at /metrics: this process's, or with TELEHUB_WORKERS every worker's, aggregated
+ * (WorkerMetrics; a metric's `aggregator` says how, summed unless it says otherwise).
  */
 @Injectable()
 export class HubMetrics {
   readonly registry = new Registry();
+  private readonly workers: WorkerMetrics | undefined;
 
   readonly connections = new Gauge({
     name: 'telehub_connections',
@@ -109,6 +112,8 @@ export class HubMetrics {
     help: 'Command status changes seen by this hub (any hub may have made them), by new status',
     labelNames: ['status'],
     registers: [this.registry],
+    // Every process sees every transition (they arrive through PostgreSQL): summing would count each once per worker.
+    aggregator: 'max',
   });
   readonly adminConnections = new Gauge({
     name: 'telehub_admin_connections',
@@ -119,5 +124,11 @@ export class HubMetrics {
   constructor() {
     // Includes nodejs_eventloop_lag_seconds and process memory/CPU.
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 20 });
+    this.workers = WorkerMetrics.applies() ? new WorkerMetrics(this.registry) : undefined;
+  }
+
+  /** The text exposition a scrape answers: this process's metrics, or with TELEHUB_WORKERS the machine's. */
+  text(): Promise<string> {
+    return this.workers ? this.workers.machineText() : this.registry.metrics();
   }
 }

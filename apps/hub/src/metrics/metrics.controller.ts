@@ -20,7 +20,7 @@ export class MetricsController {
   @Get()
   @Header('Content-Type', PROMETHEUS_TEXT)
   @ApiOperation({
-    summary: 'Prometheus metrics of this hub process',
+    summary: 'Prometheus metrics of this hub process (with TELEHUB_WORKERS: of every worker, aggregated)',
     description:
       'The metrics token (TELEHUB_METRICS_TOKEN) or any admin token; no token with TELEHUB_METRICS_AUTH=none. With TELEHUB_METRICS_PORT set, served on that port only, not here.',
   })
@@ -28,6 +28,6 @@ export class MetricsController {
   @ApiOkResponse({ description: 'The Prometheus text exposition format 0.0.4', schema: { type: 'string' } })
   @ProblemResponses([401, 'No token, or neither the metrics token nor a valid admin token'])
   scrape(): Promise<string> {
-    return this.metrics.registry.metrics();
+    return this.metrics.text();
   }
 }

@@ -81,7 +81,7 @@ export class MetricsListener implements OnApplicationBootstrap, OnModuleDestroy 
     try {
       const refusal = await this.access.refusal(request.headers.authorization, request.socket.remoteAddress);
       if (refusal) return problem(response, path, refusal);
-      const text = await this.metrics.registry.metrics();
+      const text = await this.metrics.text();
       response.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' });
       response.end(request.method === 'HEAD' ? undefined : text);
     } catch (error) {

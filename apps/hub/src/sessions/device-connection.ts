@@ -12,6 +12,7 @@ export type CloseReason =
   | 'rate_limited'
   | 'not_authorized'
   | 'token_revoked'
+  | 'token_expired'
   | 'socket_error'
   | 'socket_closed'
   | 'server_overloaded';

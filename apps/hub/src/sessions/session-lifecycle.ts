@@ -3,7 +3,7 @@ import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
 import type { CloseReason, DeviceConnection } from './device-connection.js';
 import { DevicePresence } from './device-presence.js';
 import { FlowControl } from './flow-control.js';
-import { SessionTable } from './session-table.js';
+import { SessionTable, type SessionToken } from './session-table.js';
 
 /**
  * Opens and ends device sessions, whatever their transport: the session table, flow control and presence
@@ -21,10 +21,11 @@ export class SessionLifecycle {
 
   /**
    * A device authenticated: its session is current (and metered) before this returns, so messages arriving while
-   * presence is written count against it; a previous session of the device is closed (takeover).
+   * presence is written count against it; a previous session of the device is closed (takeover). `token`: what it
+   * authenticated with; the session ends when the token expires (TokenExpirySweeper).
    */
-  async open(connection: DeviceConnection): Promise<void> {
-    const previous = this.table.add(connection);
+  async open(connection: DeviceConnection, token?: SessionToken): Promise<void> {
+    const previous = this.table.add(connection, token);
     this.flow.track(connection);
     if (previous) this.endTakenOver(previous);
     await this.presence.online(connection, this.table.sessionIdOf(connection));

@@ -3,6 +3,12 @@ import { Inject, Injectable } from '@nestjs/common';
 import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
 import type { DeviceConnection } from './device-connection.js';
 
+/** The token a session authenticated with, and when it stops working (epoch ms; null: never). */
+export interface SessionToken {
+  tokenId: string;
+  expiresAt: number | null;
+}
+
 /**
  * Who is connected to this hub process: one current session per device (a new one takes over), and the
  * places held by connections whose token is still being checked, both counted against TELEHUB_MAX_CONNECTIONS.
@@ -12,6 +18,9 @@ export class SessionTable {
   private readonly current = new Map<string, DeviceConnection>();
   /** Each session's id: what the devices row records as the device's session, across hub processes. */
   private readonly sessionIds = new WeakMap<DeviceConnection, string>();
+  private readonly tokens = new WeakMap<DeviceConnection, SessionToken>();
+  /** Current sessions whose token has an expiry, with it: all the expiry sweep needs to look at. */
+  private readonly expiring = new Map<DeviceConnection, number>();
   private handshakes = 0;
 
   constructor(@Inject(HUB_CONFIG) private readonly config: HubConfig) {}
@@ -49,12 +58,38 @@ export class SessionTable {
     };
   }
 
-  /** Makes `connection` its device's current session at once; answers the session it takes over, if any. */
-  add(connection: DeviceConnection): DeviceConnection | undefined {
+  /**
+   * Makes `connection` its device's current session at once; answers the session it takes over, if any. `token`:
+   * what it authenticated with, so that the session ends when the token expires.
+   */
+  add(connection: DeviceConnection, token?: SessionToken): DeviceConnection | undefined {
     const previous = this.current.get(connection.deviceId);
     this.current.set(connection.deviceId, connection);
     this.sessionIdOf(connection);
+    if (previous) this.expiring.delete(previous);
+    if (token) this.setToken(connection, token);
     return previous;
+  }
+
+  tokenOf(connection: DeviceConnection): SessionToken | undefined {
+    return this.tokens.get(connection);
+  }
+
+  /** The session's token learnt anew (its expiry was changed, by a rotation). */
+  setToken(connection: DeviceConnection, token: SessionToken): void {
+    this.tokens.set(connection, token);
+    if (token.expiresAt === null || this.current.get(connection.deviceId) !== connection) {
+      this.expiring.delete(connection);
+    } else {
+      this.expiring.set(connection, token.expiresAt);
+    }
+  }
+
+  /** Current sessions whose token expired at or before `now`. */
+  expiredAt(now: number): DeviceConnection[] {
+    const expired: DeviceConnection[] = [];
+    for (const [connection, expiresAt] of this.expiring) if (expiresAt <= now) expired.push(connection);
+    return expired;
   }
 
   /** The session's id, made (random) the first time it is asked for. */
@@ -69,6 +104,7 @@ export class SessionTable {
 
   /** Forgets `connection` if it is still its device's current session; false for one that was taken over. */
   remove(connection: DeviceConnection): boolean {
+    this.expiring.delete(connection);
     if (this.current.get(connection.deviceId) !== connection) return false;
     this.current.delete(connection.deviceId);
     return true;

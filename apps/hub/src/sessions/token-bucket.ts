@@ -42,6 +42,11 @@ export class TokenBucket {
     return ((1 - this.tokens) * 1000) / this.ratePerSec;
   }
 
+  /** Returns a token tryTake() took, for a message refused after all (by a budget shared with other processes). */
+  giveBack(): void {
+    this.tokens = Math.min(this.burst, this.tokens + 1);
+  }
+
   /** Milliseconds until a token is there (0: one is there now), taking nothing. */
   waitMs(now = performance.now()): number {
     this.refill(now);

@@ -34,12 +34,15 @@ export class JobHealthMonitor implements OnApplicationBootstrap, OnModuleDestroy
       name: 'telehub_timescaledb_jobs_failing',
       help: 'TimescaleDB background jobs whose last run failed (compression, retention, aggregate refresh)',
       registers: [metrics.registry],
+      // Every worker reads the same jobs: with TELEHUB_WORKERS one's figure is the machine's, not the sum.
+      aggregator: 'max',
     });
     this.failures = new Gauge({
       name: 'telehub_timescaledb_job_failures',
       help: 'Failed runs of each failing TimescaleDB job, as its scheduler counts them',
       labelNames: ['job_id', 'job', 'relation'],
       registers: [metrics.registry],
+      aggregator: 'max',
     });
   }
 

@@ -14,7 +14,7 @@ import type { CloseReason, DeviceConnection } from '../sessions/device-connectio
 import { DevicePresence } from '../sessions/device-presence.js';
 import { FlowControl } from '../sessions/flow-control.js';
 import { SessionLifecycle } from '../sessions/session-lifecycle.js';
-import { SessionTable } from '../sessions/session-table.js';
+import { SessionTable, type SessionToken } from '../sessions/session-table.js';
 
 /**
  * Everything a transport (MQTT, JSON WebSocket, HTTP) asks of the hub about its devices, in the order a
@@ -62,9 +62,12 @@ export class DevicePort {
     return this.connectRate.admit(deviceId, transport);
   }
 
-  /** An authenticated device's session: current at once (a previous one is taken over), then recorded online. */
-  openSession(connection: DeviceConnection): Promise<void> {
-    return this.lifecycle.open(connection);
+  /**
+   * An authenticated device's session: current at once (a previous one is taken over), then recorded online. It
+   * ends when `token`, what it authenticated with, expires.
+   */
+  openSession(connection: DeviceConnection, token: SessionToken): Promise<void> {
+    return this.lifecycle.open(connection, token);
   }
 
   closeSession(connection: DeviceConnection, reason: CloseReason | string): void {

@@ -8,6 +8,7 @@ import { DeviceSessionsModule } from '../sessions/device-sessions.module.js';
 import { DevicePort } from './device-port.js';
 import { DeviceShutdown } from './device-shutdown.service.js';
 import { DeviceHttpController } from './http/device-http.controller.js';
+import { HttpRateLimit } from './http/http-rate-limit.js';
 import { MqttListener } from './mqtt/mqtt.listener.js';
 import { UpgradeRouter } from './upgrade-router.js';
 import { DeviceWsListener } from './ws/device-ws.listener.js';
@@ -19,7 +20,7 @@ import { DeviceWsListener } from './ws/device-ws.listener.js';
 @Module({
   imports: [DeviceAuthModule, DeviceSessionsModule, IngestModule, CommandsModule, HttpServerModule, MqttSessionsModule],
   controllers: [DeviceHttpController],
-  providers: [DevicePort, UpgradeRouter, MqttListener, DeviceWsListener, DeviceShutdown],
+  providers: [DevicePort, HttpRateLimit, UpgradeRouter, MqttListener, DeviceWsListener, DeviceShutdown],
   exports: [DeviceShutdown, UpgradeRouter, MqttListener],
 })
 export class TransportsModule {}

@@ -2,6 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
 import type { HubConfig } from '../config/hub-config.js';
 import { startHubEmbeddedPostgres } from '../database/open-database.js';
+import { serveWorkerMetrics } from '../metrics/worker-metrics.js';
 
 /** What a worker tells its primary once it serves (after createHub resolved). */
 const READY_MESSAGE = 'telehub:worker-ready';
@@ -22,7 +23,8 @@ export function reportWorkerReady(): void {
  * connection to a worker in turn). Each worker is a whole hub with a node id of its own (`<TELEHUB_NODE_ID>-<n>`),
  * talking to the others only through PostgreSQL, exactly as hubs on separate machines do. The first worker starts
  * alone (it applies migrations and makes the first admin token), the others after it. A worker that dies is
- * started again; SIGTERM/SIGINT stop every worker gracefully, then the database.
+ * started again; SIGTERM/SIGINT stop every worker gracefully, then the database. The primary also aggregates the
+ * workers' metrics for /metrics (WorkerMetrics).
  */
 export async function runHubWorkers(config: HubConfig, logger: Logger): Promise<void> {
   const embedded = config.database.url ? undefined : await startHubEmbeddedPostgres(config, logger);
@@ -30,6 +32,8 @@ export async function runHubWorkers(config: HubConfig, logger: Logger): Promise<
   const workers = new Map<number, Worker>();
   const restartDelays = new Map<number, number>();
   let stopping = false;
+  // A scrape of /metrics reaches one worker, which asks here for every worker's figures.
+  serveWorkerMetrics();
 
   const start = (index: number): Promise<Worker> => {
     const worker = cluster.fork({ DATABASE_URL: databaseUrl, TELEHUB_NODE_ID: `${config.nodeId}-${index}` });

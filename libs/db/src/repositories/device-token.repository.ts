@@ -84,6 +84,17 @@ export class DeviceTokenRepository {
     return rows.map((row) => ({ ...row, tokenHash: Buffer.from(row.tokenHash) }));
   }
 
+  /** When each of these tokens stops working: what live sessions authenticated with them need after a change. */
+  async findValidity(
+    tokenIds: string[],
+  ): Promise<{ tokenId: string; expiresAt: Date | null; revokedAt: Date | null }[]> {
+    if (tokenIds.length === 0) return [];
+    return this.db
+      .select({ tokenId: deviceTokens.id, expiresAt: deviceTokens.expiresAt, revokedAt: deviceTokens.revokedAt })
+      .from(deviceTokens)
+      .where(inArray(deviceTokens.id, tokenIds));
+  }
+
   /** Coalesced last-used updates: called with every token used since the previous call. */
   async touchLastUsed(tokenIds: string[], at = new Date()): Promise<void> {
     if (tokenIds.length === 0) return;

@@ -2,6 +2,7 @@ export * from './admin-tokens.table.js';
 export * from './commands.table.js';
 export * from './device-events.table.js';
 export * from './device-latest.table.js';
+export * from './device-rate-buckets.table.js';
 export * from './device-tokens.table.js';
 export * from './devices.table.js';
 export * from './hub-nodes.table.js';

@@ -78,14 +78,11 @@ const DeviceProblemResponses = () =>
 @Public()
 @Controller('api/v1/device')
 export class DeviceHttpController {
-  private readonly rate: HttpRateLimit;
-
   constructor(
     private readonly port: DevicePort,
+    private readonly rate: HttpRateLimit,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
-  ) {
-    this.rate = new HttpRateLimit(config.devices);
-  }
+  ) {}
 
   @Post('telemetry')
   @HttpCode(200)
@@ -122,7 +119,7 @@ export class DeviceHttpController {
     const unavailable = this.port.unavailability();
     if (unavailable) throw unavailableError(unavailable);
     const deviceId = await this.authenticate(request);
-    const waitMs = this.rate.admit(deviceId);
+    const waitMs = await this.rate.admit(deviceId);
     if (waitMs > 0) {
       const message = `more than ${this.config.devices.ratePerSec} messages per second (TELEHUB_DEVICE_RATE_PER_SEC)`;
       this.port.recordRejected(deviceId, TRANSPORT, 'rate_limited', message);

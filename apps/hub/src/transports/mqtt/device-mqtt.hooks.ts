@@ -90,7 +90,7 @@ export class DeviceMqttHooks implements MqttSessionHooks {
       keepAliveSeconds: request.keepAliveSeconds,
       remoteAddress: displayAddress(this.remoteAddress),
     });
-    await port.openSession(this.connection);
+    await port.openSession(this.connection, { tokenId: result.tokenId, expiresAt: result.tokenExpiresAt });
     return { ok: true, deviceId: result.deviceId };
   }
 
@@ -207,7 +207,7 @@ export class DeviceMqttHooks implements MqttSessionHooks {
     this.handshakeOver();
     const connection = this.connection;
     if (!connection) return;
-    this.services.port.closeSession(connection, detail ? `${reason}: ${detail}` : reason);
+    this.services.port.closeSession(connection, connection.endedBy ?? (detail ? `${reason}: ${detail}` : reason));
   }
 }
 

@@ -6,6 +6,11 @@ import type { CloseReason, DeviceConnection, DeviceTransport } from '../../sessi
 /** An MQTT session as the device sessions (table, flow control, presence) and command delivery see it. */
 export class MqttDeviceConnection implements DeviceConnection {
   readonly connectedAt = Date.now();
+  /**
+   * The hub's reason when it ended the session itself (before anything else did): what the end is recorded with,
+   * as for the other transports, where the MQTT reason alone would not tell a revoked token from an expired one.
+   */
+  endedBy: CloseReason | undefined;
 
   constructor(
     readonly session: MqttSession,
@@ -22,9 +27,15 @@ export class MqttDeviceConnection implements DeviceConnection {
     this.session.resume();
   }
 
+  /** A revoked or expired token ends the session with MQTT 5 DISCONNECT 0x87 Not authorized. */
   close(reason: CloseReason): void {
+    if (this.session.closeReason === undefined) this.endedBy = reason;
     this.session.close(
-      reason === 'token_revoked' ? 'not_authorized' : reason === 'server_overloaded' ? 'server_busy' : reason,
+      reason === 'token_revoked' || reason === 'token_expired'
+        ? 'not_authorized'
+        : reason === 'server_overloaded'
+          ? 'server_busy'
+          : reason,
     );
   }
 

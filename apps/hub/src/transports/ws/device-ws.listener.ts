@@ -13,6 +13,7 @@ import type { DeviceAuthResult } from '../../device-auth/device-auth.service.js'
 import { LOGGER } from '../../logging/logger.token.js';
 import { CONNECT_RATE_DETAIL } from '../../sessions/device-connect-rate.js';
 import type { CloseReason } from '../../sessions/device-connection.js';
+import type { SessionToken } from '../../sessions/session-table.js';
 import type { DeviceListener } from '../device-listener.js';
 import { DevicePort } from '../device-port.js';
 import { rejectUpgrade, UpgradeRouter } from '../upgrade-router.js';
@@ -135,7 +136,10 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
     socket.off('error', ignoreError);
     // Validates the rest of the handshake (RFC 6455 §4.2.1) and answers 400 itself when it is wrong.
     const remoteAddress = displayAddress(request.socket.remoteAddress);
-    this.server.handleUpgrade(request, socket, head, (websocket) => this.open(websocket, deviceId, remoteAddress));
+    const token = { tokenId: result.tokenId, expiresAt: result.tokenExpiresAt };
+    this.server.handleUpgrade(request, socket, head, (websocket) =>
+      this.open(websocket, token, deviceId, remoteAddress),
+    );
   }
 
   /** The request's token checked (a refusal is recorded by DeviceAuthService). */
@@ -144,7 +148,7 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
     return this.port.authenticate(token, { transport: TRANSPORT, remoteAddress: request.socket.remoteAddress });
   }
 
-  private open(websocket: WebSocket, deviceId: string, remoteAddress: string | null): void {
+  private open(websocket: WebSocket, token: SessionToken, deviceId: string, remoteAddress: string | null): void {
     const { port, logger } = this;
     const services = {
       port,
@@ -158,7 +162,7 @@ export class DeviceWsListener implements DeviceListener, OnModuleDestroy {
     // open() registers the session synchronously (closing a previous one: takeover) before it awaits the
     // presence write, so frames arriving meanwhile are already admitted against this session. Commands wait for
     // that write: only the session on record may claim them.
-    void port.openSession(session).then(
+    void port.openSession(session, token).then(
       () => port.commandsReady(session),
       (error: unknown) => logger.warn({ err: error, deviceId }, 'could not register the device session'),
     );
