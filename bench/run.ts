@@ -19,6 +19,7 @@ import { machineInfo } from './lib/machine-info.js';
 import { RESULTS_DIR } from './lib/repo-paths.js';
 import { writeResults } from './lib/results-writer.js';
 import { renderTable } from './lib/table.js';
+import { scaleOutBench } from './scale-out.bench.js';
 
 /** How long an interrupted run waits for PostgreSQL to stop before it exits anyway. */
 const INTERRUPT_GRACE_MS = 10_000;
@@ -31,6 +32,7 @@ const BENCHMARKS: Benchmark[] = [
   adminLiveBench,
   connectionsBench,
   deviceListBench,
+  scaleOutBench,
 ];
 
 const USAGE = `usage: npm run bench -- [${BENCHMARKS.map((bench) => bench.name).join('|')} …] [--quick] [--profile] [--hub-node-options="…"]
