@@ -22,6 +22,7 @@ import { machineInfo } from './lib/machine-info.js';
 import { RESULTS_DIR } from './lib/repo-paths.js';
 import { writeResults } from './lib/results-writer.js';
 import { renderTable } from './lib/table.js';
+import { scaleOutBench } from './scale-out.bench.js';
 
 /** How long an interrupted run waits for PostgreSQL to stop before it exits anyway. */
 const INTERRUPT_GRACE_MS = 10_000;
@@ -35,6 +36,7 @@ const BENCHMARKS: Benchmark[] = [
   connectionsBench,
   deviceListBench,
   httpRateBench,
+  scaleOutBench,
 ];
 
 const USAGE = `usage: npm run bench -- [${BENCHMARKS.map((bench) => bench.name).join('|')} …] [--quick] [--profile] [--hub-node-options="…"]

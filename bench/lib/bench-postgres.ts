@@ -27,6 +27,10 @@ export interface BenchDatabase {
   countOnlineDevices(): Promise<number>;
   /** The reasons of the `disconnected` device events the hub recorded, with counts. */
   disconnectReasons(): Promise<Record<string, number>>;
+  /** Online devices by the hub process holding their session (presence's `connected_node`), with counts. */
+  onlineByNode(): Promise<Record<string, number>>;
+  /** The hub processes with a lease, and the message rate each last recorded (its last minute). */
+  hubNodes(): Promise<Array<{ name: string; messagesPerSecond: number }>>;
   drop(): Promise<void>;
 }
 
@@ -99,6 +103,16 @@ export async function startBenchPostgres(): Promise<BenchPostgres> {
             SELECT coalesce(detail->>'reason', '?') AS reason, count(*) AS count
             FROM device_events WHERE type = 'disconnected' GROUP BY 1`;
           return Object.fromEntries(rows.map((row) => [row.reason, Number(row.count)]));
+        },
+        onlineByNode: async () => {
+          const rows = await counter<{ node: string; count: string }[]>`
+            SELECT coalesce(connected_node, '?') AS node, count(*) AS count FROM devices WHERE online GROUP BY 1`;
+          return Object.fromEntries(rows.map((row) => [row.node, Number(row.count)]));
+        },
+        hubNodes: async () => {
+          const rows = await counter<{ name: string; rate: number }[]>`
+            SELECT name, messages_per_second AS rate FROM hub_nodes ORDER BY name`;
+          return rows.map((row) => ({ name: row.name, messagesPerSecond: Number(row.rate) }));
         },
         drop: async () => {
           await counter.end({ timeout: 5 });

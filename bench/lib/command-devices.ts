@@ -16,6 +16,11 @@ export interface CommandPhaseOptions {
   ratePerSec: number;
   /** `?wait=` of the REST request: the longest a command may take before it counts as not finished. */
   waitSeconds: number;
+  /**
+   * The hub process the REST requests go to; default: the one the devices are connected to. Another process on
+   * the same database makes the command cross between them (scale-out bench).
+   */
+  via?: LaunchedHub;
 }
 
 /** One phase's figures: histograms per step (ms), in the bench process's clock. */
@@ -106,7 +111,7 @@ export class CommandDevices {
         if (performance.now() >= endMs) return;
         if (!onTime) late += 1;
         sent += 1;
-        const outcome = await this.sendOne(client.deviceId, options.waitSeconds);
+        const outcome = await this.sendOne(options.via ?? this.hub, client.deviceId, options.waitSeconds);
         if (outcome.ok) {
           succeeded += 1;
           endToEnd.record(outcome.ms);
@@ -141,6 +146,7 @@ export class CommandDevices {
   }
 
   private async sendOne(
+    hub: LaunchedHub,
     deviceId: string,
     waitSeconds: number,
   ): Promise<{ ok: true; ms: number } | { ok: false; error: string }> {
@@ -148,9 +154,9 @@ export class CommandDevices {
     const postedAt = performance.now();
     this.inFlight.set(n, { postedAt });
     try {
-      const response = await fetch(`${this.hub.baseUrl}/api/v1/devices/${deviceId}/commands?wait=${waitSeconds}`, {
+      const response = await fetch(`${hub.baseUrl}/api/v1/devices/${deviceId}/commands?wait=${waitSeconds}`, {
         method: 'POST',
-        headers: { Authorization: `Bearer ${this.hub.adminToken}`, 'Content-Type': 'application/json' },
+        headers: { Authorization: `Bearer ${hub.adminToken}`, 'Content-Type': 'application/json' },
         body: JSON.stringify({ name: BENCH_COMMAND, params: { n } }),
       });
       const body = (await response.json()) as { status?: string };

@@ -31,6 +31,11 @@ export interface LaunchHubOptions {
   nodeOptions?: string[];
   /** Another build's main.js (--compare-hub), for an A/B of two builds in the same rounds; default: this build's. */
   main?: string;
+  /**
+   * TELEHUB_ADMIN_TOKEN; default: a new one. Hubs sharing a database must share it: a hub registers its own as the
+   * one environment token and revokes the one before.
+   */
+  adminToken?: string;
 }
 
 export interface LaunchedHub {
@@ -58,7 +63,7 @@ export interface LaunchedHub {
  * with ephemeral ports, against the given database, with an admin token chosen here.
  */
 export async function launchHub(options: LaunchHubOptions): Promise<LaunchedHub> {
-  const adminToken = generateToken('admin').token;
+  const adminToken = options.adminToken ?? generateToken('admin').token;
   const dataDir = await mkdtemp(join(tmpdir(), 'telehub-bench-hub-'));
   // The Node.js options `npm start` and the Dockerfile run the hub with, so the bench measures it as shipped.
   const execArgv = ['--enable-source-maps', '--max-semi-space-size=64', ...(options.nodeOptions ?? [])];
@@ -96,8 +101,11 @@ export async function launchHub(options: LaunchHubOptions): Promise<LaunchedHub>
     }),
   );
   createInterface({ input: child.stderr! }).on('line', keep);
+  // With TELEHUB_WORKERS the first worker reports the ports before the others serve: wait for the primary's
+  // "telehub is ready" (it carries `workers`, and needs TELEHUB_LOG_LEVEL info), so every worker takes connections.
+  const workers = Number(options.env.TELEHUB_WORKERS ?? 1);
   const ports = await new Promise<{ http: number; mqtt: number }>((resolve, reject) => {
-    const found: { http?: number; mqtt?: number } = {};
+    const found: { http?: number; mqtt?: number; workersReady?: boolean } = {};
     createInterface({ input: child.stdout! }).on('line', (line) => {
       keep(line);
       if (/"level":([4-9]\d)/.test(line)) warnings.push(shortLogLine(line));
@@ -105,12 +113,19 @@ export async function launchHub(options: LaunchHubOptions): Promise<LaunchedHub>
       const mqtt = line.match(/MQTT listening on mqtt:\/\/localhost:(\d+)/);
       if (http) found.http = Number(http[1]);
       if (mqtt) found.mqtt = Number(mqtt[1]);
-      if (found.http && found.mqtt) resolve({ http: found.http, mqtt: found.mqtt });
+      if (/"workers":\d+/.test(line) && line.includes('"msg":"telehub is ready"')) found.workersReady = true;
+      if (found.http && found.mqtt && (workers <= 1 || found.workersReady))
+        resolve({ http: found.http, mqtt: found.mqtt });
     });
     void exitedPromise.then((code) => reject(new Error(`hub exited early (${code}):\n${logs.join('\n')}`)));
     setTimeout(
-      () => reject(new Error(`hub did not report its ports in ${START_TIMEOUT_MS} ms:\n${logs.join('\n')}`)),
-      START_TIMEOUT_MS,
+      () =>
+        reject(
+          new Error(
+            `hub did not report its ports in ${START_TIMEOUT_MS * Math.max(1, workers)} ms:\n${logs.join('\n')}`,
+          ),
+        ),
+      START_TIMEOUT_MS * Math.max(1, workers),
     ).unref();
   });
   const baseUrl = `http://127.0.0.1:${ports.http}`;

@@ -101,6 +101,32 @@ export function treeCpuSeconds(rootPid: number): number {
   return total;
 }
 
+/** A process and its direct children (the hub's primary and its TELEHUB_WORKERS processes), living ones only. */
+export function processTree(rootPid: number): number[] {
+  const pids = [rootPid];
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (Number.isInteger(pid) && pid !== rootPid && readProcStat(pid)?.ppid === rootPid) pids.push(pid);
+  }
+  return pids;
+}
+
+/**
+ * Resident memory of a process and its direct children, summed (now, and each one's peak): what a hub with
+ * workers holds in all. Pages the processes share (the node binary's text) count once per process, as in top.
+ */
+export function readTreeMemory(rootPid: number): ProcMemory | undefined {
+  const memories = processTree(rootPid).map(readProcMemory);
+  if (memories[0] === undefined) return undefined;
+  return memories.reduce<ProcMemory>(
+    (total, memory) => ({
+      rssBytes: total.rssBytes + (memory?.rssBytes ?? 0),
+      peakRssBytes: total.peakRssBytes + (memory?.peakRssBytes ?? 0),
+    }),
+    { rssBytes: 0, peakRssBytes: 0 },
+  );
+}
+
 /** Measures CPU use (in cores: 1.0 = one core busy) of a process, or a process tree, between start and stop. */
 export class CpuMeter {
   private startCpu = 0;

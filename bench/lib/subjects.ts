@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { GeneratorPool } from '../load/generator-pool.js';
 import type { LoadDevice, LoadTransport } from '../load/load-protocol.js';
 import { launchAedes } from './aedes-launcher.js';
+import type { BenchDatabase } from './bench-postgres.js';
 import { type BenchContext, sleep } from './benchmark.js';
 import type { HistogramSnapshot } from './histogram.js';
 import { type IngestMetricsDelta, ingestMetricsDelta, type LaunchedHub, launchHub } from './hub-launcher.js';
-import { CpuMeter, readProcMemory } from './proc-stats.js';
+import { CpuMeter, readTreeMemory } from './proc-stats.js';
 import { WaitSampler, type WaitShares } from './wait-sampler.js';
 
 /** One telemetry message of the load: three metrics, so one message is three rows. */
@@ -54,6 +55,7 @@ export interface WindowResult {
 }
 
 export interface SubjectFinal {
+  /** The server's VmHWM; a hub with workers: its processes' peaks summed. */
   peakRssBytes: number;
   /** Every acknowledged message must be in the database: rows ≥ acknowledged × metrics (hub only). */
   durability: { acknowledgedMessages: number; rowsInDatabase: number; holds: boolean } | undefined;
@@ -77,6 +79,8 @@ export interface LoadSubject extends Subject {
   readonly hub: LaunchedHub | undefined;
   /** The devices the generator drives (provisioned through the hub's API for the hub). */
   readonly devices: LoadDevice[];
+  /** The hub's own database (undefined for aedes), to read what the hub recorded (presence, its processes). */
+  readonly database: BenchDatabase | undefined;
 }
 
 export interface LoadSubjectOptions {
@@ -153,11 +157,13 @@ export async function openLoadSubject(context: BenchContext, options: LoadSubjec
     label: options.label,
     hub,
     devices,
+    database,
     generatorProcesses: generator.processes,
     measureWindow: async ({ warmupMs, measureMs, ratePerSec }) => {
       generator.start(ratePerSec);
       await sleep(warmupMs);
-      const serverCpu = CpuMeter.forProcess(serverPid);
+      // The tree: a hub with TELEHUB_WORKERS is its primary and the worker processes it forked.
+      const serverCpu = CpuMeter.forTree(serverPid);
       const databaseCpu = CpuMeter.forTree(context.postgres.pid);
       const machineCpu = CpuMeter.forMachine();
       const metricsBefore = await hub?.scrapeMetrics();
@@ -196,7 +202,7 @@ export async function openLoadSubject(context: BenchContext, options: LoadSubjec
     close: async () => {
       const drained = await generator.drain(DRAIN_TIMEOUT_MS);
       const finalCount = await database?.countTelemetry();
-      const peakRssBytes = readProcMemory(serverPid)?.peakRssBytes ?? Number.NaN;
+      const peakRssBytes = readTreeMemory(serverPid)?.peakRssBytes ?? Number.NaN;
       const problems: string[] = [];
       await generator.close();
       if (hub) {
