@@ -7,12 +7,14 @@ export const FAST_LEASES = { TELEHUB_NODE_LEASE_RENEW_MS: '200', TELEHUB_NODE_LE
 
 /**
  * Two hub processes' worth of hub (each its own Nest app, pool, LISTEN connection and lease) on one database,
- * named hub-a and hub-b, with fast leases. `close` stops both and drops the database.
+ * named hub-a and hub-b, with fast leases and `env`. `close` stops both and drops the database.
  */
-export async function startHubPair(): Promise<{ a: TestHub; b: TestHub; close(): Promise<void> }> {
-  const a = await startTestHub({ ...FAST_LEASES, TELEHUB_NODE_ID: 'hub-a' });
+export async function startHubPair(
+  env: Record<string, string> = {},
+): Promise<{ a: TestHub; b: TestHub; close(): Promise<void> }> {
+  const a = await startTestHub({ ...FAST_LEASES, ...env, TELEHUB_NODE_ID: 'hub-a' });
   const b = await startTestHub(
-    { ...FAST_LEASES, TELEHUB_NODE_ID: 'hub-b' },
+    { ...FAST_LEASES, ...env, TELEHUB_NODE_ID: 'hub-b' },
     { database: a.database, adminToken: a.adminToken },
   );
   return {
