@@ -1,3 +1,4 @@
+import { AdminInterestRepository } from '@telehub/db';
 import { createTestDatabase, type TestDatabase } from '@telehub/testing';
 import type { MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -46,6 +47,7 @@ describe('admin channel across hub processes', () => {
   let pair: { close(): Promise<void> };
   const admins: AdminClient[] = [];
   const clients: MqttClient[] = [];
+  const restore: (() => void)[] = [];
 
   beforeAll(async () => {
     const started = await startHubPair({ TELEHUB_DEVICE_RATE_PER_SEC: '1000' });
@@ -54,6 +56,7 @@ describe('admin channel across hub processes', () => {
     pair = started;
   });
   afterEach(async () => {
+    for (const undo of restore.splice(0)) undo();
     for (const admin of admins.splice(0)) admin.close();
     await Promise.all(clients.splice(0).map((client) => client.endAsync(true).catch(() => undefined)));
   });
@@ -88,6 +91,12 @@ describe('admin channel across hub processes', () => {
     expect(await watcher.next('state', { where: (m) => m.deviceId === device.id })).toMatchObject({
       state: { firmware: '3.1.0' },
     });
+    // A state too large for a notice crosses by reference: A reads it from the table.
+    const large = { firmware: '3.1.0', notes: 'n'.repeat(10_000) };
+    await client.publishAsync('devices/me/state', JSON.stringify({ notes: large.notes }), { qos: 1 });
+    expect(await watcher.next('state', { where: (m) => m.deviceId === device.id && 'notes' in m.state })).toMatchObject(
+      { state: large },
+    );
     for (let index = 0; index < 20; index += 1) {
       await client.publishAsync('devices/me/telemetry', JSON.stringify({ v: index }), { qos: 1 });
     }
@@ -118,7 +127,18 @@ describe('admin channel across hub processes', () => {
     expect(watcher.ofType('presence').filter((m) => m.deviceId === device.id)).toHaveLength(2);
   });
 
-  it('joins the snapshot on A and live points from B without gap or duplicate while the device keeps publishing', async () => {
+  it('joins the snapshot on A and live points from B without gap or duplicate while the device keeps publishing, even when B is slow to learn of the subscription', async () => {
+    // B takes 300 ms to read what A's admins watch: batches B commits meanwhile are not sent, so A must not read
+    // its snapshot before B has confirmed (reading it at once would leave those batches in neither).
+    const interestOnB = b.hub.app.get(AdminInterestRepository);
+    const read = interestOnB.of.bind(interestOnB);
+    interestOnB.of = async (instanceId) => {
+      await sleep(300);
+      return read(instanceId);
+    };
+    restore.push(() => {
+      interestOnB.of = read;
+    });
     const device = await provisionDevice(a);
     const client = await onB(device);
     const base = Date.now() - 10_000;
@@ -138,8 +158,10 @@ describe('admin channel across hub processes', () => {
     })();
     await sleep(150);
     const watcher = await admin(a);
+    const subscribedAt = Date.now();
     watcher.send({ type: 'subscribe', id: 'j', devices: [device.id], metrics: ['n'], history: '-1h', bucket: 'raw' });
     const snapshot = await watcher.next('snapshot', { id: 'j' });
+    expect(Date.now() - subscribedAt).toBeGreaterThanOrEqual(300);
     snapshotArrived = true;
     await publishing;
     const total = sent;

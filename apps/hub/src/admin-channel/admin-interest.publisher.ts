@@ -36,6 +36,7 @@ export class AdminInterestPublisher implements OnApplicationBootstrap, OnModuleD
   private readonly seen = new Map<string, number>();
   private waiters: { version: number; pending: Set<string>; done: () => void }[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
+  private checkTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(
@@ -58,11 +59,14 @@ export class AdminInterestPublisher implements OnApplicationBootstrap, OnModuleD
       this.written = undefined;
       void this.publish();
     });
+    // A process declared lost (stalled longer than its lease) takes a new lease, but its rows went with the old.
+    this.checkTimer = setInterval(() => void this.checkRows(), this.config.cluster.leaseTtlMs).unref();
   }
 
   onModuleDestroy(): void {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearInterval(this.checkTimer);
     for (const waiter of this.waiters) waiter.done();
     this.waiters = [];
   }
@@ -98,6 +102,8 @@ export class AdminInterestPublisher implements OnApplicationBootstrap, OnModuleD
       const others = (await this.leases.live())
         .map((node) => node.instanceId)
         .filter((id) => id !== this.identity.instanceId);
+      // No other process yet: one that takes its lease after this read, reads the rows written before it at start.
+      if (others.length === 0) return;
       const confirmed = this.confirmedBy(others, version);
       await this.bus.publish({ kind: 'admin_interest_changed', instance: this.identity.instanceId, version });
       await confirmed;
@@ -106,6 +112,20 @@ export class AdminInterestPublisher implements OnApplicationBootstrap, OnModuleD
       this.logger.warn({ err: error }, 'could not record what admin connections watch; other hubs may not send it');
       clearTimeout(this.retryTimer);
       this.retryTimer = setTimeout(() => void this.publish(), RETRY_MS).unref();
+    }
+  }
+
+  /** Writes the rows again when they are not all there (with a lease taken anew, they were removed). */
+  private async checkRows(): Promise<void> {
+    if (this.written === undefined || this.watched.length === 0) return;
+    try {
+      const rows = await this.interest.of(this.identity.instanceId);
+      if (rows.length === this.watched.length) return;
+      this.logger.info('admin subscriptions of this process were no longer recorded: recording them again');
+      this.written = undefined;
+      void this.publish();
+    } catch (error) {
+      this.logger.debug({ err: error }, 'could not check the recorded admin subscriptions');
     }
   }
 
