@@ -53,7 +53,7 @@ export class AdminClusterForwarder implements OnApplicationBootstrap, OnModuleDe
   onModuleDestroy(): void {
     for (const stop of this.unsubscribe.splice(0)) stop();
     clearTimeout(this.timer);
-    this.tick();
+    this.tick(true);
   }
 
   private onTelemetry(batch: TelemetryBatch, xid: string | undefined): void {
@@ -80,8 +80,18 @@ export class AdminClusterForwarder implements OnApplicationBootstrap, OnModuleDe
     this.timer.unref();
   }
 
-  private tick(): void {
+  private tick(final = false): void {
     if (this.points.size === 0) return;
+    if (!final && this.bus.backlog > 0) {
+      // The bus has not sent the last messages yet (the database is slow or away): the points wait for a later
+      // tick rather than crowd out messages other processes must act on; too many wait as the newest per series.
+      if (this.points.size > this.config.adminChannel.clusterMaxPoints) {
+        this.metrics.adminClusterPoints.inc({ outcome: 'thinned' }, this.points.thin());
+      }
+      this.lastTickAt = Date.now();
+      this.schedule();
+      return;
+    }
     this.lastTickAt = Date.now();
     const { messages, sent, thinned, discarded } = this.points.take(
       this.config.adminChannel.clusterMaxPoints,

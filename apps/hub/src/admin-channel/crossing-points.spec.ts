@@ -54,4 +54,17 @@ describe('CrossingPoints', () => {
     expect(values).toEqual(Array.from({ length: 2000 }, (_, index) => index / 7));
     expect(tick.messages.every((m) => m.xid === '9')).toBe(true);
   });
+
+  it('thins waiting points to the newest of each series, and the dropped count travels with them', () => {
+    const points = new CrossingPoints();
+    for (const time of [1, 2, 3]) points.add(D1, 't', time, time, '100');
+    expect(points.thin()).toBe(2);
+    expect(points.size).toBe(1);
+    points.add(D1, 't', 4, 4, '100');
+    const tick = points.take(10, 7000);
+    expect(tick).toMatchObject({ sent: 2, thinned: 0, discarded: 0 });
+    expect(tick.messages[0]!.series).toEqual([
+      { deviceId: D1, metric: 't', times: [3, 4], values: [3, 4], dropped: 2 },
+    ]);
+  });
 });

@@ -52,6 +52,17 @@ export class CrossingPoints {
     this.count += 1;
   }
 
+  /**
+   * Keeps only the newest point of each series (the bus is backed up and the points wait for another tick);
+   * returns how many were left out, each counted as `dropped` in its series.
+   */
+  thin(): number {
+    let thinned = 0;
+    for (const group of this.byXid.values()) for (const series of group.values()) thinned += thinToNewest(series);
+    this.count -= thinned;
+    return thinned;
+  }
+
   /** Hands over this tick's points as messages of at most `maxBytes` of JSON each, and starts anew. */
   take(maxPoints: number, maxBytes: number): CrossingTick {
     const groups = this.byXid;

@@ -88,6 +88,11 @@ export class ClusterBus implements OnApplicationBootstrap, OnModuleDestroy {
     });
   }
 
+  /** Messages published and not yet being sent: more than none while a send (or its echo) takes long. */
+  get backlog(): number {
+    return this.pending.length;
+  }
+
   /** Resolves once everything published so far was sent (or given up at shutdown). */
   async flush(): Promise<void> {
     while (this.sending) await this.sending;
