@@ -8,6 +8,7 @@ export * from './migrate.js';
 export * from './migrations-folder.js';
 export * from './no-delay-socket.js';
 export * from './readiness-probe.js';
+export * from './repositories/admin-interest.repository.js';
 export * from './repositories/admin-token.repository.js';
 export * from './repositories/aggregate-freshness.js';
 export * from './repositories/cluster-bus.repository.js';

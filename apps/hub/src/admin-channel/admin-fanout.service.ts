@@ -9,6 +9,7 @@ import { type HubEventOf, HubEvents } from '../events/hub-events.js';
 import { FleetSummaryService } from '../fleet/fleet-summary.service.js';
 import { LOGGER } from '../logging/logger.token.js';
 import { HubMetrics } from '../metrics/hub-metrics.js';
+import { AdminInterestPublisher } from './admin-interest.publisher.js';
 import type { AdminSession, AdminSocket } from './admin-session.js';
 import type { LiveSubscription } from './live-subscription.js';
 
@@ -16,8 +17,9 @@ const FLEET_INTERVAL_MS = 1000;
 
 /**
  * The admin channel's open sessions, and what the hub pushes to them: an index of subscriptions by device for
- * committed telemetry, presence, state, device events and command status; a fleet summary every second; the
- * WebSocket heartbeat; and the end of connections whose token is revoked anywhere.
+ * committed telemetry, presence, state, device events and command status (this process's own, and those other
+ * hub processes send through AdminClusterReceiver); a fleet summary every second; the WebSocket heartbeat; and
+ * the end of connections whose token is revoked anywhere.
  */
 @Injectable()
 export class AdminFanoutService implements OnApplicationBootstrap, OnModuleDestroy {
@@ -37,6 +39,7 @@ export class AdminFanoutService implements OnApplicationBootstrap, OnModuleDestr
     private readonly commands: CommandService,
     private readonly fleet: FleetSummaryService,
     private readonly hubEvents: HubEvents,
+    private readonly interest: AdminInterestPublisher,
     private readonly metrics: HubMetrics,
     @Inject(HUB_CONFIG) private readonly config: HubConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -50,10 +53,12 @@ export class AdminFanoutService implements OnApplicationBootstrap, OnModuleDestr
     );
     const events = this.hubEvents;
     this.unsubscribeEvents.push(
-      events.on('telemetry', (event) => this.onTelemetry(event.batch, event.xid)),
-      events.on('presence', (event) => this.relay(event.deviceId, { ...event, type: 'presence' })),
-      events.on('state', (event) => this.relay(event.deviceId, { ...event, type: 'state' })),
-      events.on('device_event', (event) => this.relay(event.deviceId, { ...event, type: 'device_event' })),
+      events.on('telemetry', (event) => this.deliverTelemetry(event.batch, event.xid)),
+      events.on('presence', (event) => this.deliverEvent(event.deviceId, { ...event, type: 'presence' })),
+      events.on('state', (event) => this.deliverEvent(event.deviceId, { ...event, type: 'state' })),
+      events.on('device_event', ({ everyProcess: _everyProcess, ...event }) =>
+        this.deliverEvent(event.deviceId, { ...event, type: 'device_event' }),
+      ),
       events.on('command', (event) => void this.onCommandStatus(event)),
     );
     this.timers = [
@@ -96,21 +101,26 @@ export class AdminFanoutService implements OnApplicationBootstrap, OnModuleDestr
     return count;
   }
 
-  register(subscription: LiveSubscription, session: AdminSession): void {
+  /**
+   * Indexes the subscription (its live points start buffering). Resolves once the other hub processes know
+   * what this one watches now (AdminInterestPublisher explains why the snapshot waits for that).
+   */
+  register(subscription: LiveSubscription, session: AdminSession): Promise<void> {
     this.owners.set(subscription, session);
     const devices = subscription.deviceIds;
     if (devices === undefined) {
       this.allDevices.add(subscription);
-      return;
-    }
-    for (const deviceId of devices) {
-      let subscriptions = this.byDevice.get(deviceId);
-      if (!subscriptions) {
-        subscriptions = new Set();
-        this.byDevice.set(deviceId, subscriptions);
+    } else {
+      for (const deviceId of devices) {
+        let subscriptions = this.byDevice.get(deviceId);
+        if (!subscriptions) {
+          subscriptions = new Set();
+          this.byDevice.set(deviceId, subscriptions);
+        }
+        subscriptions.add(subscription);
       }
-      subscriptions.add(subscription);
     }
+    return this.interest.update(this.owners.keys());
   }
 
   unregister(subscription: LiveSubscription): void {
@@ -121,6 +131,7 @@ export class AdminFanoutService implements OnApplicationBootstrap, OnModuleDestr
       subscriptions?.delete(subscription);
       if (subscriptions?.size === 0) this.byDevice.delete(deviceId);
     }
+    void this.interest.update(this.owners.keys());
   }
 
   /** Ends the connections signed in with these tokens: they were revoked. */
@@ -150,8 +161,11 @@ export class AdminFanoutService implements OnApplicationBootstrap, OnModuleDestr
     }
   }
 
-  /** One committed batch: each row goes to the subscriptions of its device, then each touched one is scheduled. */
-  private onTelemetry(batch: TelemetryBatch, xid: string | undefined): void {
+  /**
+   * One committed batch, of this process or sent by another: each row goes to the subscriptions of its device,
+   * then each touched one is scheduled.
+   */
+  deliverTelemetry(batch: TelemetryBatch, xid: string | undefined): void {
     if (this.owners.size === 0) return;
     // Per subscription, once per batch: is this batch live for it, or already in its snapshot?
     const live = new Map<LiveSubscription, boolean>();
@@ -181,7 +195,19 @@ export class AdminFanoutService implements OnApplicationBootstrap, OnModuleDestr
     for (const subscription of touched) this.owners.get(subscription)?.schedule(subscription);
   }
 
-  private relay(deviceId: string | null, message: AdminServerMessage): void {
+  /** Points of a series another process left out (it sent only the newest): reported as `lagged`. */
+  deliverDropped(deviceId: string, metric: string, dropped: number, xid: string | undefined): void {
+    for (const group of [this.byDevice.get(deviceId), this.allDevices]) {
+      for (const subscription of group ?? []) {
+        if (subscription.acceptsBatch(xid) && subscription.countDropped(metric, dropped)) {
+          this.owners.get(subscription)?.schedule(subscription);
+        }
+      }
+    }
+  }
+
+  /** Presence, state or a device event, of this process or sent by another. */
+  deliverEvent(deviceId: string | null, message: AdminServerMessage): void {
     for (const session of this.sessions.values()) {
       if (session.wantsEventsFor(deviceId)) session.send(message);
     }

@@ -27,6 +27,8 @@ const CONFIG: HubConfig['adminChannel'] = {
   maxMessageBytes: 65536,
   pingIntervalMs: 15_000,
   stallTimeoutMs: 5000,
+  clusterInterestWaitMs: 1000,
+  clusterMaxPoints: 2000,
 };
 
 /** What a `ws` WebSocket does for a session, recorded: frames sent (parsed), close, pings. */
@@ -87,7 +89,9 @@ describe('AdminSession', () => {
       logger: pino({ level: 'silent' }),
       verifyToken: vi.fn(async () => verdict),
       snapshot: vi.fn(async () => EMPTY_SNAPSHOT),
-      register: (subscription) => registered.add(subscription),
+      register: (subscription) => {
+        registered.add(subscription);
+      },
       unregister: (subscription) => registered.delete(subscription),
     };
   });
@@ -205,6 +209,22 @@ describe('AdminSession', () => {
       await session.subscribe(subscribeMessage('s1'));
       expect(registeredWhenRead).toBe(1);
       expect(socket.ofType('snapshot')).toEqual([{ type: 'snapshot', id: 's1', ...EMPTY_SNAPSHOT.message }]);
+    });
+
+    it('reads the history only once the other hub processes know the subscription (register resolved)', async () => {
+      let known: () => void = () => undefined;
+      services.register = (subscription) => {
+        registered.add(subscription);
+        return new Promise<void>((resolve) => (known = resolve));
+      };
+      const session = signedIn();
+      const subscribing = session.subscribe(subscribeMessage('s1'));
+      await vi.advanceTimersByTimeAsync(50);
+      expect(services.snapshot).not.toHaveBeenCalled();
+      known();
+      await subscribing;
+      expect(services.snapshot).toHaveBeenCalledTimes(1);
+      expect(socket.ofType('snapshot')).toHaveLength(1);
     });
 
     it('refuses more than TELEHUB_ADMIN_WS_MAX_SUBSCRIPTIONS; an id subscribed again replaces its subscription', async () => {

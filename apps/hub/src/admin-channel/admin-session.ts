@@ -30,8 +30,11 @@ export interface AdminSessionServices {
   /** Never rejects: a token that could not be checked is `unavailable`. */
   verifyToken(token: string): Promise<ChannelTokenCheck>;
   snapshot(request: AdminSubscribeMessage): Promise<SubscriptionSnapshot>;
-  /** Adds the subscription to the channel's index (live points start buffering) or removes it. */
-  register(subscription: LiveSubscription, session: AdminSession): void;
+  /**
+   * Adds the subscription to the channel's index (live points start buffering) or removes it. Resolves once the
+   * other hub processes send this one the subscription's live points (see AdminInterestPublisher).
+   */
+  register(subscription: LiveSubscription, session: AdminSession): Promise<void> | void;
   unregister(subscription: LiveSubscription): void;
 }
 
@@ -186,7 +189,8 @@ export class AdminSession {
 
   /**
    * A new subscription (replacing one of the same id): registered before its history is read, so nothing
-   * committed meanwhile is missed (see LiveSubscription); then the snapshot, then live points.
+   * committed meanwhile is missed (see LiveSubscription), on this hub process or, once register() resolved, on
+   * any other; then the snapshot, then live points.
    */
   async subscribe(message: AdminSubscribeMessage): Promise<void> {
     const { config } = this.services;
@@ -207,9 +211,13 @@ export class AdminSession {
       maxPendingPoints: config.maxPendingPoints,
     });
     this.subscriptions.set(message.id, subscription);
-    this.services.register(subscription, this);
     let snapshot: SubscriptionSnapshot;
     try {
+      const registering = this.services.register(subscription, this);
+      if (registering) {
+        await registering;
+        if (this.subscriptions.get(message.id) !== subscription) return; // replaced or unsubscribed meanwhile
+      }
       snapshot = await this.services.snapshot(message);
     } catch (error) {
       this.unsubscribe(message.id);

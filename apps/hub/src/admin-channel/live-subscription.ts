@@ -88,6 +88,11 @@ export class LiveSubscription {
     return deviceId !== null && (this.devices === undefined || this.devices.has(deviceId));
   }
 
+  /** Whether it takes any live points at all (an empty metrics list asks for events only). */
+  get wantsPoints(): boolean {
+    return this.metrics === undefined || this.metrics.size > 0;
+  }
+
   coversMetric(metric: string): boolean {
     return this.metrics === undefined || this.metrics.has(metric);
   }
@@ -111,6 +116,13 @@ export class LiveSubscription {
       return true;
     }
     this.push(deviceId, metric, time, value);
+    return true;
+  }
+
+  /** Points of a covered series left out before they reached this process (another hub sent only the newest). */
+  countDropped(metric: string, dropped: number): boolean {
+    if (!this.coversMetric(metric) || dropped <= 0) return false;
+    this.dropped += dropped;
     return true;
   }
 

@@ -3,6 +3,7 @@ import { CLUSTER_PAYLOAD_MAX_BYTES, ClusterBusRepository } from '@telehub/db';
 import type { Logger } from 'pino';
 import { NodeIdentity } from '../common/node-identity.js';
 import { LOGGER } from '../logging/logger.token.js';
+import { HubMetrics } from '../metrics/hub-metrics.js';
 import {
   type ClusterMessage,
   type ClusterMessageKind,
@@ -53,6 +54,7 @@ export class ClusterBus implements OnApplicationBootstrap, OnModuleDestroy {
   constructor(
     private readonly bus: ClusterBusRepository,
     private readonly identity: NodeIdentity,
+    private readonly metrics: HubMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -86,6 +88,11 @@ export class ClusterBus implements OnApplicationBootstrap, OnModuleDestroy {
     });
   }
 
+  /** Messages published and not yet being sent: more than none while a send (or its echo) takes long. */
+  get backlog(): number {
+    return this.pending.length;
+  }
+
   /** Resolves once everything published so far was sent (or given up at shutdown). */
   async flush(): Promise<void> {
     while (this.sending) await this.sending;
@@ -114,6 +121,11 @@ export class ClusterBus implements OnApplicationBootstrap, OnModuleDestroy {
       try {
         await this.bus.publish(payloads);
         this.sentNotices += payloads.length;
+        for (const message of messages) {
+          if (oversized.length === 0 || !oversized.includes(message)) {
+            this.metrics.clusterMessagesSent.inc({ kind: message.kind });
+          }
+        }
         if (!this.stopped) await this.echoed(this.sentNotices);
       } catch (error) {
         if (!this.stopped) {

@@ -55,4 +55,26 @@ describe('cluster messages', () => {
       { kind: 'device_access_changed', deviceId: FROM },
     ]);
   });
+
+  it('carries admin points, events and interest, and skips malformed ones', () => {
+    const messages: ClusterMessage[] = [
+      { kind: 'admin_interest_changed', instance: FROM, version: 3 },
+      { kind: 'admin_interest_seen', from: FROM, to: FROM, version: 3 },
+      { kind: 'admin_points', xid: '812', series: [{ deviceId: FROM, metric: 't', times: [1, 2], values: [3, 4] }] },
+      { kind: 'admin_points', series: [{ deviceId: FROM, metric: 't', times: [1], values: [3], dropped: 9 }] },
+      { kind: 'admin_event', event: { type: 'state', deviceId: FROM, updatedAt: 5 } },
+      {
+        kind: 'admin_event',
+        event: { type: 'device_event', deviceId: FROM, eventType: 'connected', detail: { node: 'a' }, at: 6 },
+      },
+    ];
+    const { payloads } = packMessages(FROM, messages, 7500);
+    expect(unpackPayload(payloads[0]!)?.messages).toEqual(messages);
+    const bad = [
+      { kind: 'admin_points', xid: 'x1', series: [] },
+      { kind: 'admin_points', series: [{ deviceId: FROM, metric: 't', times: [1, 2], values: [3] }] },
+      { kind: 'admin_event', event: { type: 'presence', deviceId: FROM } },
+    ];
+    expect(unpackPayload(JSON.stringify({ from: FROM, messages: bad }))?.messages).toEqual([]);
+  });
 });

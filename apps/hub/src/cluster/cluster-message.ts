@@ -1,3 +1,4 @@
+import { SessionDetailsSchema } from '@telehub/contracts';
 import { z } from 'zod';
 
 /**
@@ -11,7 +12,43 @@ export type ClusterMessage =
    * The device's credentials changed (a token revoked or given an expiry, the device disabled, enabled or
    * deleted): every process forgets what it cached for the device, and with `close` ends its live session.
    */
-  | { kind: 'device_access_changed'; deviceId: string; close?: DeviceAccessClose };
+  | { kind: 'device_access_changed'; deviceId: string; close?: DeviceAccessClose }
+  /**
+   * What the admin connections of process `instance` watch changed (admin_interest holds it, by reference): the
+   * others read it again and answer `admin_interest_seen` with `version`, the sender's count of its changes.
+   */
+  | { kind: 'admin_interest_changed'; instance: string; version: number }
+  /** Process `from` now sends process `to` what `to` watched as of its change `version`. */
+  | { kind: 'admin_interest_seen'; from: string; to: string; version: number }
+  /**
+   * Live points of watched devices committed together by transaction `xid` (when known), gathered for one tick of
+   * the admin rate. `dropped`: points of the series left out of this tick because it carried too many.
+   */
+  | { kind: 'admin_points'; xid?: string; series: CrossingSeries[] }
+  /** Presence, state or a device event of a watched device, as it happened. */
+  | { kind: 'admin_event'; event: CrossingEvent };
+
+export interface CrossingSeries {
+  deviceId: string;
+  metric: string;
+  times: number[];
+  values: number[];
+  dropped?: number;
+}
+
+/** An admin event as it crosses; a state too large for a notice crosses without `state` (read from the table). */
+export type CrossingEvent =
+  | {
+      type: 'presence';
+      deviceId: string;
+      online: boolean;
+      transport: string;
+      reason?: string;
+      at: number;
+      session?: z.infer<typeof SessionDetailsSchema> & { node: string };
+    }
+  | { type: 'state'; deviceId: string; state?: Record<string, unknown>; updatedAt: number }
+  | { type: 'device_event'; deviceId: string; eventType: string; detail: Record<string, unknown>; at: number };
 
 export type DeviceAccessClose = 'token_revoked' | 'not_authorized';
 export type ClusterMessageKind = ClusterMessage['kind'];
@@ -24,6 +61,50 @@ export interface ClusterEnvelope {
 }
 
 const uuid = z.uuid();
+const nonNegative = z.number().int().nonnegative();
+const CrossingSeriesSchema = z
+  .object({
+    deviceId: uuid,
+    metric: z.string().min(1).max(200),
+    times: z.array(z.number()),
+    values: z.array(z.number()),
+    dropped: nonNegative.optional(),
+  })
+  .refine((series) => series.times.length === series.values.length, 'times and values differ in length');
+const CrossingEventSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('presence'),
+    deviceId: uuid,
+    online: z.boolean(),
+    transport: z.string(),
+    reason: z.string().optional(),
+    at: z.number(),
+    session: SessionDetailsSchema.extend({ node: z.string() }).optional(),
+  }),
+  z.object({
+    type: z.literal('state'),
+    deviceId: uuid,
+    state: z.record(z.string(), z.unknown()).optional(),
+    updatedAt: z.number(),
+  }),
+  z.object({
+    type: z.literal('device_event'),
+    deviceId: uuid,
+    eventType: z.string(),
+    detail: z.record(z.string(), z.unknown()),
+    at: z.number(),
+  }),
+]);
+const AdminMessageSchemas = [
+  z.object({ kind: z.literal('admin_interest_changed'), instance: uuid, version: nonNegative }),
+  z.object({ kind: z.literal('admin_interest_seen'), from: uuid, to: uuid, version: nonNegative }),
+  z.object({
+    kind: z.literal('admin_points'),
+    xid: z.string().regex(/^\d+$/).optional(),
+    series: z.array(CrossingSeriesSchema),
+  }),
+  z.object({ kind: z.literal('admin_event'), event: CrossingEventSchema }),
+] as const;
 const MessageSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('session_taken_over'), to: uuid, deviceId: uuid, sessionId: uuid }),
   z.object({
@@ -31,6 +112,7 @@ const MessageSchema = z.discriminatedUnion('kind', [
     deviceId: uuid,
     close: z.enum(['token_revoked', 'not_authorized']).optional(),
   }),
+  ...AdminMessageSchemas,
 ]);
 const EnvelopeSchema = z.object({ from: uuid, messages: z.array(z.unknown()) });
 

@@ -151,7 +151,7 @@ export class CommandDeliveryService implements OnApplicationBootstrap, OnModuleD
     this.hubEvents.emit({ type: 'command', ...notice });
     // The device_events row the transition wrote, as the notice carries it: its live copy.
     const { type: eventType, detail, at } = event;
-    this.hubEvents.emit({ type: 'device_event', deviceId: notice.deviceId, eventType, detail, at });
+    this.hubEvents.emit({ type: 'device_event', deviceId: notice.deviceId, eventType, detail, at, everyProcess: true });
     if (notice.status === 'queued') {
       this.deliver(notice.deviceId);
     } else if (notice.status !== 'sent') {

@@ -172,6 +172,8 @@ export const ConfigSchema = z.object({
   TELEHUB_ADMIN_WS_MAX_MESSAGE_BYTES: positiveInt.default(64 * 1024),
   TELEHUB_ADMIN_WS_PING_INTERVAL_MS: positiveInt.default(15_000),
   TELEHUB_ADMIN_WS_STALL_TIMEOUT_MS: positiveInt.default(30_000),
+  TELEHUB_ADMIN_CLUSTER_INTEREST_WAIT_MS: positiveInt.default(1_000),
+  TELEHUB_ADMIN_CLUSTER_MAX_POINTS: positiveInt.default(2_000),
 
   // Telemetry history
   TELEHUB_HISTORY_MAX_POINTS: positiveInt.default(10_000),

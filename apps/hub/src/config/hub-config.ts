@@ -165,6 +165,16 @@ export interface HubConfig {
     pingIntervalMs: number;
     /** A connection whose unsent data stays above maxBufferBytes this long is not reading: it is closed. */
     stallTimeoutMs: number;
+    /**
+     * How long a new subscription waits for the other hub processes to confirm they send it its devices' live
+     * points (before its snapshot is read); a process that has not answered by then is not waited for.
+     */
+    clusterInterestWaitMs: number;
+    /**
+     * Live points one process sends the others per tick of the admin rate (1 / maxRate); above it, only the
+     * newest point of each series crosses and the rest are reported as `lagged`.
+     */
+    clusterMaxPoints: number;
   };
   history: {
     /** Points per series a JSON history answer may hold (buckets or raw rows); CSV streams, so has no limit. */
@@ -353,6 +363,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxMessageBytes: c.TELEHUB_ADMIN_WS_MAX_MESSAGE_BYTES,
       pingIntervalMs: c.TELEHUB_ADMIN_WS_PING_INTERVAL_MS,
       stallTimeoutMs: c.TELEHUB_ADMIN_WS_STALL_TIMEOUT_MS,
+      clusterInterestWaitMs: c.TELEHUB_ADMIN_CLUSTER_INTEREST_WAIT_MS,
+      clusterMaxPoints: c.TELEHUB_ADMIN_CLUSTER_MAX_POINTS,
     },
     history: {
       maxPoints: c.TELEHUB_HISTORY_MAX_POINTS,

@@ -1,5 +1,6 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import {
+  AdminInterestRepository,
   AdminTokenRepository,
   ClusterBusRepository,
   CommandRepository,
@@ -22,6 +23,7 @@ import type { HubDatabase } from './open-database.js';
 const repositories = [
   { provide: DeviceRepository, make: (client: DatabaseClient) => new DeviceRepository(client.db) },
   { provide: DeviceTokenRepository, make: (client: DatabaseClient) => new DeviceTokenRepository(client.db) },
+  { provide: AdminInterestRepository, make: (client: DatabaseClient) => new AdminInterestRepository(client) },
   { provide: AdminTokenRepository, make: (client: DatabaseClient) => new AdminTokenRepository(client) },
   { provide: TelemetryRepository, make: (client: DatabaseClient) => new TelemetryRepository(client) },
   { provide: DeviceEventRepository, make: (client: DatabaseClient) => new DeviceEventRepository(client) },

@@ -33,7 +33,15 @@ export type HubEvent =
    */
   | { type: 'session_displaced'; deviceId: string; sessionId: string; instance: string }
   | { type: 'state'; deviceId: string; state: Record<string, unknown>; updatedAt: number }
-  | { type: 'device_event'; deviceId: string | null; eventType: string; detail: Record<string, unknown>; at: number }
+  | {
+      type: 'device_event';
+      deviceId: string | null;
+      eventType: string;
+      detail: Record<string, unknown>;
+      at: number;
+      /** Emitted by every hub process (it came with a notice all of them hear), so never sent on to the others. */
+      everyProcess?: boolean;
+    }
   /** A command's status changed, in any hub process on this database (it arrives through NOTIFY). */
   | ({ type: 'command' } & CommandNotice);
 

@@ -115,6 +115,18 @@ export class HubMetrics {
     // Every process sees every transition (they arrive through PostgreSQL): summing would count each once per worker.
     aggregator: 'max',
   });
+  readonly clusterMessagesSent = new Counter({
+    name: 'telehub_cluster_messages_sent_total',
+    help: 'Messages this hub process sent the others over the cluster bus (PostgreSQL NOTIFY), by kind',
+    labelNames: ['kind'],
+    registers: [this.registry],
+  });
+  readonly adminClusterPoints = new Counter({
+    name: 'telehub_admin_cluster_points_total',
+    help: 'Live points of devices on this hub process watched by admins on others: sent, thinned (only the newest of a series crossed) or discarded (too many series in one tick)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
   readonly adminConnections = new Gauge({
     name: 'telehub_admin_connections',
     help: 'Open admin WebSocket connections',

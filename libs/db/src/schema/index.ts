@@ -1,3 +1,4 @@
+export * from './admin-interest.table.js';
 export * from './admin-tokens.table.js';
 export * from './commands.table.js';
 export * from './device-events.table.js';
