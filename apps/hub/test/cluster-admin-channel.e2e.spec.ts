@@ -18,7 +18,9 @@ interface Crossing {
 }
 
 /** Every admin message crossing the cluster bus, as the other hubs are handed them (a LISTEN of the test's own). */
-async function watchBus(hub: TestHub): Promise<{ about: (deviceId: string) => string[]; stop: () => Promise<void> }> {
+async function watchBus(
+  hub: TestHub,
+): Promise<{ about: (deviceId: string) => string[]; count: (kind: string) => number; stop: () => Promise<void> }> {
   const seen: Crossing[] = [];
   const { unlisten } = await hub.database.client.sql.listen(CLUSTER_CHANNEL, (payload) => {
     const envelope = JSON.parse(payload) as {
@@ -33,6 +35,7 @@ async function watchBus(hub: TestHub): Promise<{ about: (deviceId: string) => st
   return {
     // The kinds of the messages that carried something of this device.
     about: (deviceId) => seen.filter((crossing) => crossing.devices.includes(deviceId)).map((c) => c.kind),
+    count: (kind) => seen.filter((crossing) => crossing.kind === kind).length,
     stop: unlisten,
   };
 }
@@ -218,13 +221,15 @@ describe('admin channel across hub processes', () => {
       expect(bus.about(device.id).length).toBeGreaterThan(0);
       expect(new Set(bus.about(device.id))).toEqual(new Set(['admin_points']));
 
+      const confirmations = bus.count('admin_interest_seen');
       watcher.close();
       await eventually(async () => {
         const [row] = await a.database.client.sql<{ count: number }[]>`
           SELECT count(*)::int AS count FROM admin_interest WHERE device_id = ${device.id}`;
         return row!.count === 0;
       });
-      await sleep(300); // B reads the change
+      // B has read the change once it confirms it (admin_interest_seen), however busy the machine is.
+      expect(await eventually(async () => bus.count('admin_interest_seen') > confirmations, 5000)).toBe(true);
       const before = bus.about(device.id).length;
       await client.publishAsync('devices/me/telemetry', JSON.stringify({ v: 11 }), { qos: 1 });
       await local.until(() => (local.livePoints('l', 'v').length === 12 ? true : undefined), 5000, 'no point on B');
