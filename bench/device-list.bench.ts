@@ -170,21 +170,26 @@ async function seedFleet(sql: ReturnType<typeof createDatabaseClient>['sql']): P
       active = n.i % 10 < 5,
       transport = CASE WHEN n.i % 10 < 3 THEN 'mqtt' END,
       connected_node = CASE WHEN n.i % 10 < 3 THEN 'bench-node' END,
-      connected_at = CASE WHEN n.i % 10 < 3 THEN now() - interval '1 hour' END,
+      connected_at = CASE WHEN n.i % 10 < 3 THEN now() - interval '1 hour' END
+    FROM numbered AS n WHERE d.id = n.id`;
+  await sql`
+    WITH numbered AS (SELECT id, row_number() OVER (ORDER BY id) AS i FROM devices)
+    UPDATE device_last_seen AS s SET
       last_seen_at = CASE
         WHEN n.i % 10 < 3 THEN now() - (n.i % 60) * interval '1 second'
         WHEN n.i % 10 < 5 THEN now() - (n.i % 480) * interval '1 second'
         WHEN n.i % 100 >= 90 THEN NULL
         ELSE now() - interval '1 day' - (n.i % 518400) * interval '1 second'
       END
-    FROM numbered AS n WHERE d.id = n.id`;
+    FROM numbered AS n WHERE s.device_id = n.id`;
   await sql`
     INSERT INTO device_latest (device_id, metric, time, value)
-    SELECT d.id, m.metric, d.last_seen_at, random() * 100
-    FROM devices AS d CROSS JOIN (VALUES ('temp'), ('hum'), ('battery'), ('rssi')) AS m (metric)
-    WHERE d.last_seen_at IS NOT NULL`;
+    SELECT s.device_id, m.metric, s.last_seen_at, random() * 100
+    FROM device_last_seen AS s CROSS JOIN (VALUES ('temp'), ('hum'), ('battery'), ('rssi')) AS m (metric)
+    WHERE s.last_seen_at IS NOT NULL`;
   // As autovacuum would have, in a fleet that has run for a while.
   await sql`VACUUM ANALYZE devices`;
+  await sql`VACUUM ANALYZE device_last_seen`;
   await sql`VACUUM ANALYZE device_latest`;
 }
 

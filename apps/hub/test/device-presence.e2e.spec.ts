@@ -211,12 +211,14 @@ describe('device presence with two hubs on one database', () => {
         FROM device_events e JOIN devices d ON d.id = e.device_id
         WHERE 'twins' = ANY(d.labels) AND e.type = ${type}`.then(([row]) => row!);
 
-    await sql`UPDATE devices SET last_seen_at = now() WHERE 'twins' = ANY(labels)`;
+    await sql`UPDATE device_last_seen AS s SET last_seen_at = now()
+      FROM devices AS d WHERE d.id = s.device_id AND 'twins' = ANY(d.labels)`;
     await eventually(async () => (await countByType('active')).devices === 300, 10_000);
     await sleep(200);
     expect(await countByType('active')).toEqual({ events: 300, devices: 300 });
 
-    await sql`UPDATE devices SET last_seen_at = now() - interval '1 hour' WHERE 'twins' = ANY(labels)`;
+    await sql`UPDATE device_last_seen AS s SET last_seen_at = now() - interval '1 hour'
+      FROM devices AS d WHERE d.id = s.device_id AND 'twins' = ANY(d.labels)`;
     await eventually(async () => (await countByType('inactive')).devices === 300, 10_000);
     await sleep(200);
     expect(await countByType('inactive')).toEqual({ events: 300, devices: 300 });

@@ -53,8 +53,10 @@ describe('GET /api/v1/devices for a fleet', () => {
 
   async function setPresence(id: string, columns: { online?: boolean; active?: boolean; lastSeen?: string | null }) {
     const sql = hub.database.client.sql;
-    await sql`UPDATE devices SET online = ${columns.online ?? false}, active = ${columns.active ?? false},
-      last_seen_at = ${columns.lastSeen ?? null}::timestamptz WHERE id = ${id}`;
+    await sql`UPDATE devices SET online = ${columns.online ?? false}, active = ${columns.active ?? false}
+      WHERE id = ${id}`;
+    await sql`UPDATE device_last_seen SET last_seen_at = ${columns.lastSeen ?? null}::timestamptz
+      WHERE device_id = ${id}`;
   }
 
   it('finds a name or id substring anywhere, ignoring case, and literally', async () => {

@@ -54,14 +54,15 @@ export class DeviceListService {
 
   private async totals(filter: DeviceListFilter): Promise<DeviceStatusCounts> {
     if (!unfiltered(filter)) return this.list.countByStatus(filter);
-    const fleet = await this.fleet.counts();
+    const fleet = await this.fleet.recentCounts();
     return { connected: fleet.online, active: fleet.active, offline: fleet.devices - fleet.online - fleet.active };
   }
 }
 
 /**
  * Counted over every device: without filters (the status filter aside, which the per-status counts ignore)
- * these are the fleet's counts, which the overview also shows, shared for up to a second.
+ * these are the fleet's counts, which the overview also shows, as last counted (about a second old): a page
+ * does not wait for a count of the whole fleet.
  */
 function unfiltered(filter: { labels: string[]; namePrefix?: string; search?: string }): boolean {
   return filter.labels.length === 0 && !filter.namePrefix && !filter.search;

@@ -12,7 +12,7 @@ export interface ActivityTransition {
 
 /**
  * Active/inactive transitions. A device is active while it was heard from (a message over any transport, a
- * connect or a disconnect: `last_seen_at`) within its inactivity timeout, or holds a live session (whose
+ * connect or a disconnect: device_last_seen) within its inactivity timeout, or holds a live session (whose
  * keep-alive the transport enforces). The `active` column remembers what was last decided; `sweep` flips it for
  * the devices whose state changed and records one event per flip, in one statement: rows another hub is
  * flipping are skipped (SKIP LOCKED), and a row already flipped no longer matches, so several hubs sweeping
@@ -33,12 +33,13 @@ export class DeviceActivityRepository {
     const shouldBeActive = sql`(online OR coalesce(last_seen_at > now() - make_interval(secs => ${timeout}), false))`;
     const rows = await sql<TransitionRow[]>`
       WITH due AS (
-        SELECT id FROM devices WHERE active <> ${shouldBeActive}
-        ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED
+        SELECT d.id FROM devices AS d JOIN device_last_seen AS s ON s.device_id = d.id
+        WHERE d.active <> ${shouldBeActive}
+        ORDER BY d.id LIMIT ${limit} FOR UPDATE OF d SKIP LOCKED
       ), changed AS (
-        UPDATE devices SET active = NOT active FROM due
-        WHERE devices.id = due.id AND devices.active <> ${shouldBeActive}
-        RETURNING devices.id, devices.active, devices.online, devices.transport, devices.last_seen_at,
+        UPDATE devices SET active = NOT active FROM due, device_last_seen AS s
+        WHERE devices.id = due.id AND s.device_id = devices.id AND devices.active <> ${shouldBeActive}
+        RETURNING devices.id, devices.active, devices.online, devices.transport, s.last_seen_at,
           ${timeout} AS timeout_s
       )
       INSERT INTO device_events (device_id, time, type, detail)

@@ -1,6 +1,6 @@
-import { and, arrayContains, asc, desc, eq, ilike, like, not, or, type SQL, sql } from 'drizzle-orm';
+import { and, arrayContains, asc, desc, eq, getTableColumns, ilike, like, not, or, type SQL, sql } from 'drizzle-orm';
 import type { Database, DatabaseClient } from '../client.js';
-import { type DeviceRow, devices } from '../schema/index.js';
+import { type DeviceRow, deviceLastSeen, devices } from '../schema/index.js';
 
 export type DeviceListStatus = 'connected' | 'active' | 'offline';
 export type DeviceListSortKey = 'created' | 'name' | 'lastSeen';
@@ -55,19 +55,26 @@ export interface LatestOfDevice {
 /** Hex digits and dashes: what a piece of a UUID's text form (`0196a3c1-7f00-…`) can hold. */
 const UUID_PIECE = /^[0-9a-f-]+$/i;
 
-/** Never-seen devices sort as the earliest time, so the order and the keyset comparison agree. */
-const lastSeenKey = sql`coalesce(${devices.lastSeenAt}, '-infinity'::timestamptz)`;
-const lastSeenUs = sql<string | null>`(extract(epoch FROM ${devices.lastSeenAt}) * 1000000)::bigint::text`;
+/**
+ * Never-seen devices sort as the earliest time, so the order and the keyset comparison agree. The expression of
+ * device_last_seen_key_idx exactly, so pages sorted by last seen walk that index.
+ */
+const lastSeenKey = sql`coalesce(${deviceLastSeen.lastSeenAt}, '-infinity'::timestamptz)`;
+const lastSeenUs = sql<string | null>`(extract(epoch FROM ${deviceLastSeen.lastSeenAt}) * 1000000)::bigint::text`;
 
 /**
  * The device list of a fleet: filters (labels, name prefix, name or id substring, status), three sort orders
  * with keyset pagination, totals per status over everything that matches, and latest values for a page.
  *
+ * Each order walks an index in its own order and stops after a page: `created` the primary key, `name`
+ * devices_name_id_idx, `lastSeen` device_last_seen_key_idx (last-seen times live in that narrow table so that
+ * indexing them costs the frequent last-seen writes two small btrees, not a non-HOT update of the wide device
+ * row). Filters are checked on the rows walked, so a page costs about page size ÷ the share of devices that
+ * match (labels and substrings use their GIN indexes instead when they match few).
  * Status is `online` (a live session) first, then `active` (heard from within the inactivity timeout), as the
- * activity sweeper keeps it. Neither column is indexed: presence and last-seen rewrite device rows every few
- * seconds, and an index on a column they change would make every such update touch every index. Sorting by
- * last seen and counting per status therefore read every matching row (bench `device-list` says what that costs
- * at 100,000 devices); what would index them is presence kept in a narrow table of its own.
+ * activity sweeper keeps it. Neither column is indexed: presence rewrites device rows, and an index on a column
+ * it changes would make such an update touch every index. Counting per status therefore reads every matching
+ * row (bench `device-list` says what that costs at 100,000 devices).
  * Substring search uses the pg_trgm indexes of migration 0007 where the server has the extension; without
  * them the same query scans the table.
  */
@@ -81,19 +88,25 @@ export class DeviceListRepository {
   async list(query: DeviceListQuery): Promise<DeviceListPage> {
     const conditions = [...filterConditions(query), ...statusConditions(query.statuses)];
     if (query.after) conditions.push(afterCondition(query.after, query.descending));
-    // The page's ids first, sorting only (key, id): a sort without an index then moves narrow tuples, not whole
-    // device rows, and the rows are read for the page alone (a LIMIT subquery is never flattened).
-    const page = this.db
-      .select({ id: devices.id })
-      .from(devices)
+    // The page's ids first, sorting only (key, id) in index order, and the rows read for the page alone (a LIMIT
+    // subquery is never flattened). Only the last-seen order needs device_last_seen to choose the page.
+    const ids =
+      query.sort === 'lastSeen'
+        ? this.db
+            .select({ id: devices.id })
+            .from(deviceLastSeen)
+            .innerJoin(devices, eq(devices.id, deviceLastSeen.deviceId))
+        : this.db.select({ id: devices.id }).from(devices);
+    const page = ids
       .where(and(...conditions))
       .orderBy(...orderOf(query))
       .limit(query.limit + 1)
       .as('page');
     const found = await this.db
-      .select({ row: devices, lastSeenUs })
+      .select({ row: { ...getTableColumns(devices), lastSeenAt: deviceLastSeen.lastSeenAt }, lastSeenUs })
       .from(page)
       .innerJoin(devices, eq(devices.id, page.id))
+      .leftJoin(deviceLastSeen, eq(deviceLastSeen.deviceId, page.id))
       .orderBy(...orderOf(query));
     const rows = found.slice(0, query.limit);
     const last = rows.at(-1);
@@ -144,7 +157,8 @@ function orderOf(query: Pick<DeviceListQuery, 'sort' | 'descending'>): SQL[] {
     case 'name':
       return [direction(devices.name), direction(devices.id)];
     case 'lastSeen':
-      return [direction(lastSeenKey), direction(devices.id)];
+      // device_last_seen's own id column: the index's second column.
+      return [direction(lastSeenKey), direction(deviceLastSeen.deviceId)];
     case 'created':
       return [direction(devices.id)];
   }
@@ -191,7 +205,7 @@ function afterCondition(after: DeviceListPosition, descending: boolean): SQL {
         after.lastSeenUs === null
           ? sql`'-infinity'::timestamptz`
           : sql`('epoch'::timestamptz + ${after.lastSeenUs}::bigint * interval '1 microsecond')`;
-      return sql`(${lastSeenKey}, ${devices.id}) ${op} (${at}, ${after.id}::uuid)`;
+      return sql`(${lastSeenKey}, ${deviceLastSeen.deviceId}) ${op} (${at}, ${after.id}::uuid)`;
     }
   }
 }

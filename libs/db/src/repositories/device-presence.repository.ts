@@ -34,7 +34,7 @@ export interface SessionOwner {
   sessionId: string | null;
 }
 
-/** Online/offline, last-seen and reported state: the parts of a device row that devices change. */
+/** Online/offline, last-seen (device_last_seen) and reported state: what devices change about themselves. */
 export class DevicePresenceRepository {
   constructor(private readonly client: DatabaseClient) {}
 
@@ -79,11 +79,15 @@ export class DevicePresenceRepository {
           session = CASE WHEN c.online_flag = 1 THEN c.session::jsonb ELSE d.session END,
           connected_at = CASE WHEN c.online_flag = 1 THEN to_timestamp(c.connected_at / 1000.0) ELSE d.connected_at END,
           disconnected_at = CASE WHEN c.online_flag = 1 THEN d.disconnected_at ELSE to_timestamp(c.at / 1000.0) END,
-          disconnect_reason = CASE WHEN c.online_flag = 1 THEN d.disconnect_reason ELSE c.reason END,
-          last_seen_at = greatest(d.last_seen_at, to_timestamp(c.at / 1000.0))
+          disconnect_reason = CASE WHEN c.online_flag = 1 THEN d.disconnect_reason ELSE c.reason END
         FROM c JOIN previous AS p ON p.id = c.device_id
         WHERE d.id = c.device_id AND (c.online_flag = 1 OR p.session_id = c.session_id)
         RETURNING d.id, c.online_flag
+      ), seen AS (
+        -- A connect or a disconnect is hearing from the device (greatest: a later message may have been recorded).
+        UPDATE device_last_seen AS s SET last_seen_at = greatest(s.last_seen_at, to_timestamp(c.at / 1000.0))
+        FROM updated AS u JOIN c ON c.device_id = u.id
+        WHERE s.device_id = u.id
       )
       SELECT p.id AS "deviceId", p.session_id AS "sessionId", p.connected_instance AS instance
       FROM updated AS u JOIN previous AS p ON p.id = u.id JOIN c ON c.device_id = u.id
@@ -99,12 +103,16 @@ export class DevicePresenceRepository {
       WHERE id = ANY(${deviceIds as string[]}::uuid[])`;
   }
 
-  /** Coalesced last-seen: one statement for every device heard from since the previous call. */
+  /**
+   * Coalesced last-seen: one statement for every device heard from since the previous call. It writes the narrow
+   * device_last_seen rows only (the device rows and their indexes are left alone).
+   */
   async touchLastSeen(deviceIds: string[], at: number): Promise<void> {
     if (deviceIds.length === 0) return;
     await this.client.sql`
-      UPDATE devices SET last_seen_at = to_timestamp(${at} / 1000.0)
-      WHERE id = ANY(${deviceIds}::uuid[]) AND (last_seen_at IS NULL OR last_seen_at < to_timestamp(${at} / 1000.0))`;
+      UPDATE device_last_seen SET last_seen_at = to_timestamp(${at} / 1000.0)
+      WHERE device_id = ANY(${deviceIds}::uuid[])
+        AND (last_seen_at IS NULL OR last_seen_at < to_timestamp(${at} / 1000.0))`;
   }
 
   /**
@@ -122,9 +130,12 @@ export class DevicePresenceRepository {
         SELECT id, jsonb_strip_nulls(reported_state || ${JSON.stringify(patch)}::jsonb) AS state
         FROM devices WHERE id = ${deviceId} FOR UPDATE
       ), updated AS (
-        UPDATE devices AS d SET reported_state = m.state, state_updated_at = now(), last_seen_at = now()
+        UPDATE devices AS d SET reported_state = m.state, state_updated_at = now()
         FROM merged AS m WHERE d.id = m.id AND octet_length(m.state::text) <= ${maxBytes}
-        RETURNING d.reported_state, d.state_updated_at
+        RETURNING d.id, d.reported_state, d.state_updated_at
+      ), seen AS (
+        UPDATE device_last_seen AS s SET last_seen_at = greatest(s.last_seen_at, now())
+        FROM updated WHERE s.device_id = updated.id
       )
       SELECT (SELECT octet_length(state::text) FROM merged) AS bytes, updated.reported_state AS state,
         (extract(epoch FROM updated.state_updated_at) * 1000)::float8 AS updated_at_ms

@@ -1,6 +1,6 @@
-import { eq, sql } from 'drizzle-orm';
+import { eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Database } from '../client.js';
-import { type DeviceRow, devices, deviceTokens } from '../schema/index.js';
+import { type DeviceRow, deviceLastSeen, devices, deviceTokens } from '../schema/index.js';
 import { uuidV7 } from '../uuid-v7.js';
 
 export interface NewDevice {
@@ -23,6 +23,12 @@ export interface DevicePatch {
   inactivityTimeoutSeconds?: number | null;
 }
 
+/** A device's last-seen time beside its row (every device has one: migration 0012's trigger makes it). */
+const lastSeenOfDevice = sql<Date | null>`(
+  SELECT ${deviceLastSeen.lastSeenAt} FROM ${deviceLastSeen} WHERE ${deviceLastSeen.deviceId} = ${devices.id})`.mapWith(
+  deviceLastSeen.lastSeenAt,
+);
+
 // Postgres allows 65,535 bind parameters per statement; 4 columns × 5,000 rows stays well below.
 const INSERT_CHUNK_ROWS = 5_000;
 
@@ -41,14 +47,19 @@ export class DeviceRepository {
           .values(chunk.map(({ device }, index) => ({ id: ids[index]!, ...device })))
           .returning();
         await tx.insert(deviceTokens).values(chunk.map(({ token }, index) => ({ deviceId: ids[index]!, ...token })));
-        created.push(...rows);
+        // New devices were never heard from.
+        created.push(...rows.map((row) => ({ ...row, lastSeenAt: null })));
       }
       return created;
     });
   }
 
   async findById(id: string): Promise<DeviceRow | undefined> {
-    const [row] = await this.db.select().from(devices).where(eq(devices.id, id));
+    const [row] = await this.db
+      .select({ ...getTableColumns(devices), lastSeenAt: deviceLastSeen.lastSeenAt })
+      .from(devices)
+      .leftJoin(deviceLastSeen, eq(deviceLastSeen.deviceId, devices.id))
+      .where(eq(devices.id, id));
     return row;
   }
 
@@ -57,7 +68,7 @@ export class DeviceRepository {
       .update(devices)
       .set({ ...patch, updatedAt: sql`now()` })
       .where(eq(devices.id, id))
-      .returning();
+      .returning({ ...getTableColumns(devices), lastSeenAt: lastSeenOfDevice });
     return row;
   }
 

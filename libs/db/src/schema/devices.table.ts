@@ -22,7 +22,8 @@ export const devices = pgTable(
     stateUpdatedAt: timestamp('state_updated_at', { withTimezone: true }),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
-    lastSeenAt: timestamp('last_seen_at', { withTimezone: true }),
+    // When the device was last heard from is in device_last_seen, a narrow table of its own with the index the
+    // list sorts by (migration 0012).
     // Presence: which hub process holds the device's live session, since when, and why the last one ended.
     online: boolean('online').notNull().default(false),
     connectedNode: text('connected_node'),
@@ -51,7 +52,7 @@ export const devices = pgTable(
     /** This device's inactivity timeout; null: the hub's TELEHUB_DEVICE_INACTIVITY_TIMEOUT_S. */
     inactivityTimeoutSeconds: integer('inactivity_timeout_seconds'),
   },
-  // Nothing that presence or last-seen writes (online, active, last_seen_at, …) is indexed: those updates rewrite
+  // Nothing that presence writes (online, active, …) is indexed: those updates rewrite
   // device rows every few seconds, and stay HOT (no index entries) only while no indexed column changes. The
   // pg_trgm indexes for substring search are made by migration 0007's custom part, where the extension exists.
   (table) => [
@@ -65,5 +66,6 @@ export const devices = pgTable(
   ],
 );
 
-export type DeviceRow = typeof devices.$inferSelect;
+/** A device row with when it was last heard from (device_last_seen), as repositories return devices. */
+export type DeviceRow = typeof devices.$inferSelect & { lastSeenAt: Date | null };
 export type NewDeviceRow = typeof devices.$inferInsert;

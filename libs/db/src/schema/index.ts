@@ -2,6 +2,7 @@ export * from './admin-interest.table.js';
 export * from './admin-tokens.table.js';
 export * from './commands.table.js';
 export * from './device-events.table.js';
+export * from './device-last-seen.table.js';
 export * from './device-latest.table.js';
 export * from './device-rate-buckets.table.js';
 export * from './device-tokens.table.js';
