@@ -251,6 +251,8 @@ describe('CommandDeliveryService', () => {
         eventType: 'command_queued',
         detail: { commandId: commandId(1), name: 'c1', marker: 'as written' },
         at: notice(1, 'queued')[1].at,
+        // Every hub process hears the command notice and emits this event itself: none forwards it to the others.
+        everyProcess: true,
       },
     ]);
     expect(await metrics.registry.getSingleMetricAsString('telehub_command_transitions_total')).toContain(
