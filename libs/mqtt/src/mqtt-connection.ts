@@ -23,6 +23,8 @@ import { rejectIllFormedStrings } from './utf8-string.guard.js';
 const DEFAULT_MAX_INFLIGHT_PUBLISHES = 100;
 const DEFAULT_CLOSE_GRACE_MS = 1000;
 const DEFAULT_MAX_SUBSCRIPTIONS = 16;
+/** What a connection without subscriptions reads: one shared empty map, never written to. */
+const NO_SUBSCRIPTIONS: ReadonlyMap<string, 0 | 1> = new Map();
 
 export type ConnectionState = 'awaiting_connect' | 'authenticating' | 'connected' | 'closed';
 
@@ -31,6 +33,8 @@ export type ConnectionState = 'awaiting_connect' | 'authenticating' | 'connected
  * Incoming bytes go through two queues so that nothing is processed while processing is not allowed
  * (paused, authenticating, too many publishes in flight, or the client not reading our writes):
  * `stash` holds raw chunks not yet given to the parser, `inbox` holds parsed packets not yet handled.
+ * Collections are made when first needed and queues dropped once empty: most devices sit idle, subscribe to one
+ * topic at most and never use QoS 2, and each empty collection costs an idle connection about 150 bytes.
  */
 export class MqttConnection {
   state: ConnectionState = 'awaiting_connect';
@@ -58,9 +62,8 @@ export class MqttConnection {
   readonly writer: PacketWriter;
   readonly acks: AckQueue;
   readonly outbound = new OutboundInflight();
-  readonly subscriptions = new Map<string, 0 | 1>();
-  /** QoS 2 packet ids received and not yet released by PUBREL, with their onPublish result [MQTT-4.3.3-2]. */
-  readonly awaitingRelease = new Map<number, Promise<PublishOutcome>>();
+  private subscriptionMap: Map<string, 0 | 1> | undefined;
+  private awaitingReleaseMap: Map<number, Promise<PublishOutcome>> | undefined;
   /** Resolves with the close reason once the stream has closed and onClose was called. */
   readonly closed: Promise<CloseReason>;
 
@@ -70,8 +73,8 @@ export class MqttConnection {
   readonly maxSubscriptions: number;
   /** Store calls of this connection run one after another, in the order they were made. */
   private storeTail: Promise<unknown> = Promise.resolve();
-  private readonly stash: Buffer[] = [];
-  private readonly inbox: Packet[] = [];
+  private stash: Buffer[] | undefined;
+  private inbox: Packet[] | undefined;
   private keepAlive: KeepAliveTimer | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
   private userPaused = false;
@@ -112,6 +115,27 @@ export class MqttConnection {
 
   get isPaused(): boolean {
     return this.userPaused;
+  }
+
+  /** Granted subscriptions: filter -> granted QoS. */
+  get subscriptions(): ReadonlyMap<string, 0 | 1> {
+    return this.subscriptionMap ?? NO_SUBSCRIPTIONS;
+  }
+
+  grantSubscription(filter: string, qos: 0 | 1): void {
+    this.subscriptionMap ??= new Map();
+    this.subscriptionMap.set(filter, qos);
+  }
+
+  /** False when there was no such subscription. */
+  removeSubscription(filter: string): boolean {
+    return this.subscriptionMap?.delete(filter) ?? false;
+  }
+
+  /** QoS 2 packet ids received and not yet released by PUBREL, with their onPublish result [MQTT-4.3.3-2]. */
+  get awaitingRelease(): Map<number, Promise<PublishOutcome>> {
+    this.awaitingReleaseMap ??= new Map();
+    return this.awaitingReleaseMap;
   }
 
   setProtocol(version: ProtocolVersion, clientMaximumPacketSize?: number): void {
@@ -194,8 +218,8 @@ export class MqttConnection {
     this.closeDetail = detail;
     clearTimeout(this.connectTimer);
     this.keepAlive?.stop();
-    this.stash.length = 0;
-    this.inbox.length = 0;
+    this.stash = undefined;
+    this.inbox = undefined;
     if (code !== undefined) {
       try {
         this.writer.write({ cmd: 'disconnect', reasonCode: code });
@@ -213,22 +237,24 @@ export class MqttConnection {
     this.pumping = true;
     try {
       while (this.canProcess()) {
-        const packet = this.inbox.shift();
+        const packet = this.inbox?.shift();
         if (packet) {
           this.keepAlive?.touch();
           handlePacket(this, packet);
           continue;
         }
-        const chunk = this.stash.shift();
+        const chunk = this.stash?.shift();
         if (!chunk) break;
         this.parse(chunk);
       }
     } finally {
       this.pumping = false;
     }
+    if (this.inbox?.length === 0) this.inbox = undefined;
+    if (this.stash?.length === 0) this.stash = undefined;
     this.updateFlow();
     // The peer left: finish what it sent (a CONNECT, a few publishes, a DISCONNECT), then close.
-    if (this.peerGone && this.inbox.length === 0 && this.stash.length === 0 && this.state !== 'authenticating') {
+    if (this.peerGone && !this.inbox && !this.stash && this.state !== 'authenticating') {
       this.close('socket_closed');
     }
   }
@@ -261,12 +287,15 @@ export class MqttConnection {
 
   private readonly onData = (chunk: Buffer): void => {
     if (this.state === 'closed') return;
+    this.stash ??= [];
     this.stash.push(chunk);
     this.pump();
   };
 
   private readonly onPacket = (packet: Packet): void => {
-    if (this.state !== 'closed') this.inbox.push(packet);
+    if (this.state === 'closed') return;
+    this.inbox ??= [];
+    this.inbox.push(packet);
   };
 
   private readonly onParseError = (error: Error): void => {
