@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { parser as createParser, type Packet, type Parser } from 'mqtt-packet';
+import type { Packet } from 'mqtt-packet';
 import { AckQueue } from './ack-queue.js';
 import { type CloseReason, disconnectReasonCode } from './close-reason.js';
 import { handlePacket } from './handlers/handle-packet.js';
@@ -14,11 +14,17 @@ import type {
   WillMessage,
 } from './mqtt-session.types.js';
 import { OutboundInflight } from './outbound-inflight.js';
+import {
+  NO_CONNECT_YET,
+  type ParserSettings,
+  type ParseTarget,
+  type PooledParser,
+  packetParsers,
+} from './packet-parser.pool.js';
 import { PacketSizeGuard } from './packet-size.guard.js';
 import { PacketWriter } from './packet-writer.js';
 import { ConnackReturnCode } from './reason-codes.js';
 import type { MqttSessionStore } from './session-store.js';
-import { rejectIllFormedStrings } from './utf8-string.guard.js';
 
 const DEFAULT_MAX_INFLIGHT_PUBLISHES = 100;
 const DEFAULT_CLOSE_GRACE_MS = 1000;
@@ -36,7 +42,7 @@ export type ConnectionState = 'awaiting_connect' | 'authenticating' | 'connected
  * Collections are made when first needed and queues dropped once empty: most devices sit idle, subscribe to one
  * topic at most and never use QoS 2, and each empty collection costs an idle connection about 150 bytes.
  */
-export class MqttConnection {
+export class MqttConnection implements ParseTarget {
   state: ConnectionState = 'awaiting_connect';
   /** A close asked for while the CONNECT was being answered, carried out right after the CONNACK. */
   closeOnceAccepted: { reason: CloseReason; detail: string | undefined } | undefined;
@@ -67,7 +73,9 @@ export class MqttConnection {
   /** Resolves with the close reason once the stream has closed and onClose was called. */
   readonly closed: Promise<CloseReason>;
 
-  private readonly parser: Parser;
+  /** Set only while part of a packet has been received (packet-parser.pool.ts). */
+  heldParser: PooledParser | undefined;
+  parserSettings: ParserSettings = NO_CONNECT_YET;
   private readonly sizeGuard: PacketSizeGuard;
   private readonly maxInflight: number;
   readonly maxSubscriptions: number;
@@ -99,11 +107,6 @@ export class MqttConnection {
     this.sizeGuard = new PacketSizeGuard(options.maxPacketSize);
     this.maxInflight = options.maxInflightPublishes ?? DEFAULT_MAX_INFLIGHT_PUBLISHES;
     this.maxSubscriptions = options.maxSubscriptions ?? DEFAULT_MAX_SUBSCRIPTIONS;
-    this.parser = createParser();
-    // mqtt-packet would decode ill-formed UTF-8 into U+FFFD and serve the packet; it is malformed [MQTT-1.5.4-1].
-    rejectIllFormedStrings(this.parser);
-    this.parser.on('packet', this.onPacket);
-    this.parser.on('error', this.onParseError);
     this.connectTimer = setTimeout(() => this.close('connect_timeout'), options.connectTimeoutMs);
     this.connectTimer.unref();
     stream.on('data', this.onData);
@@ -220,6 +223,7 @@ export class MqttConnection {
     this.keepAlive?.stop();
     this.stash = undefined;
     this.inbox = undefined;
+    this.heldParser = undefined;
     if (code !== undefined) {
       try {
         this.writer.write({ cmd: 'disconnect', reasonCode: code });
@@ -282,7 +286,7 @@ export class MqttConnection {
       this.close('packet_too_large');
       return;
     }
-    this.parser.parse(chunk);
+    packetParsers.parse(chunk, this);
   }
 
   private readonly onData = (chunk: Buffer): void => {
@@ -292,13 +296,13 @@ export class MqttConnection {
     this.pump();
   };
 
-  private readonly onPacket = (packet: Packet): void => {
+  onPacket(packet: Packet): void {
     if (this.state === 'closed') return;
     this.inbox ??= [];
     this.inbox.push(packet);
-  };
+  }
 
-  private readonly onParseError = (error: Error): void => {
+  onParseError(error: Error): void {
     // mqtt-packet rejects unknown protocol levels while parsing CONNECT; answer as 3.1.1 does [MQTT-3.1.2-2].
     if (this.state === 'awaiting_connect' && error.message === 'Invalid protocol version') {
       this.writer.write({
@@ -310,7 +314,7 @@ export class MqttConnection {
       return;
     }
     this.close('malformed_packet', error.message);
-  };
+  }
 
   private readonly onPeerGone = (): void => {
     this.peerGone = true;
