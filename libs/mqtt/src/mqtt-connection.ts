@@ -3,7 +3,7 @@ import type { Packet } from 'mqtt-packet';
 import { AckQueue } from './ack-queue.js';
 import { type CloseReason, disconnectReasonCode } from './close-reason.js';
 import { handlePacket } from './handlers/handle-packet.js';
-import { KeepAliveTimer } from './keep-alive.timer.js';
+import { type KeepAliveOwner, KeepAliveTimer } from './keep-alive.timer.js';
 import { MqttSessionError } from './mqtt-session.error.js';
 import type { MqttSession } from './mqtt-session.js';
 import type {
@@ -42,7 +42,7 @@ export type ConnectionState = 'awaiting_connect' | 'authenticating' | 'connected
  * Collections are made when first needed and queues dropped once empty: most devices sit idle, subscribe to one
  * topic at most and never use QoS 2, and each empty collection costs an idle connection about 150 bytes.
  */
-export class MqttConnection implements ParseTarget {
+export class MqttConnection implements ParseTarget, KeepAliveOwner {
   state: ConnectionState = 'awaiting_connect';
   /** A close asked for while the CONNECT was being answered, carried out right after the CONNACK. */
   closeOnceAccepted: { reason: CloseReason; detail: string | undefined } | undefined;
@@ -153,14 +153,12 @@ export class MqttConnection implements ParseTarget {
     this.wasConnected = true;
     this.deviceId = deviceId;
     this.keepAliveSeconds = keepAliveSeconds;
+    // Dropped, not only cleared: a cleared Timeout kept in a field stays on the heap of every idle connection.
     clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
     if (keepAliveSeconds > 0) {
       const timeoutMs = keepAliveSeconds * 1000 * this.options.keepAliveGraceFactor;
-      this.keepAlive = new KeepAliveTimer(
-        timeoutMs,
-        () => this.canProcess(),
-        () => this.close('keepalive_timeout'),
-      );
+      this.keepAlive = new KeepAliveTimer(timeoutMs, this, this.options.keepAliveWheel);
       this.keepAlive.start();
     }
     this.pump();
@@ -220,6 +218,7 @@ export class MqttConnection implements ParseTarget {
     this.closeReason = reason;
     this.closeDetail = detail;
     clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
     this.keepAlive?.stop();
     this.stash = undefined;
     this.inbox = undefined;
@@ -261,6 +260,14 @@ export class MqttConnection implements ParseTarget {
     if (this.peerGone && !this.inbox && !this.stash && this.state !== 'authenticating') {
       this.close('socket_closed');
     }
+  }
+
+  isReading(): boolean {
+    return this.canProcess();
+  }
+
+  keepAliveExpired(): void {
+    this.close('keepalive_timeout');
   }
 
   private canProcess(): boolean {
