@@ -104,8 +104,9 @@ async function measureRound(
     await waitOnline(database, WARM_UP_CONNECTIONS + pool.connectOutcome.connected);
     await sleep(SETTLE_MS);
     const loaded = await medianSample(probe);
-    await snapshot(probe, options, `round${round}-loaded`);
+    // Counted before a snapshot, which stops the hub for seconds.
     const { open } = await pool.drain(1_000);
+    await snapshot(probe, options, `round${round}-loaded`);
     return { held: open, baseline, loaded };
   } finally {
     probe.close();
