@@ -25,6 +25,7 @@ import { PacketSizeGuard } from './packet-size.guard.js';
 import { PacketWriter } from './packet-writer.js';
 import { ConnackReturnCode } from './reason-codes.js';
 import type { MqttSessionStore } from './session-store.js';
+import { listenToStream } from './stream-listeners.js';
 
 const DEFAULT_MAX_INFLIGHT_PUBLISHES = 100;
 const DEFAULT_CLOSE_GRACE_MS = 1000;
@@ -70,8 +71,9 @@ export class MqttConnection implements ParseTarget, KeepAliveOwner {
   readonly outbound = new OutboundInflight();
   private subscriptionMap: Map<string, 0 | 1> | undefined;
   private awaitingReleaseMap: Map<number, Promise<PublishOutcome>> | undefined;
-  /** Resolves with the close reason once the stream has closed and onClose was called. */
-  readonly closed: Promise<CloseReason>;
+  /** Made when first asked for (the hub asks only at shutdown); resolved by finish(). */
+  private closedPromise: Promise<CloseReason> | undefined;
+  private resolveClosed: ((reason: CloseReason) => void) | undefined;
 
   /** Set only while part of a packet has been received (packet-parser.pool.ts). */
   heldParser: PooledParser | undefined;
@@ -91,7 +93,6 @@ export class MqttConnection implements ParseTarget, KeepAliveOwner {
   private streamClosed = false;
   private wasConnected = false;
   private finished = false;
-  private resolveClosed!: (reason: CloseReason) => void;
 
   constructor(
     readonly session: MqttSession,
@@ -99,9 +100,6 @@ export class MqttConnection implements ParseTarget, KeepAliveOwner {
     readonly options: MqttSessionOptions,
     readonly hooks: MqttSessionHooks,
   ) {
-    this.closed = new Promise((resolve) => {
-      this.resolveClosed = resolve;
-    });
     this.writer = new PacketWriter(stream);
     this.acks = new AckQueue(() => this.pump());
     this.sizeGuard = new PacketSizeGuard(options.maxPacketSize);
@@ -109,11 +107,19 @@ export class MqttConnection implements ParseTarget, KeepAliveOwner {
     this.maxSubscriptions = options.maxSubscriptions ?? DEFAULT_MAX_SUBSCRIPTIONS;
     this.connectTimer = setTimeout(() => this.close('connect_timeout'), options.connectTimeoutMs);
     this.connectTimer.unref();
-    stream.on('data', this.onData);
-    stream.on('drain', () => this.pump());
-    stream.on('end', this.onPeerGone);
-    stream.on('error', (error: Error) => this.close('socket_error', error.message));
-    stream.on('close', this.onStreamClose);
+    listenToStream(stream, this);
+  }
+
+  /** Resolves with the close reason once the stream has closed and onClose was called. */
+  get closed(): Promise<CloseReason> {
+    if (!this.closedPromise) {
+      this.closedPromise = this.finished
+        ? Promise.resolve(this.closeReason ?? 'socket_closed')
+        : new Promise((resolve) => {
+            this.resolveClosed = resolve;
+          });
+    }
+    return this.closedPromise;
   }
 
   get isPaused(): boolean {
@@ -296,12 +302,12 @@ export class MqttConnection implements ParseTarget, KeepAliveOwner {
     packetParsers.parse(chunk, this);
   }
 
-  private readonly onData = (chunk: Buffer): void => {
+  handleData(chunk: Buffer): void {
     if (this.state === 'closed') return;
     this.stash ??= [];
     this.stash.push(chunk);
     this.pump();
-  };
+  }
 
   onPacket(packet: Packet): void {
     if (this.state === 'closed') return;
@@ -323,16 +329,16 @@ export class MqttConnection implements ParseTarget, KeepAliveOwner {
     this.close('malformed_packet', error.message);
   }
 
-  private readonly onPeerGone = (): void => {
+  handlePeerGone(): void {
     this.peerGone = true;
     this.pump();
-  };
+  }
 
-  private readonly onStreamClose = (): void => {
+  handleStreamClose(): void {
     this.streamClosed = true;
     if (this.state === 'closed') this.finish();
-    else this.onPeerGone();
-  };
+    else this.handlePeerGone();
+  }
 
   /**
    * Closes gracefully: the final packets (acks, CONNACK, DISCONNECT) were written; end the write side (FIN after
@@ -355,7 +361,7 @@ export class MqttConnection implements ParseTarget, KeepAliveOwner {
     stream.once('end', destroyWhenDone);
     if (stream.writableFinished) destroyWhenDone();
     else stream.end(destroyWhenDone);
-    // onData drops everything once closed; reading on is what keeps the receive buffer empty.
+    // handleData drops everything once closed; reading on is what keeps the receive buffer empty.
     stream.resume();
   }
 
@@ -377,6 +383,6 @@ export class MqttConnection implements ParseTarget, KeepAliveOwner {
     try {
       this.hooks.onClose(this.session, reason, this.closeDetail);
     } catch {}
-    this.resolveClosed(reason);
+    this.resolveClosed?.(reason);
   }
 }
