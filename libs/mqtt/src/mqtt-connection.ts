@@ -1,9 +1,9 @@
 import type { Duplex } from 'node:stream';
-import { parser as createParser, type Packet, type Parser } from 'mqtt-packet';
+import type { Packet } from 'mqtt-packet';
 import { AckQueue } from './ack-queue.js';
 import { type CloseReason, disconnectReasonCode } from './close-reason.js';
 import { handlePacket } from './handlers/handle-packet.js';
-import { KeepAliveTimer } from './keep-alive.timer.js';
+import { type KeepAliveOwner, KeepAliveTimer } from './keep-alive.timer.js';
 import { MqttSessionError } from './mqtt-session.error.js';
 import type { MqttSession } from './mqtt-session.js';
 import type {
@@ -14,15 +14,24 @@ import type {
   WillMessage,
 } from './mqtt-session.types.js';
 import { OutboundInflight } from './outbound-inflight.js';
+import {
+  NO_CONNECT_YET,
+  type ParserSettings,
+  type ParseTarget,
+  type PooledParser,
+  packetParsers,
+} from './packet-parser.pool.js';
 import { PacketSizeGuard } from './packet-size.guard.js';
 import { PacketWriter } from './packet-writer.js';
 import { ConnackReturnCode } from './reason-codes.js';
 import type { MqttSessionStore } from './session-store.js';
-import { rejectIllFormedStrings } from './utf8-string.guard.js';
+import { listenToStream } from './stream-listeners.js';
 
 const DEFAULT_MAX_INFLIGHT_PUBLISHES = 100;
 const DEFAULT_CLOSE_GRACE_MS = 1000;
 const DEFAULT_MAX_SUBSCRIPTIONS = 16;
+/** What a connection without subscriptions reads: one shared empty map, never written to. */
+const NO_SUBSCRIPTIONS: ReadonlyMap<string, 0 | 1> = new Map();
 
 export type ConnectionState = 'awaiting_connect' | 'authenticating' | 'connected' | 'closed';
 
@@ -31,8 +40,10 @@ export type ConnectionState = 'awaiting_connect' | 'authenticating' | 'connected
  * Incoming bytes go through two queues so that nothing is processed while processing is not allowed
  * (paused, authenticating, too many publishes in flight, or the client not reading our writes):
  * `stash` holds raw chunks not yet given to the parser, `inbox` holds parsed packets not yet handled.
+ * Collections are made when first needed and queues dropped once empty: most devices sit idle, subscribe to one
+ * topic at most and never use QoS 2, and each empty collection costs an idle connection about 150 bytes.
  */
-export class MqttConnection {
+export class MqttConnection implements ParseTarget, KeepAliveOwner {
   state: ConnectionState = 'awaiting_connect';
   /** A close asked for while the CONNECT was being answered, carried out right after the CONNACK. */
   closeOnceAccepted: { reason: CloseReason; detail: string | undefined } | undefined;
@@ -58,20 +69,22 @@ export class MqttConnection {
   readonly writer: PacketWriter;
   readonly acks: AckQueue;
   readonly outbound = new OutboundInflight();
-  readonly subscriptions = new Map<string, 0 | 1>();
-  /** QoS 2 packet ids received and not yet released by PUBREL, with their onPublish result [MQTT-4.3.3-2]. */
-  readonly awaitingRelease = new Map<number, Promise<PublishOutcome>>();
-  /** Resolves with the close reason once the stream has closed and onClose was called. */
-  readonly closed: Promise<CloseReason>;
+  private subscriptionMap: Map<string, 0 | 1> | undefined;
+  private awaitingReleaseMap: Map<number, Promise<PublishOutcome>> | undefined;
+  /** Made when first asked for (the hub asks only at shutdown); resolved by finish(). */
+  private closedPromise: Promise<CloseReason> | undefined;
+  private resolveClosed: ((reason: CloseReason) => void) | undefined;
 
-  private readonly parser: Parser;
+  /** Set only while part of a packet has been received (packet-parser.pool.ts). */
+  heldParser: PooledParser | undefined;
+  parserSettings: ParserSettings = NO_CONNECT_YET;
   private readonly sizeGuard: PacketSizeGuard;
   private readonly maxInflight: number;
   readonly maxSubscriptions: number;
   /** Store calls of this connection run one after another, in the order they were made. */
   private storeTail: Promise<unknown> = Promise.resolve();
-  private readonly stash: Buffer[] = [];
-  private readonly inbox: Packet[] = [];
+  private stash: Buffer[] | undefined;
+  private inbox: Packet[] | undefined;
   private keepAlive: KeepAliveTimer | undefined;
   private connectTimer: NodeJS.Timeout | undefined;
   private userPaused = false;
@@ -80,7 +93,6 @@ export class MqttConnection {
   private streamClosed = false;
   private wasConnected = false;
   private finished = false;
-  private resolveClosed!: (reason: CloseReason) => void;
 
   constructor(
     readonly session: MqttSession,
@@ -88,30 +100,51 @@ export class MqttConnection {
     readonly options: MqttSessionOptions,
     readonly hooks: MqttSessionHooks,
   ) {
-    this.closed = new Promise((resolve) => {
-      this.resolveClosed = resolve;
-    });
     this.writer = new PacketWriter(stream);
     this.acks = new AckQueue(() => this.pump());
     this.sizeGuard = new PacketSizeGuard(options.maxPacketSize);
     this.maxInflight = options.maxInflightPublishes ?? DEFAULT_MAX_INFLIGHT_PUBLISHES;
     this.maxSubscriptions = options.maxSubscriptions ?? DEFAULT_MAX_SUBSCRIPTIONS;
-    this.parser = createParser();
-    // mqtt-packet would decode ill-formed UTF-8 into U+FFFD and serve the packet; it is malformed [MQTT-1.5.4-1].
-    rejectIllFormedStrings(this.parser);
-    this.parser.on('packet', this.onPacket);
-    this.parser.on('error', this.onParseError);
     this.connectTimer = setTimeout(() => this.close('connect_timeout'), options.connectTimeoutMs);
     this.connectTimer.unref();
-    stream.on('data', this.onData);
-    stream.on('drain', () => this.pump());
-    stream.on('end', this.onPeerGone);
-    stream.on('error', (error: Error) => this.close('socket_error', error.message));
-    stream.on('close', this.onStreamClose);
+    listenToStream(stream, this);
+  }
+
+  /** Resolves with the close reason once the stream has closed and onClose was called. */
+  get closed(): Promise<CloseReason> {
+    if (!this.closedPromise) {
+      this.closedPromise = this.finished
+        ? Promise.resolve(this.closeReason ?? 'socket_closed')
+        : new Promise((resolve) => {
+            this.resolveClosed = resolve;
+          });
+    }
+    return this.closedPromise;
   }
 
   get isPaused(): boolean {
     return this.userPaused;
+  }
+
+  /** Granted subscriptions: filter -> granted QoS. */
+  get subscriptions(): ReadonlyMap<string, 0 | 1> {
+    return this.subscriptionMap ?? NO_SUBSCRIPTIONS;
+  }
+
+  grantSubscription(filter: string, qos: 0 | 1): void {
+    this.subscriptionMap ??= new Map();
+    this.subscriptionMap.set(filter, qos);
+  }
+
+  /** False when there was no such subscription. */
+  removeSubscription(filter: string): boolean {
+    return this.subscriptionMap?.delete(filter) ?? false;
+  }
+
+  /** QoS 2 packet ids received and not yet released by PUBREL, with their onPublish result [MQTT-4.3.3-2]. */
+  get awaitingRelease(): Map<number, Promise<PublishOutcome>> {
+    this.awaitingReleaseMap ??= new Map();
+    return this.awaitingReleaseMap;
   }
 
   setProtocol(version: ProtocolVersion, clientMaximumPacketSize?: number): void {
@@ -126,14 +159,12 @@ export class MqttConnection {
     this.wasConnected = true;
     this.deviceId = deviceId;
     this.keepAliveSeconds = keepAliveSeconds;
+    // Dropped, not only cleared: a cleared Timeout kept in a field stays on the heap of every idle connection.
     clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
     if (keepAliveSeconds > 0) {
       const timeoutMs = keepAliveSeconds * 1000 * this.options.keepAliveGraceFactor;
-      this.keepAlive = new KeepAliveTimer(
-        timeoutMs,
-        () => this.canProcess(),
-        () => this.close('keepalive_timeout'),
-      );
+      this.keepAlive = new KeepAliveTimer(timeoutMs, this, this.options.keepAliveWheel);
       this.keepAlive.start();
     }
     this.pump();
@@ -193,9 +224,11 @@ export class MqttConnection {
     this.closeReason = reason;
     this.closeDetail = detail;
     clearTimeout(this.connectTimer);
+    this.connectTimer = undefined;
     this.keepAlive?.stop();
-    this.stash.length = 0;
-    this.inbox.length = 0;
+    this.stash = undefined;
+    this.inbox = undefined;
+    this.heldParser = undefined;
     if (code !== undefined) {
       try {
         this.writer.write({ cmd: 'disconnect', reasonCode: code });
@@ -213,24 +246,34 @@ export class MqttConnection {
     this.pumping = true;
     try {
       while (this.canProcess()) {
-        const packet = this.inbox.shift();
+        const packet = this.inbox?.shift();
         if (packet) {
           this.keepAlive?.touch();
           handlePacket(this, packet);
           continue;
         }
-        const chunk = this.stash.shift();
+        const chunk = this.stash?.shift();
         if (!chunk) break;
         this.parse(chunk);
       }
     } finally {
       this.pumping = false;
     }
+    if (this.inbox?.length === 0) this.inbox = undefined;
+    if (this.stash?.length === 0) this.stash = undefined;
     this.updateFlow();
     // The peer left: finish what it sent (a CONNECT, a few publishes, a DISCONNECT), then close.
-    if (this.peerGone && this.inbox.length === 0 && this.stash.length === 0 && this.state !== 'authenticating') {
+    if (this.peerGone && !this.inbox && !this.stash && this.state !== 'authenticating') {
       this.close('socket_closed');
     }
+  }
+
+  isReading(): boolean {
+    return this.canProcess();
+  }
+
+  keepAliveExpired(): void {
+    this.close('keepalive_timeout');
   }
 
   private canProcess(): boolean {
@@ -256,20 +299,23 @@ export class MqttConnection {
       this.close('packet_too_large');
       return;
     }
-    this.parser.parse(chunk);
+    packetParsers.parse(chunk, this);
   }
 
-  private readonly onData = (chunk: Buffer): void => {
+  handleData(chunk: Buffer): void {
     if (this.state === 'closed') return;
+    this.stash ??= [];
     this.stash.push(chunk);
     this.pump();
-  };
+  }
 
-  private readonly onPacket = (packet: Packet): void => {
-    if (this.state !== 'closed') this.inbox.push(packet);
-  };
+  onPacket(packet: Packet): void {
+    if (this.state === 'closed') return;
+    this.inbox ??= [];
+    this.inbox.push(packet);
+  }
 
-  private readonly onParseError = (error: Error): void => {
+  onParseError(error: Error): void {
     // mqtt-packet rejects unknown protocol levels while parsing CONNECT; answer as 3.1.1 does [MQTT-3.1.2-2].
     if (this.state === 'awaiting_connect' && error.message === 'Invalid protocol version') {
       this.writer.write({
@@ -281,18 +327,18 @@ export class MqttConnection {
       return;
     }
     this.close('malformed_packet', error.message);
-  };
+  }
 
-  private readonly onPeerGone = (): void => {
+  handlePeerGone(): void {
     this.peerGone = true;
     this.pump();
-  };
+  }
 
-  private readonly onStreamClose = (): void => {
+  handleStreamClose(): void {
     this.streamClosed = true;
     if (this.state === 'closed') this.finish();
-    else this.onPeerGone();
-  };
+    else this.handlePeerGone();
+  }
 
   /**
    * Closes gracefully: the final packets (acks, CONNACK, DISCONNECT) were written; end the write side (FIN after
@@ -315,7 +361,7 @@ export class MqttConnection {
     stream.once('end', destroyWhenDone);
     if (stream.writableFinished) destroyWhenDone();
     else stream.end(destroyWhenDone);
-    // onData drops everything once closed; reading on is what keeps the receive buffer empty.
+    // handleData drops everything once closed; reading on is what keeps the receive buffer empty.
     stream.resume();
   }
 
@@ -337,6 +383,6 @@ export class MqttConnection {
     try {
       this.hooks.onClose(this.session, reason, this.closeDetail);
     } catch {}
-    this.resolveClosed(reason);
+    this.resolveClosed?.(reason);
   }
 }

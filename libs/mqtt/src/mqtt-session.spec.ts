@@ -1,6 +1,7 @@
 import { generate, type IPublishPacket } from 'mqtt-packet';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { CloseReason } from './close-reason.js';
+import { KEEP_ALIVE_RESOLUTION_MS } from './keep-alive.timer.js';
 import { connectSession, manualPublishes, settle } from './testing/session-harness.js';
 
 const publish = (messageId: number, payload: Buffer = Buffer.from('{}')): IPublishPacket => ({
@@ -269,7 +270,8 @@ describe('MqttSession', () => {
       h.session.resume();
       vi.advanceTimersByTime(1_499);
       expect(h.session.isConnected).toBe(true);
-      vi.advanceTimersByTime(1);
+      // Keep-alives are looked at once per KEEP_ALIVE_RESOLUTION_MS: never early, at most that much late.
+      vi.advanceTimersByTime(KEEP_ALIVE_RESOLUTION_MS);
       expect(h.session.isConnected).toBe(false);
     });
 

@@ -1,4 +1,5 @@
 import type { CloseReason } from './close-reason.js';
+import type { KeepAliveWheel } from './keep-alive.timer.js';
 import type { MqttSession } from './mqtt-session.js';
 import type { MqttSessionStore } from './session-store.js';
 
@@ -14,6 +15,11 @@ export interface MqttSessionOptions {
   maxTopicAlias?: never;
   /** 1.5 per [MQTT-3.1.2-24]: the session closes after keepAlive × this factor without a packet. */
   keepAliveGraceFactor: number;
+  /**
+   * The wheel that watches keep-alives, one per process by default (keep-alive.timer.ts). Tests on fake timers
+   * give each session its own, so no session left open by one test holds the process's wheel on a faked timer.
+   */
+  keepAliveWheel?: KeepAliveWheel;
   /** Upper bound for the client's keep-alive; MQTT 5 clients asking for more (or for 0) get Server Keep Alive. */
   serverKeepAliveMaxSeconds?: number;
   /**

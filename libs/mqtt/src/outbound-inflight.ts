@@ -1,4 +1,6 @@
 const MAX_PACKET_ID = 0xffff;
+/** What a session without restored publishes reads: one shared empty map, never written to. */
+const NONE: ReadonlyMap<number, unknown> = new Map();
 
 /** A QoS 1 publish of the server that the client has not acknowledged: its packet id and the caller's tag. */
 export interface UnacknowledgedPublish {
@@ -10,26 +12,29 @@ export interface UnacknowledgedPublish {
  * Server-to-client QoS 1 publishes awaiting PUBACK: packet id -> the caller's tag. A resumed session also holds
  * the ids its earlier connection left unacknowledged (`restored`), kept for their resend with the same id
  * [MQTT-4.4.0-1]: no new publish takes them, and they count against Receive Maximum once resent.
+ * Both maps are made on first use: an idle device has neither.
  */
 export class OutboundInflight {
-  private readonly tags = new Map<number, unknown>();
-  private readonly restoredTags = new Map<number, unknown>();
+  private tags: Map<number, unknown> | undefined;
+  private restoredTags: Map<number, unknown> | undefined;
   private nextId = 1;
 
   /** Publishes written on this connection and not acknowledged yet. */
   get size(): number {
-    return this.tags.size;
+    return this.tags?.size ?? 0;
   }
 
   /** Ids an earlier connection of the session left unacknowledged and this one has not resent yet. */
   get restored(): ReadonlyMap<number, unknown> {
-    return this.restoredTags;
+    return this.restoredTags ?? NONE;
   }
 
   /** Assigns a non-zero packet id not currently in use [MQTT-2.2.1-4]; undefined when all 65535 are taken. */
   allocate(tag: unknown): number | undefined {
-    if (this.tags.size + this.restoredTags.size >= MAX_PACKET_ID) return undefined;
-    while (this.tags.has(this.nextId) || this.restoredTags.has(this.nextId)) this.advance();
+    const restored = this.restored;
+    if (this.size + restored.size >= MAX_PACKET_ID) return undefined;
+    this.tags ??= new Map();
+    while (this.tags.has(this.nextId) || restored.has(this.nextId)) this.advance();
     const id = this.nextId;
     this.advance();
     this.tags.set(id, tag);
@@ -38,28 +43,31 @@ export class OutboundInflight {
 
   /** Keeps `id` for the resend of a publish an earlier connection of the session left unacknowledged. */
   restore(id: number, tag: unknown): void {
-    if (!this.tags.has(id)) this.restoredTags.set(id, tag);
+    if (this.tags?.has(id)) return;
+    this.restoredTags ??= new Map();
+    this.restoredTags.set(id, tag);
   }
 
   /** Takes a restored id for its resend; false when `id` is not one. */
   resend(id: number, tag: unknown): boolean {
-    if (!this.restoredTags.delete(id)) return false;
+    if (!this.restoredTags?.delete(id)) return false;
+    this.tags ??= new Map();
     this.tags.set(id, tag);
     return true;
   }
 
   /** Forgets `id`; `found` is false for an id this session did not send or already saw acknowledged. */
   release(id: number): { found: boolean; tag: unknown } {
-    const tags = this.tags.has(id) ? this.tags : this.restoredTags;
-    const found = tags.has(id);
-    const tag = tags.get(id);
-    tags.delete(id);
+    const tags = this.tags?.has(id) ? this.tags : this.restoredTags;
+    const found = tags?.has(id) ?? false;
+    const tag = tags?.get(id);
+    tags?.delete(id);
     return { found, tag };
   }
 
   /** Every publish still awaiting PUBACK, restored ones included, in packet id order: what a session keeps. */
   unacknowledged(): UnacknowledgedPublish[] {
-    return [...this.tags, ...this.restoredTags]
+    return [...(this.tags ?? []), ...this.restored]
       .map(([packetId, tag]) => ({ packetId, tag }))
       .sort((a, b) => a.packetId - b.packetId);
   }

@@ -1,8 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { MqttSessionRepository, type UnacknowledgedCommand } from '@telehub/db';
 import type { MqttSession, MqttSessionStore, SessionEnd, SessionOpenRequest, StoredSession } from '@telehub/mqtt';
 import type { Logger } from 'pino';
+import { flatRandomUuid } from '../common/flat-random-uuid.js';
 import { NodeIdentity } from '../common/node-identity.js';
 import { HUB_CONFIG, type HubConfig } from '../config/hub-config.js';
 import { BatchedLoader } from '../device-auth/batched-loader.js';
@@ -55,7 +55,7 @@ export class PersistentMqttSessions implements MqttSessionStore, OnModuleInit, O
   }
 
   async open(session: MqttSession, request: SessionOpenRequest): Promise<StoredSession | undefined> {
-    const holder = { deviceId: request.deviceId, connectionId: randomUUID() };
+    const holder = { deviceId: request.deviceId, connectionId: flatRandomUuid() };
     this.holders.set(session, holder);
     try {
       if (request.cleanStart && request.expirySeconds === 0) {

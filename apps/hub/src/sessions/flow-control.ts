@@ -6,15 +6,17 @@ import { LOGGER } from '../logging/logger.token.js';
 import type { DeviceConnection } from './device-connection.js';
 import { TokenBucket } from './token-bucket.js';
 
-type PauseCause = 'pressure' | 'rate' | 'shutdown';
+/** Why a session's reading is paused, as bits: a Set per session would cost every idle device ~150 bytes. */
+const PauseCause = { pressure: 1, rate: 2, shutdown: 4 } as const;
+type PauseCause = (typeof PauseCause)[keyof typeof PauseCause];
 
 interface Flow {
   connection: DeviceConnection;
   bucket: TokenBucket;
-  /** Reading stays paused while any cause holds it. */
-  pausedBy: Set<PauseCause>;
-  /** One timer per message held back; reading resumes when the last fires. */
-  rateTimers: Set<NodeJS.Timeout>;
+  /** Reading stays paused while any cause holds it (PauseCause bits). */
+  pausedBy: number;
+  /** One timer per message held back; reading resumes when the last fires. Made when the first is. */
+  rateTimers: Set<NodeJS.Timeout> | undefined;
   /** Closed for its rate: frames still arriving while it closes are not recorded again (one event per episode). */
   closedForRate: boolean;
 }
@@ -42,12 +44,12 @@ export class FlowControl implements OnModuleDestroy {
     const flow: Flow = {
       connection,
       bucket: new TokenBucket(ratePerSec, rateBurst, rateLimitDisconnectMs),
-      pausedBy: new Set(),
-      rateTimers: new Set(),
+      pausedBy: 0,
+      rateTimers: undefined,
       closedForRate: false,
     };
     this.flows.set(connection, flow);
-    if (this.underPressure) this.pause(flow, 'pressure');
+    if (this.underPressure) this.pause(flow, PauseCause.pressure);
   }
 
   /** The session ended or was taken over: messages it held back are dropped (unacknowledged, so the device resends). */
@@ -74,13 +76,17 @@ export class FlowControl implements OnModuleDestroy {
       connection.close('rate_limited');
       return undefined;
     }
-    this.pause(flow, 'rate');
+    this.pause(flow, PauseCause.rate);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
-        flow.rateTimers.delete(timer);
-        if (flow.rateTimers.size === 0) this.resume(flow, 'rate');
+        flow.rateTimers?.delete(timer);
+        if (!flow.rateTimers?.size) {
+          flow.rateTimers = undefined;
+          this.resume(flow, PauseCause.rate);
+        }
         resolve();
       }, Math.ceil(waitMs));
+      flow.rateTimers ??= new Set();
       flow.rateTimers.add(timer);
     });
   }
@@ -96,15 +102,15 @@ export class FlowControl implements OnModuleDestroy {
         : 'ingest backlog drained: resuming device reads',
     );
     for (const flow of this.flows.values()) {
-      if (high) this.pause(flow, 'pressure');
-      else this.resume(flow, 'pressure');
+      if (high) this.pause(flow, PauseCause.pressure);
+      else this.resume(flow, PauseCause.pressure);
     }
   }
 
   /** Shutdown: stop reading the session for good. A cause of its own, so a rate-limit timer cannot resume it. */
   holdForShutdown(connection: DeviceConnection): void {
     const flow = this.flows.get(connection);
-    if (flow) this.pause(flow, 'shutdown');
+    if (flow) this.pause(flow, PauseCause.shutdown);
   }
 
   onModuleDestroy(): void {
@@ -112,17 +118,18 @@ export class FlowControl implements OnModuleDestroy {
   }
 
   private pause(flow: Flow, cause: PauseCause): void {
-    if (flow.pausedBy.size === 0) flow.connection.pause();
-    flow.pausedBy.add(cause);
+    if (flow.pausedBy === 0) flow.connection.pause();
+    flow.pausedBy |= cause;
   }
 
   private resume(flow: Flow, cause: PauseCause): void {
-    if (!flow.pausedBy.delete(cause)) return;
-    if (flow.pausedBy.size === 0) flow.connection.resume();
+    if ((flow.pausedBy & cause) === 0) return;
+    flow.pausedBy &= ~cause;
+    if (flow.pausedBy === 0) flow.connection.resume();
   }
 
   private clearRateTimers(flow: Flow): void {
-    for (const timer of flow.rateTimers) clearTimeout(timer);
-    flow.rateTimers.clear();
+    for (const timer of flow.rateTimers ?? []) clearTimeout(timer);
+    flow.rateTimers = undefined;
   }
 }

@@ -15,7 +15,7 @@ export function restoreSession(conn: MqttConnection, stored: StoredSession): voi
     if (!isValidTopicFilter(filter) || hasWildcard(filter) || isSharedSubscription(filter)) continue;
     if (qos !== 0 && qos !== 1) continue;
     const decision = conn.hooks.authorizeSubscribe(conn.session, filter, qos);
-    if (decision.granted) conn.subscriptions.set(filter, Math.min(qos, decision.qos) as 0 | 1);
+    if (decision.granted) conn.grantSubscription(filter, Math.min(qos, decision.qos) as 0 | 1);
   }
   for (const { packetId, tag } of stored.unacknowledged) {
     if (Number.isInteger(packetId) && packetId >= 1 && packetId <= MAX_PACKET_ID) conn.outbound.restore(packetId, tag);

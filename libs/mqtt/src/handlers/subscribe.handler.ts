@@ -28,7 +28,7 @@ export function handleSubscribe(conn: MqttConnection, packet: ISubscribePacket):
     if (code === 0 || code === 1) {
       added.push([filter, code]);
       // A subscription to a filter already held replaces it [MQTT-3.8.4-3], so it does not count twice.
-      conn.subscriptions.set(filter, code);
+      conn.grantSubscription(filter, code);
     }
   }
   const answer = () => {

@@ -13,7 +13,7 @@ export function handleUnsubscribe(conn: MqttConnection, packet: IUnsubscribePack
     return;
   }
   const granted = packet.unsubscriptions.map((filter) =>
-    conn.subscriptions.delete(filter) ? ReasonCode.success : ReasonCode.noSubscriptionExisted,
+    conn.removeSubscription(filter) ? ReasonCode.success : ReasonCode.noSubscriptionExisted,
   );
   const answer = () => {
     if (conn.state !== 'closed') conn.writer.write({ cmd: 'unsuback', messageId, granted });

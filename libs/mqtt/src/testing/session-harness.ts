@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import type { IConnackPacket, IConnectPacket } from 'mqtt-packet';
 import type { CloseReason } from '../close-reason.js';
+import { KeepAliveWheel } from '../keep-alive.timer.js';
 import { MqttSession } from '../mqtt-session.js';
 import type {
   InboundMessage,
@@ -69,7 +70,9 @@ export function startSession(params: HarnessParams = {}): SessionHarness {
       onClosed(reason);
     },
   };
-  const session = new MqttSession(serverStream, { ...TEST_OPTIONS, ...params.options }, hooks);
+  // A wheel of its own: a session another test left open must not hold a wheel ticking on that test's fake timers.
+  const options = { ...TEST_OPTIONS, keepAliveWheel: new KeepAliveWheel(), ...params.options };
+  const session = new MqttSession(serverStream, options, hooks);
   const client = new RawMqttClient(clientStream, params.protocolVersion ?? 4);
   return { ...harness, session, client, serverStream };
 }

@@ -49,14 +49,21 @@ export class DeviceMqttHooks implements MqttSessionHooks {
     private readonly transport: DeviceTransport,
     private readonly remoteAddress: string | undefined,
     /** Called once the CONNECT was answered or the connection ended, whichever comes first. */
-    private readonly handshakeOver: () => void,
+    private handshakeOver: (() => void) | undefined,
   ) {}
+
+  /** Releases the handshake's place, and the closure that does it, which would otherwise stay with the session. */
+  private endHandshake(): void {
+    const release = this.handshakeOver;
+    this.handshakeOver = undefined;
+    release?.();
+  }
 
   async authenticate(request: AuthenticateRequest, session: MqttSession): Promise<AuthenticateResult> {
     try {
       return await this.authenticateDevice(request, session);
     } finally {
-      this.handshakeOver();
+      this.endHandshake();
     }
   }
 
@@ -204,7 +211,7 @@ export class DeviceMqttHooks implements MqttSessionHooks {
   }
 
   onClose(_session: MqttSession, reason: CloseReason, detail?: string): void {
-    this.handshakeOver();
+    this.endHandshake();
     const connection = this.connection;
     if (!connection) return;
     this.services.port.closeSession(connection, connection.endedBy ?? (detail ? `${reason}: ${detail}` : reason));
