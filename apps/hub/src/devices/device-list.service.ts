@@ -3,6 +3,7 @@ import type { DeviceListItem, DevicePage, DeviceStatus, ListDevicesQuery } from 
 import { type DeviceListFilter, DeviceListRepository, type DeviceStatusCounts, type LatestOfDevice } from '@telehub/db';
 import { ApiError } from '../common/api-error.js';
 import { FleetSummaryService } from '../fleet/fleet-summary.service.js';
+import { SharedCount } from '../fleet/shared-count.js';
 import { presentDevice, presentLatest } from './device.presenter.js';
 import { decodeDeviceCursor, deviceOrder, encodeDeviceCursor } from './device-list-cursor.js';
 
@@ -10,8 +11,23 @@ import { decodeDeviceCursor, deviceOrder, encodeDeviceCursor } from './device-li
  * The device list for a fleet: one request gives a dashboard page (filters, sort, the page's latest values,
  * and totals per status over everything that matches).
  */
+/** A filter's totals are recounted once they are this old, behind an answer with the last count... */
+const FILTER_COUNTS_MAX_AGE_MS = 1000;
+/** ...which is answered while it is at most this old (the filter was asked for recently); older, a page waits. */
+const FILTER_COUNTS_SERVE_STALE_MS = 5000;
+/** Filters whose last totals are kept; beyond this the least recently asked for is forgotten. */
+const FILTER_COUNTS_KEPT = 256;
+
 @Injectable()
 export class DeviceListService {
+  /**
+   * Totals per filter, shared by the pages asked for with it: a search matching most of the fleet counts every
+   * matching device (100,000 rows: about 90 ms), and paging through it, or a dashboard refreshing it, would pay
+   * that per page. As for the unfiltered totals (the fleet's counts), a page answers with the filter's last count,
+   * begun at most about a second earlier while the filter is in use, and a new count starts behind it.
+   */
+  private readonly filterCounts = new Map<string, SharedCount<DeviceStatusCounts>>();
+
   constructor(
     private readonly list: DeviceListRepository,
     private readonly fleet: FleetSummaryService,
@@ -53,10 +69,36 @@ export class DeviceListService {
   }
 
   private async totals(filter: DeviceListFilter): Promise<DeviceStatusCounts> {
-    if (!unfiltered(filter)) return this.list.countByStatus(filter);
+    if (!unfiltered(filter)) return this.filterCount(filter).recent();
     const fleet = await this.fleet.recentCounts();
     return { connected: fleet.online, active: fleet.active, offline: fleet.devices - fleet.online - fleet.active };
   }
+
+  private filterCount(filter: DeviceListFilter): SharedCount<DeviceStatusCounts> {
+    const key = filterKey(filter);
+    let count = this.filterCounts.get(key);
+    if (count) {
+      // Most recently asked for last: the first in the map is the one forgotten when it is full.
+      this.filterCounts.delete(key);
+    } else {
+      const counted = { labels: filter.labels, namePrefix: filter.namePrefix, search: filter.search, statuses: [] };
+      count = new SharedCount(() => this.list.countByStatus(counted), {
+        maxAgeMs: FILTER_COUNTS_MAX_AGE_MS,
+        staleMs: FILTER_COUNTS_SERVE_STALE_MS,
+      });
+      if (this.filterCounts.size >= FILTER_COUNTS_KEPT) {
+        const oldest = this.filterCounts.keys().next().value;
+        if (oldest !== undefined) this.filterCounts.delete(oldest);
+      }
+    }
+    this.filterCounts.set(key, count);
+    return count;
+  }
+}
+
+/** The per-status counts ignore the status filter: one shared count per labels, name prefix and search. */
+function filterKey(filter: DeviceListFilter): string {
+  return JSON.stringify([[...filter.labels].sort(), filter.namePrefix ?? null, filter.search ?? null]);
 }
 
 /**
