@@ -1,4 +1,9 @@
-import { SessionDetailsSchema } from '@telehub/contracts';
+import {
+  type AdminDeviceEventMessage,
+  type AdminPresenceMessage,
+  type AdminStateMessage,
+  SessionDetailsSchema,
+} from '@telehub/contracts';
 import { z } from 'zod';
 
 /**
@@ -38,17 +43,9 @@ export interface CrossingSeries {
 
 /** An admin event as it crosses; a state too large for a notice crosses without `state` (read from the table). */
 export type CrossingEvent =
-  | {
-      type: 'presence';
-      deviceId: string;
-      online: boolean;
-      transport: string;
-      reason?: string;
-      at: number;
-      session?: z.infer<typeof SessionDetailsSchema> & { node: string };
-    }
-  | { type: 'state'; deviceId: string; state?: Record<string, unknown>; updatedAt: number }
-  | { type: 'device_event'; deviceId: string; eventType: string; detail: Record<string, unknown>; at: number };
+  | AdminPresenceMessage
+  | (Omit<AdminStateMessage, 'state'> & { state?: AdminStateMessage['state'] })
+  | (AdminDeviceEventMessage & { deviceId: string });
 
 export type DeviceAccessClose = 'token_revoked' | 'not_authorized';
 export type ClusterMessageKind = ClusterMessage['kind'];

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { SessionDetails } from '@telehub/contracts';
+import type { AdminDeviceEventMessage, AdminPresenceMessage, AdminStateMessage } from '@telehub/contracts';
 import type { CommandNotice, TelemetryBatch } from '@telehub/db';
 
 /**
@@ -17,31 +17,18 @@ export type HubEvent =
       /** The committing transaction's id (xid8, as text): tells whether a snapshot read includes this batch. */
       xid?: string;
     }
-  | {
-      type: 'presence';
-      deviceId: string;
-      online: boolean;
-      transport: string;
-      reason?: string;
-      at: number;
-      /** With `online`: how the session connected, and the hub process that holds it. */
-      session?: SessionDetails & { node: string };
-    }
+  /** Presence, state and device events have the admin channel's shapes (libs/contracts), which relays them. */
+  | AdminPresenceMessage
   /**
    * A session was written online over a live one on record: session `sessionId`, held by the hub process
    * `instance` (this one or another), was taken over and must end.
    */
   | { type: 'session_displaced'; deviceId: string; sessionId: string; instance: string }
-  | { type: 'state'; deviceId: string; state: Record<string, unknown>; updatedAt: number }
-  | {
-      type: 'device_event';
-      deviceId: string | null;
-      eventType: string;
-      detail: Record<string, unknown>;
-      at: number;
+  | AdminStateMessage
+  | (AdminDeviceEventMessage & {
       /** Emitted by every hub process (it came with a notice all of them hear), so never sent on to the others. */
       everyProcess?: boolean;
-    }
+    })
   /** A command's status changed, in any hub process on this database (it arrives through NOTIFY). */
   | ({ type: 'command' } & CommandNotice);
 
